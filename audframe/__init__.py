@@ -1,0 +1,51 @@
+"""audframe: customer tables into Meta Custom Audience uploads, the polars way.
+
+``import audframe`` registers the ``audience`` namespace on DataFrame, LazyFrame
+and Expr. The typed functions below are the same operations.
+"""
+
+from __future__ import annotations
+
+from audframe import namespace as _namespace  # noqa: F401  (registers the namespaces)
+from audframe.errors import (
+    AudframeError,
+    ColumnNotFoundError,
+    ColumnTypeError,
+    GraphAPIError,
+    JournalError,
+    NotHashedError,
+    RateLimitError,
+    TransportError,
+    UnknownKeyError,
+    ValidationError,
+)
+from audframe.hashing import hash
+from audframe.keys import KEYS
+from audframe.mapping import detect_mapping
+from audframe.normalize import normalize, normalize_key
+from audframe.payloads import form_fields, to_payloads
+from audframe.report import validate
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "KEYS",
+    "AudframeError",
+    "ColumnNotFoundError",
+    "ColumnTypeError",
+    "GraphAPIError",
+    "JournalError",
+    "NotHashedError",
+    "RateLimitError",
+    "TransportError",
+    "UnknownKeyError",
+    "ValidationError",
+    "__version__",
+    "detect_mapping",
+    "form_fields",
+    "hash",
+    "normalize",
+    "normalize_key",
+    "to_payloads",
+    "validate",
+]

@@ -1,0 +1,158 @@
+"""SHA-256 of normalized keys, as polars expressions.
+
+Hashing uses the polars-hash plugin (``chash.sha2_256``). If the plugin cannot be
+loaded (it is compiled against one polars ABI and can break on a polars upgrade),
+a ``hashlib`` fallback with identical output takes over and says so once in the
+``audframe`` log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable
+
+import polars as pl
+
+from audframe.errors import NotHashedError
+from audframe.frames import Frame, key_columns
+from audframe.keys import HASHED_KEYS
+from audframe.schemas import not_normalized
+
+__all__ = ["DIGEST_PATTERN", "hash", "is_digest", "sha256"]
+
+log = logging.getLogger("audframe")
+
+#: A SHA-256 digest as Meta expects it: 64 lowercase hex characters.
+DIGEST_PATTERN = r"^[0-9a-f]{64}$"
+_ANY_CASE_DIGEST = r"^[0-9A-Fa-f]{64}$"
+
+_plugin_state: dict[str, bool] = {}
+
+
+def _plugin_works() -> bool:
+    """Whether the polars-hash plugin loads and hashes correctly (checked once)."""
+    if "ok" not in _plugin_state:
+        try:
+            import polars_hash  # noqa: F401
+
+            got = pl.select(pl.lit("abc").chash.sha2_256()).item()  # type: ignore[attr-defined]
+            _plugin_state["ok"] = got == hashlib.sha256(b"abc").hexdigest()
+        except Exception:  # any failure to load or run the plugin means: fall back
+            _plugin_state["ok"] = False
+        if not _plugin_state["ok"]:
+            log.warning("polars-hash plugin unavailable; hashing with hashlib (slower, same output)")
+    return _plugin_state["ok"]
+
+
+def _hashlib_batch(s: pl.Series) -> pl.Series:
+    return pl.Series(
+        s.name,
+        [None if v is None else hashlib.sha256(v.encode()).hexdigest() for v in s],
+        dtype=pl.String,
+    )
+
+
+def sha256(expr: pl.Expr, *, use_plugin: bool | None = None) -> pl.Expr:
+    """SHA-256 of each value's UTF-8 bytes.
+
+    Parameters
+    ----------
+    expr : String expression.
+    use_plugin : force (``True``) or avoid (``False``) the polars-hash plugin;
+        ``None`` uses it when it loads.
+
+    Returns
+    -------
+    String expression of 64 lowercase hex characters. Null stays null.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> pl.select(sha256(pl.lit("mary"))).item()[:16]
+    '6915771be1c5aa0c'
+    """
+    if use_plugin is None:
+        use_plugin = _plugin_works()
+    if use_plugin:
+        return expr.chash.sha2_256()  # type: ignore[attr-defined, no-any-return]
+    return expr.map_batches(_hashlib_batch, return_dtype=pl.String)
+
+
+def is_digest(expr: pl.Expr) -> pl.Expr:
+    """Boolean: the trimmed value is 64 hex characters (any case). Null stays null."""
+    return expr.str.strip_chars().str.contains(_ANY_CASE_DIGEST)
+
+
+def hash_key(expr: pl.Expr, *, use_plugin: bool | None = None) -> pl.Expr:
+    """Hash one normalized key column, passing pre-hashed cells through.
+
+    Input String; output String of 64 lowercase hex characters. Null and ``""``
+    become null (the digest of an empty string is never produced). A cell that,
+    trimmed, is 64 hex characters is lowercased and kept, not hashed again.
+    """
+    trimmed = expr.str.strip_chars()
+    return (
+        pl.when(trimmed.str.contains(_ANY_CASE_DIGEST))
+        .then(trimmed.str.to_lowercase())
+        .when(trimmed != "")
+        .then(sha256(expr, use_plugin=use_plugin))
+        .otherwise(None)
+    )
+
+
+def _guard(columns: Iterable[str]) -> pl.Expr:
+    """An expression that raises NotHashedError when a batch holds un-normalized cells."""
+    names = list(columns)
+
+    def check(s: pl.Series) -> pl.Series:
+        bad = s.struct.unnest().select(
+            [pl.col(c).sum().alias(c) for c in names]
+        ).row(0, named=True)
+        offenders = {c: n for c, n in bad.items() if n}
+        if offenders:
+            listed = ", ".join(f"{c} ({n} cells)" for c, n in offenders.items())
+            raise NotHashedError(
+                f"columns are not normalized: {listed}; call audframe.normalize(...) "
+                "before audframe.hash(...)"
+            )
+        return pl.Series(s.name, [True] * len(s), dtype=pl.Boolean)
+
+    flags = pl.struct([not_normalized(c).fill_null(False).alias(c) for c in names])
+    return flags.map_batches(check, return_dtype=pl.Boolean)
+
+
+def hash(  # noqa: A001 - the public name the API promises
+    frame: Frame, *, hash_extern_id: bool = False, use_plugin: bool | None = None
+) -> Frame:
+    """SHA-256 every hashed key column of a normalized frame.
+
+    Parameters
+    ----------
+    frame : a DataFrame or LazyFrame as :func:`audframe.normalize` returns it.
+    hash_extern_id : hash EXTERN_ID too (every row alike). Off by default: Meta
+        matches EXTERN_ID byte for byte.
+    use_plugin : see :func:`sha256`.
+
+    Returns
+    -------
+    The same kind of frame, same columns. Hashed keys (EMAIL, PHONE, GEN, DOBY,
+    DOBM, DOBD, LN, FN, FI, CT, ST, ZIP, COUNTRY) become 64 lowercase hex or
+    null; MADID, LOOKALIKE_VALUE and EXTERN_ID (unless asked) are unchanged.
+    A LazyFrame stays lazy.
+
+    Raises
+    ------
+    NotHashedError
+        when a hashed-key cell is neither normalized nor a digest (on collect,
+        for a LazyFrame): call ``normalize`` first.
+    """
+    lazy = frame.lazy()
+    keys = key_columns(lazy)
+    targets = [k for k in keys if k in HASHED_KEYS or (hash_extern_id and k == "EXTERN_ID")]
+    checked = [k for k in targets if k in HASHED_KEYS]
+    out = lazy
+    if checked:
+        out = out.filter(_guard(checked))
+    out = out.with_columns(hash_key(pl.col(k), use_plugin=use_plugin) for k in targets)
+    return out.collect() if isinstance(frame, pl.DataFrame) else out

@@ -1,0 +1,76 @@
+"""Which source column feeds which Meta key: explicit mappings and the alias table."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+
+import polars as pl
+
+from audframe.errors import ColumnNotFoundError, UnknownKeyError
+from audframe.frames import column_names, require_columns
+from audframe.keys import DOB, DOB_ALIASES, KEYS, canonical_key
+
+__all__ = ["ALIASES", "detect_mapping", "resolve_mapping"]
+
+log = logging.getLogger("audframe")
+
+#: Source-column name (lowercase, separators as ``_``) → Meta key, used without a mapping.
+ALIASES: dict[str, str] = {
+    **{alias: k.name for k in KEYS.values() for alias in k.aliases},
+    **dict.fromkeys(DOB_ALIASES, DOB),
+}
+
+
+def _plain(column: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "_", column.strip().lower()).strip("_")
+
+
+def detect_mapping(frame: pl.DataFrame | pl.LazyFrame) -> dict[str, str]:
+    """Recognise key columns by name (``email``, ``e_mail``, ``phone_number`` …).
+
+    Returns Meta key → column, in catalogue order; the first matching column wins.
+    Raises ColumnNotFoundError, listing the columns, when none is recognised.
+    """
+    found: dict[str, str] = {}
+    for column in column_names(frame):
+        key = ALIASES.get(_plain(column))
+        if key is not None:
+            found.setdefault(key, column)
+    if DOB in found and any(k in found for k in ("DOBY", "DOBM", "DOBD")):
+        del found[DOB]
+    if not found:
+        raise ColumnNotFoundError(
+            "no column is named like a Meta key; columns are: "
+            f"{', '.join(repr(c) for c in column_names(frame))}; pass a mapping such as "
+            "{'EMAIL': 'your_email_column'}"
+        )
+    order = [*KEYS, DOB]
+    return {k: found[k] for k in sorted(found, key=order.index)}
+
+
+def resolve_mapping(
+    frame: pl.DataFrame | pl.LazyFrame, mapping: Mapping[str, str] | None
+) -> dict[str, str]:
+    """Check a user's mapping (keys in any case) or detect one; return key → column.
+
+    Raises UnknownKeyError for a key Meta does not know or given twice, and
+    ColumnNotFoundError naming the columns that do exist.
+    """
+    if mapping is None:
+        found = detect_mapping(frame)
+        log.info("columns recognised by name: %s", ", ".join(f"{k}={c}" for k, c in found.items()))
+        return found
+    resolved: dict[str, str] = {}
+    for name, column in mapping.items():
+        key = canonical_key(name)
+        if key in resolved:
+            raise UnknownKeyError(f"key {key} is mapped twice; map each key to one column")
+        if not isinstance(column, str):
+            raise UnknownKeyError(f"key {key} must map to a column name, got {column!r}")
+        resolved[key] = column
+    if DOB in resolved and any(k in resolved for k in ("DOBY", "DOBM", "DOBD")):
+        raise UnknownKeyError("map either DOB or DOBY/DOBM/DOBD, not both")
+    require_columns(frame, resolved.values())
+    return resolved

@@ -1,0 +1,83 @@
+"""The ``audience`` namespaces on DataFrame, LazyFrame and Expr: thin sugar over the functions.
+
+Importing :mod:`audframe` registers them. Type checkers cannot see registered
+namespaces; the typed functions (:func:`audframe.normalize` …) are the same thing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Generic
+
+import polars as pl
+
+from audframe.frames import Frame
+from audframe.hashing import hash, hash_key
+from audframe.normalize import normalize, normalize_key
+from audframe.payloads import Chunk, to_payloads
+from audframe.report import validate
+
+__all__ = ["AudienceExpr", "AudienceFrame"]
+
+
+class AudienceFrame(Generic[Frame]):
+    """``df.audience`` and ``lf.audience``."""
+
+    def __init__(self, frame: Frame) -> None:
+        self._frame = frame
+
+    def normalize(
+        self,
+        mapping: Mapping[str, str] | None = None,
+        *,
+        default_country: str | None = None,
+        dob_format: str | None = None,
+        keep: Iterable[str] = (),
+    ) -> Frame:
+        """See :func:`audframe.normalize`."""
+        return normalize(
+            self._frame, mapping, default_country=default_country, dob_format=dob_format,
+            keep=keep,
+        )
+
+    def validate(
+        self,
+        mapping: Mapping[str, str] | None = None,
+        *,
+        default_country: str | None = None,
+        dob_format: str | None = None,
+    ) -> pl.DataFrame:
+        """See :func:`audframe.validate`."""
+        return validate(
+            self._frame, mapping, default_country=default_country, dob_format=dob_format
+        )
+
+    def hash(self, *, hash_extern_id: bool = False) -> Frame:
+        """See :func:`audframe.hash`."""
+        return hash(self._frame, hash_extern_id=hash_extern_id)
+
+    def to_payloads(self, **options: Any) -> Iterator[Chunk]:
+        """See :func:`audframe.to_payloads`."""
+        return to_payloads(self._frame, **options)
+
+
+class AudienceExpr:
+    """``pl.col(...).audience``."""
+
+    def __init__(self, expr: pl.Expr) -> None:
+        self._expr = expr
+
+    def normalize(
+        self, key: str, *, region: pl.Expr | str | None = None, default_country: str | None = None
+    ) -> pl.Expr:
+        """See :func:`audframe.normalize_key`."""
+        return normalize_key(self._expr, key, region=region, default_country=default_country)
+
+    def hash(self) -> pl.Expr:
+        """SHA-256 of a normalized String column; digests pass through (see :func:`hash_key`)."""
+        return hash_key(self._expr)
+
+
+pl.api.register_dataframe_namespace("audience")(AudienceFrame)
+pl.api.register_lazyframe_namespace("audience")(AudienceFrame)
+pl.api.register_expr_namespace("audience")(AudienceExpr)

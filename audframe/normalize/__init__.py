@@ -1,0 +1,260 @@
+"""Normalization: one column per Meta key, each cell normalized or null.
+
+:func:`normalize` works on whole frames; :func:`normalize_key` is the single-key
+expression for a user's own ``select``. One module per family holds the rules:
+``text`` (EMAIL, FN, LN, FI, CT, GEN), ``geo`` (COUNTRY, ST, ZIP), ``dates``
+(DOB, DOBY, DOBM, DOBD), ``ids`` (MADID, EXTERN_ID, LOOKALIKE_VALUE), ``phone``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import polars as pl
+
+from audframe.errors import ColumnTypeError, UnknownKeyError
+from audframe.frames import Frame, require_columns
+from audframe.keys import DOB, KEYS, canonical_key
+from audframe.mapping import resolve_mapping
+from audframe.normalize import dates, geo, ids, text
+from audframe.normalize.rule import Rule, clean
+
+__all__ = ["build_rules", "normalize", "normalize_key"]
+
+_TEXT = "text"
+_INT = "integer"
+_FLOAT = "float"
+_DATE = "date"
+_NUMERIC_OK = {"PHONE", "ZIP", "DOBY", "DOBM", "DOBD", "EXTERN_ID", DOB, "LOOKALIKE_VALUE"}
+_PREHASHED = r"^[0-9A-Fa-f]{64}$"
+
+
+def _family(dtype: pl.DataType) -> str | None:
+    if dtype in (pl.String, pl.Null) or isinstance(dtype, pl.Categorical | pl.Enum):
+        return _TEXT
+    if dtype.is_integer():
+        return _INT
+    if dtype.is_float() or dtype.is_decimal():
+        return _FLOAT
+    if dtype in (pl.Date,) or isinstance(dtype, pl.Datetime):
+        return _DATE
+    return None
+
+
+def _as_text(column: str, dtype: pl.DataType, key: str) -> pl.Expr:
+    """The source column as a String expression fit for ``key``, or ColumnTypeError."""
+    family = _family(dtype)
+    allowed = {_TEXT}
+    if key in _NUMERIC_OK:
+        allowed |= {_INT, _FLOAT}
+    if key == DOB:
+        allowed |= {_DATE}
+    if family not in allowed:
+        raise ColumnTypeError(
+            f"column {column!r} has dtype {dtype}, which cannot hold {key}; "
+            f"{key} takes {' or '.join(sorted(allowed))} columns: cast it first"
+        )
+    col = pl.col(column)
+    if family == _DATE:
+        return col.dt.strftime("%Y-%m-%d")
+    if family == _FLOAT and key != "LOOKALIKE_VALUE":
+        whole = col.is_finite() & (col == col.floor())
+        return pl.when(whole).then(col.cast(pl.Int64).cast(pl.String)).otherwise(
+            col.cast(pl.String)
+        )
+    return col.cast(pl.String)
+
+
+def _prehashed(raw: pl.Expr, rule: Rule) -> Rule:
+    """A hashed key's cell that is already a digest is lowercased and passed through."""
+    digest = raw.str.strip_chars().str.contains(_PREHASHED).fill_null(False)
+    return Rule(
+        pl.when(digest).then(raw.str.strip_chars().str.to_lowercase()).otherwise(rule.value),
+        pl.when(digest).then(None).otherwise(rule.reason),
+    )
+
+
+def _phone(raw: pl.Expr, region: pl.Expr | None) -> Rule:
+    from audframe.normalize.phone import phone, phone_reason
+
+    return Rule(phone(raw, region=region), phone_reason(raw, region=region))
+
+
+def _rule(
+    key: str, raw: pl.Expr, *, region: pl.Expr | None, from_integer: bool
+) -> Rule:
+    """The Rule of one key over a String expression."""
+    match key:
+        case "EMAIL":
+            rule = text.email(raw)
+        case "FN" | "LN":
+            rule = text.name(raw)
+        case "FI":
+            digest = clean(raw).str.contains(_PREHASHED).fill_null(False)
+            fi = text.first_initial(raw)
+            return Rule(
+                pl.when(digest).then(None).otherwise(fi.value),
+                pl.when(digest).then(pl.lit("first name is pre-hashed")).otherwise(fi.reason),
+            )
+        case "CT":
+            rule = text.city(raw)
+        case "GEN":
+            rule = text.gender(raw)
+        case "ST":
+            rule = geo.state(raw)
+        case "COUNTRY":
+            rule = geo.country(raw)
+        case "ZIP":
+            rule = geo.zip_code(raw, region, from_integer=from_integer)
+        case "PHONE":
+            rule = _phone(raw, region)
+        case "DOBY":
+            rule = dates.year(raw)
+        case "DOBM":
+            rule = dates.month(raw)
+        case "DOBD":
+            rule = dates.day(raw)
+        case "MADID":
+            return ids.madid(raw)
+        case "EXTERN_ID":
+            return ids.extern_id(raw)
+        case "LOOKALIKE_VALUE":
+            return ids.lookalike_value(raw)
+        case _:
+            raise UnknownKeyError(f"{key} has no single-column rule; use audframe.normalize")
+    return _prehashed(raw, rule)
+
+
+def _region(
+    mapping: Mapping[str, str], schema: pl.Schema, default_country: str | None
+) -> pl.Expr | None:
+    default = None if default_country is None else pl.lit(geo.country_code(default_country))
+    if "COUNTRY" not in mapping:
+        return default
+    column = mapping["COUNTRY"]
+    row = geo.country(_as_text(column, schema[column], "COUNTRY")).value
+    return row if default is None else pl.coalesce(row, default)
+
+
+def build_rules(
+    schema: pl.Schema,
+    mapping: Mapping[str, str],
+    *,
+    default_country: str | None = None,
+    dob_format: str | None = None,
+) -> dict[str, tuple[str, pl.Expr, Rule]]:
+    """Key → (source column, its text expression, Rule), in catalogue order.
+
+    ``mapping`` is already resolved (canonical keys, existing columns).
+    """
+    region = _region(mapping, schema, default_country)
+    rules: dict[str, tuple[str, pl.Expr, Rule]] = {}
+    for key, column in mapping.items():
+        raw = _as_text(column, schema[column], key)
+        if key == DOB:
+            for part, rule in zip(("DOBY", "DOBM", "DOBD"), dates.birth_date(
+                raw, dob_format=dob_format
+            ), strict=True):
+                rules[part] = (column, raw, rule)
+            continue
+        from_integer = _family(schema[column]) in (_INT, _FLOAT)
+        rules[key] = (column, raw, _rule(key, raw, region=region, from_integer=from_integer))
+    return {k: rules[k] for k in KEYS if k in rules}
+
+
+def normalize(
+    frame: Frame,
+    mapping: Mapping[str, str] | None = None,
+    *,
+    default_country: str | None = None,
+    dob_format: str | None = None,
+    keep: Iterable[str] = (),
+) -> Frame:
+    """Normalize a customer table into one column per Meta key.
+
+    Parameters
+    ----------
+    frame : DataFrame or LazyFrame of raw customer data.
+    mapping : Meta key → source column, keys in any case (``{"email": "mail"}``).
+        ``DOB`` names one date column that becomes DOBY, DOBM and DOBD; one column
+        may feed both FN and FI. ``None`` recognises columns by name
+        (see :data:`audframe.mapping.ALIASES`) and logs the mapping used.
+    default_country : country (any spelling COUNTRY accepts) for PHONE and ZIP
+        where the row has no COUNTRY.
+    dob_format : strftime format tried first for DOB strings.
+    keep : other columns to carry through unchanged, after the keys.
+
+    Returns
+    -------
+    The same kind of frame (a LazyFrame stays lazy) with one column per mapped key,
+    named by the key, in catalogue order: String (LOOKALIKE_VALUE: Float64). A cell
+    is null when its input is null, blank or invalid for its key; pre-hashed cells
+    of hashed keys are lowercased and passed through.
+
+    Raises
+    ------
+    ColumnNotFoundError, UnknownKeyError, ColumnTypeError, ValidationError
+        for a missing column, an unknown key, a column of the wrong dtype, or an
+        unknown ``default_country``. Bad *values* never raise.
+
+    Examples
+    --------
+    >>> import polars as pl, audframe
+    >>> df = pl.DataFrame({"email": [" John_Smith@Gmail.com "], "first_name": ["Valéry"]})
+    >>> audframe.normalize(df).row(0)
+    ('john_smith@gmail.com', 'valéry')
+    """
+    resolved = resolve_mapping(frame, mapping)
+    keep = list(keep)
+    require_columns(frame, keep)
+    clash = [c for c in keep if c in KEYS]
+    if clash:
+        raise UnknownKeyError(f"keep= names key columns {clash}; rename them first")
+    rules = build_rules(
+        frame.collect_schema(), resolved, default_country=default_country, dob_format=dob_format
+    )
+    exprs = [rule.value.alias(key) for key, (_, _, rule) in rules.items()]
+    return frame.select(*exprs, *keep)
+
+
+def normalize_key(
+    expr: pl.Expr | str,
+    key: str,
+    *,
+    region: pl.Expr | str | None = None,
+    default_country: str | None = None,
+) -> pl.Expr:
+    """Normalize one column as ``key``, for use inside a ``select``.
+
+    Parameters
+    ----------
+    expr : a String (or integer, for PHONE, ZIP, DOBY, DOBM, DOBD, EXTERN_ID,
+        LOOKALIKE_VALUE) expression or column name.
+    key : the Meta key, any case. DOB is frame-level only: use :func:`normalize`.
+    region : for PHONE and ZIP, a column (name or expression) with each row's
+        country in any spelling COUNTRY accepts.
+    default_country : country where ``region`` is null or not given.
+
+    Returns
+    -------
+    String expression (LOOKALIKE_VALUE: Float64), null when missing or invalid.
+
+    Examples
+    --------
+    >>> import polars as pl, audframe
+    >>> df = pl.DataFrame({"mail": ["John_Smith@gmail.com", "nope"]})
+    >>> df.select(audframe.normalize_key("mail", "EMAIL"))["mail"].to_list()
+    ['john_smith@gmail.com', None]
+    """
+    name = canonical_key(key)
+    if name == DOB:
+        raise UnknownKeyError("DOB expands into three columns: use audframe.normalize(frame, …)")
+    col = pl.col(expr) if isinstance(expr, str) else expr
+    raw = col.cast(pl.String)
+    area = pl.col(region) if isinstance(region, str) else region
+    row = None if area is None else geo.country(area.cast(pl.String)).value
+    default = None if default_country is None else pl.lit(geo.country_code(default_country))
+    codes = [e for e in (row, default) if e is not None]
+    where = pl.coalesce(codes) if len(codes) > 1 else (codes[0] if codes else None)
+    return _rule(name, raw, region=where, from_integer=False).value
+

@@ -1,0 +1,78 @@
+"""DOBY, DOBM, DOBD, and DOB (one date column that expands into the three)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from audframe.normalize.rule import Rule, clean, make_rule
+
+__all__ = ["DATE_FORMATS", "birth_date", "day", "month", "year"]
+
+#: The string forms DOB accepts without ``dob_format``, tried in this order.
+DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%m/%d/%Y")
+_DATE_SHAPE = r"^([0-9]{4}[-/][0-9]{1,2}[-/][0-9]{1,2}|[0-9]{8}|[0-9]{1,2}/[0-9]{1,2}/[0-9]{4})$"
+_TIME_PART = r"[ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?$"
+_FIRST = 1900
+
+
+def _number(raw: pl.Expr, low: int, high: int, digits: str, what: str) -> Rule:
+    v = clean(raw)
+    n = v.cast(pl.Int32, strict=False)
+    return make_rule(
+        raw,
+        v,
+        [(~v.str.contains(digits), f"{what} is not a number"),
+         (~n.is_between(low, high), f"{what} out of range")],
+        empty=f"{what} is empty",
+        result=n.cast(pl.String).str.zfill(len(str(high))),
+    )
+
+
+def year(raw: pl.Expr) -> Rule:
+    """DOBY: four digits, 1900 … the current year. String in (digits), String out."""
+    v = clean(raw)
+    n = v.cast(pl.Int32, strict=False)
+    return make_rule(
+        raw,
+        v,
+        [(~v.str.contains(r"^[0-9]{4}$"), "year is not four digits"),
+         (n < _FIRST, "year before 1900"),
+         (n > dt.date.today().year, "year in the future")],
+        empty="year is empty",
+    )
+
+
+def month(raw: pl.Expr) -> Rule:
+    """DOBM: ``01`` … ``12``; ``2`` → ``02``. String in (digits), String out."""
+    return _number(raw, 1, 12, r"^[0-9]{1,2}$", "month")
+
+
+def day(raw: pl.Expr) -> Rule:
+    """DOBD: ``01`` … ``31``; ``9`` → ``09``. String in (digits), String out."""
+    return _number(raw, 1, 31, r"^[0-9]{1,2}$", "day")
+
+
+def birth_date(raw: pl.Expr, *, dob_format: str | None = None) -> tuple[Rule, Rule, Rule]:
+    """DOB: one date, as String, expanded into DOBY, DOBM and DOBD.
+
+    Accepts ``YYYY-MM-DD``, ``YYYY/MM/DD``, ``YYYYMMDD`` and US ``M/D/YYYY`` (a time
+    part is ignored); ``dob_format`` (strftime) is tried first. Date and Datetime
+    columns arrive here as ``YYYY-MM-DD`` strings. A date that does not exist,
+    lies in the future or before 1900 makes all three missing.
+    """
+    v = clean(raw).str.replace(_TIME_PART, "")
+    formats = (dob_format, *DATE_FORMATS) if dob_format else DATE_FORMATS
+    date = pl.coalesce([v.str.to_date(f, strict=False) for f in formats])
+    checks = [
+        (date.is_null() & v.str.contains(_DATE_SHAPE), "date does not exist"),
+        (date.is_null(), "date not recognised"),
+        (date > dt.date.today(), "date in the future"),
+        (date < dt.date(_FIRST, 1, 1), "date before 1900"),
+    ]
+    parts = ("%Y", "%m", "%d")
+    return tuple(  # type: ignore[return-value]
+        make_rule(raw, v, checks, empty="date is empty", result=date.dt.strftime(p))
+        for p in parts
+    )

@@ -1,0 +1,141 @@
+"""COUNTRY, ST and ZIP: keys whose reference data comes from pycountry (ISO 3166)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import polars as pl
+import pycountry
+
+from audframe.errors import ValidationError
+from audframe.normalize.rule import Rule, clean, make_rule
+from audframe.normalize.text import city, fold_latin
+
+__all__ = ["country", "country_code", "fold_key", "state", "zip_code"]
+
+# English names in everyday use that ISO 3166 does not list under that spelling.
+_COUNTRY_EXTRAS = {
+    "uk": "gb", "britain": "gb", "greatbritain": "gb", "england": "gb", "scotland": "gb",
+    "wales": "gb", "northernireland": "gb", "theunitedkingdom": "gb",
+    "america": "us", "unitedstatesamerica": "us", "theunitedstates": "us",
+    "russia": "ru", "vietnam": "vn", "czechrepublic": "cz", "turkey": "tr",
+    "holland": "nl", "thenetherlands": "nl", "ivorycoast": "ci", "macedonia": "mk",
+    "swaziland": "sz", "burma": "mm", "capeverde": "cv", "easttimor": "tl",
+    "vatican": "va", "macau": "mo", "uae": "ae", "emirates": "ae", "korea": "kr",
+    "thebahamas": "bs", "thegambia": "gm", "thephilippines": "ph", "syria": "sy",
+    "laos": "la", "moldova": "md", "iran": "ir", "bolivia": "bo", "venezuela": "ve",
+    "tanzania": "tz", "brunei": "bn", "micronesia": "fm", "palestine": "ps",
+}
+# Spellings of US and Canadian subdivisions that ISO 3166-2 does not list.
+_STATE_EXTRAS = {
+    "washingtondc": "dc", "usvirginislands": "vi", "virginislands": "vi",
+    "pei": "pe", "newfoundland": "nl",
+}
+
+
+def _fold(text: str) -> str:
+    """Python twin of :func:`fold_key`, for building the look-up tables."""
+    return pl.select(fold_key(pl.lit(text))).item() or ""
+
+
+def fold_key(expr: pl.Expr) -> pl.Expr:
+    """Look-up key for names and codes: lowercase, Latin accents dropped, letters only."""
+    return fold_latin(clean(expr).str.to_lowercase()).str.replace_all(r"[^\p{L}]", "")
+
+
+@cache
+def _countries() -> dict[str, str]:
+    table: dict[str, str] = {}
+    for c in pycountry.countries:
+        code = c.alpha_2.lower()
+        for label in (c.alpha_2, c.alpha_3, c.name,
+                      getattr(c, "official_name", None), getattr(c, "common_name", None)):
+            if label:
+                table.setdefault(_fold(label), code)
+    table.update(_COUNTRY_EXTRAS)
+    return table
+
+
+@cache
+def _states() -> dict[str, str]:
+    table: dict[str, str] = {}
+    for cc in ("US", "CA"):
+        for sub in pycountry.subdivisions.get(country_code=cc):
+            code = sub.code.split("-", 1)[1].lower()
+            table[_fold(sub.name)] = code
+            table[code] = code
+    table.update(_STATE_EXTRAS)
+    return table
+
+
+def country_code(value: str) -> str:
+    """The lowercase ISO 3166-1 alpha-2 code for a code or English name.
+
+    Raises ValidationError when ``value`` is not a country.
+    """
+    code = _countries().get(_fold(value))
+    if code is None:
+        raise ValidationError(
+            f"{value!r} is not a country; use an ISO 3166 code ('US', 'GBR') or an "
+            "English name ('Germany')"
+        )
+    return code
+
+
+def country(raw: pl.Expr) -> Rule:
+    """COUNTRY: ISO 3166-1 alpha-2, lowercase, from alpha-2, alpha-3 or English names.
+
+    ``United States``, ``USA``, ``us`` → ``us``; ``UK`` → ``gb``. Unknown → missing.
+    """
+    key = fold_key(raw)
+    code = key.replace_strict(_countries(), default=None, return_dtype=pl.String)
+    return make_rule(
+        raw, key, [(code.is_null(), "unknown country")], empty="country has no letters",
+        result=code,
+    )
+
+
+def state(raw: pl.Expr) -> Rule:
+    """ST: US states, DC, US territories and Canadian provinces become their 2-letter code.
+
+    Given by name or code in any case and punctuation (``California``, ``CA``,
+    ``N.Y.``, ``new york`` → ``ca``, ``ny``). Anything else is normalized like CT
+    (``Île-de-France`` → ``iledefrance``).
+    """
+    key = fold_key(raw)
+    code = key.replace_strict(_states(), default=None, return_dtype=pl.String)
+    return make_rule(raw, pl.coalesce(code, city(raw).value), [], empty="state has no letters")
+
+
+def zip_code(raw: pl.Expr, region: pl.Expr | None = None, *, from_integer: bool = False) -> Rule:
+    """ZIP: lowercase, whitespace and dashes removed; US ZIPs cut to their first 5 digits.
+
+    Parameters
+    ----------
+    raw : String expression.
+    region : lowercase alpha-2 country per row (the row's COUNTRY, else the default).
+        Without one, a value shaped ``NNNNN``, ``NNNNN-NNNN`` or ``NNNNNNNNN`` is
+        taken as a US ZIP.
+    from_integer : the source column was an integer column. In the US, a ZIP that
+        lost its leading zeros is left-padded (``2134`` → ``02134``); an integer
+        ZIP+4 of 7–8 digits to 9 digits first.
+
+    Decision: a US ZIP string of 3–4 digits is padded the same way, since no US ZIP
+    is shorter than 5 digits and a spreadsheet lost its zeros.
+    """
+    z = clean(raw).str.to_lowercase().str.replace_all(r"[\s\-]", "")
+    shaped_us = z.str.contains(r"^[0-9]{5}([0-9]{4})?$")
+    is_us = shaped_us if region is None else pl.when(region.is_not_null()).then(
+        region == "us"
+    ).otherwise(shaped_us)
+    digits = z.str.contains(r"^[0-9]+$")
+    n = z.str.len_chars()
+    padded = pl.when(digits & n.is_between(3, 4)).then(z.str.zfill(5))
+    if from_integer:
+        padded = padded.when(digits & n.is_between(7, 8)).then(z.str.zfill(9))
+    us = padded.otherwise(z)
+    us_ok = us.str.contains(r"^[0-9]{5}([0-9]{4})?$")
+    value = pl.when(is_us).then(us.str.slice(0, 5)).otherwise(z)
+    return make_rule(
+        raw, value, [(is_us & ~us_ok, "zip is not a 5-digit US zip")], empty="zip has no characters"
+    )

@@ -1,0 +1,46 @@
+"""MADID, EXTERN_ID and LOOKALIKE_VALUE: the keys Meta takes unhashed."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from audframe.normalize.rule import Rule, clean, make_rule
+
+__all__ = ["extern_id", "lookalike_value", "madid"]
+
+_UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+_ZERO = "00000000-0000-0000-0000-000000000000"
+
+
+def madid(raw: pl.Expr) -> Rule:
+    """MADID: trim, lowercase, hyphens kept; must be a UUID (IDFA/GAID).
+
+    The all-zero UUID (iOS with tracking off) is missing. Never hashed.
+    """
+    v = clean(raw).str.to_lowercase()
+    return make_rule(
+        raw,
+        v,
+        [(v == _ZERO, "madid is all zeros (tracking off)"),
+         (~v.str.contains(_UUID), "madid is not a UUID")],
+        empty="madid is empty",
+    )
+
+
+def extern_id(raw: pl.Expr) -> Rule:
+    """EXTERN_ID: trimmed text, otherwise exactly as given (Meta matches it byte for byte)."""
+    return make_rule(raw, clean(raw), [], empty="extern id is empty")
+
+
+def lookalike_value(raw: pl.Expr) -> Rule:
+    """LOOKALIKE_VALUE: a number ≥ 0 as Float64. Negative or non-numeric → missing."""
+    v = clean(raw)
+    number = v.cast(pl.Float64, strict=False)
+    return make_rule(
+        raw,
+        v,
+        [(number.is_null() | ~number.is_finite(), "value is not a number"),
+         (number < 0, "value is negative")],
+        empty="value is empty",
+        result=number,
+    )

@@ -1,0 +1,93 @@
+"""EMAIL, FN, LN, FI, CT and GEN: text keys.
+
+Every function takes a String expression and returns a :class:`Rule`; the public
+expression API (:func:`audframe.normalize_key`) takes ``Rule.value``.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from audframe.normalize.rule import Rule, clean, make_rule
+
+__all__ = ["city", "email", "first_initial", "fold_latin", "gender", "letters", "name"]
+
+_NOT_LETTER = r"[^\p{L}\p{M}]"
+
+
+def email(raw: pl.Expr) -> Rule:
+    """EMAIL: trim, Unicode lowercase; one ``@``, a local part, a dotted domain.
+
+    No Gmail-style dot or ``+tag`` removal. Whitespace inside makes it invalid.
+    """
+    v = clean(raw).str.to_lowercase()
+    ats = v.str.count_matches("@", literal=True)
+    domain = v.str.split_exact("@", 1).struct.field("field_1")
+    return make_rule(
+        raw,
+        v,
+        [
+            (ats == 0, "email has no @"),
+            (ats > 1, "email has more than one @"),
+            (v.str.starts_with("@"), "email has no local part"),
+            (v.str.ends_with("@"), "email has no domain"),
+            (v.str.contains(r"\s"), "email contains whitespace"),
+            (~domain.str.contains(r"^[^.]+(\.[^.]+)+$"), "email domain is not valid"),
+        ],
+        empty="email is empty",
+    )
+
+
+def letters(expr: pl.Expr) -> pl.Expr:
+    """Lowercase and keep only letters (any script, with their marks)."""
+    return clean(expr).str.to_lowercase().str.replace_all(_NOT_LETTER, "")
+
+
+def name(raw: pl.Expr) -> Rule:
+    """FN and LN: lowercase, drop punctuation, digits and whitespace; keep every script.
+
+    ``Valéry`` → ``valéry``, ``정`` → ``정``, ``Mary Jane`` → ``maryjane``.
+    """
+    return make_rule(raw, letters(raw), [], empty="name has no letters")
+
+
+def first_initial(raw: pl.Expr) -> Rule:
+    """FI: the first letter of the normalized first name (``Émilie`` → ``é``)."""
+    initial = letters(raw).str.extract(r"^(\p{L}\p{M}*)", 1)
+    return make_rule(raw, initial, [], empty="name has no letters")
+
+
+def fold_latin(expr: pl.Expr) -> pl.Expr:
+    """Drop the accents of Latin letters (NFKD, drop their marks, NFC); other scripts stay."""
+    return (
+        expr.str.normalize("NFKD")
+        .str.replace_all(r"(\p{Latin})\p{M}+", "${1}")
+        .str.normalize("NFC")
+    )
+
+
+def city(raw: pl.Expr) -> Rule:
+    """CT: lowercase, Latin accents folded to ASCII, only letters kept.
+
+    ``São Paulo`` → ``saopaulo``; ``Москва`` → ``москва`` (Decision: non-Latin letters stay).
+    """
+    v = fold_latin(clean(raw).str.to_lowercase()).str.replace_all(_NOT_LETTER, "")
+    return make_rule(raw, v, [], empty="city has no letters")
+
+
+_GENDERS = {
+    **dict.fromkeys(("m", "male", "man", "boy", "mr"), "m"),
+    **dict.fromkeys(("f", "female", "woman", "girl", "mrs", "ms", "miss"), "f"),
+}
+
+
+def gender(raw: pl.Expr) -> Rule:
+    """GEN: ``m`` or ``f`` from m/male/man/boy/mr and f/female/woman/girl/mrs/ms/miss.
+
+    Case-insensitive; punctuation is ignored (``Mr.`` → ``m``). Anything else is missing.
+    """
+    key = letters(raw)
+    v = key.replace_strict(_GENDERS, default=None, return_dtype=pl.String)
+    return make_rule(
+        raw, key, [(v.is_null(), "gender not recognised")], empty="gender has no letters", result=v
+    )

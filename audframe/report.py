@@ -1,0 +1,88 @@
+"""The validation report: per key, what the input held, what survived, and why not."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import polars as pl
+
+from audframe.mapping import resolve_mapping
+from audframe.normalize import build_rules
+from audframe.normalize.rule import present
+
+__all__ = ["validate"]
+
+_ROW = "__audframe_row"
+
+
+def validate(
+    frame: pl.DataFrame | pl.LazyFrame,
+    mapping: Mapping[str, str] | None = None,
+    *,
+    default_country: str | None = None,
+    dob_format: str | None = None,
+    examples: int = 3,
+) -> pl.DataFrame:
+    """Report, per Meta key, the cells present, valid after normalization and dropped.
+
+    Takes the same arguments as :func:`audframe.normalize`. Reads the input once
+    (streaming for a LazyFrame) and never copies a value into the report.
+
+    Returns
+    -------
+    DataFrame with one row per key and reason (``reason`` null on the row of a key
+    that lost nothing), in catalogue order, most frequent reason first:
+
+    ``key`` (str), ``column`` (str, the source column), ``present`` (u32, non-blank
+    input cells), ``valid`` (u32, normalized cells), ``invalid`` (u32, present but
+    dropped), ``reason`` (str), ``count`` (u32, cells dropped for that reason),
+    ``example_rows`` (list[u32], 0-based row positions of a few of them).
+
+    Examples
+    --------
+    >>> import polars as pl, audframe
+    >>> df = pl.DataFrame({"email": ["a@b.co", "nope", None]})
+    >>> audframe.validate(df).select("key", "present", "valid", "reason", "count").row(0)
+    ('EMAIL', 2, 1, 'email has no @', 1)
+    """
+    resolved = resolve_mapping(frame, mapping)
+    rules = build_rules(
+        frame.collect_schema(), resolved, default_country=default_country, dob_format=dob_format
+    )
+    lazy = frame.lazy().with_row_index(_ROW)
+    totals = lazy.select(
+        *(present(raw).sum().alias(f"{k}\x00present") for k, (_, raw, _) in rules.items()),
+        *(rule.value.is_not_null().sum().alias(f"{k}\x00valid") for k, (_, _, rule) in rules.items()),
+    )
+    reasons = (
+        lazy.select(_ROW, *(rule.reason.alias(k) for k, (_, _, rule) in rules.items()))
+        .unpivot(index=_ROW, variable_name="key", value_name="reason")
+        .drop_nulls("reason")
+        .group_by("key", "reason")
+        .agg(
+            pl.len().cast(pl.UInt32).alias("count"),
+            pl.col(_ROW).sort().head(examples).cast(pl.UInt32).alias("example_rows"),
+        )
+    )
+    sums, why = pl.collect_all([totals, reasons])
+    got = sums.row(0, named=True)
+    base = pl.DataFrame(
+        {
+            "key": list(rules),
+            "column": [column for column, _, _ in rules.values()],
+            "present": [got[f"{k}\x00present"] for k in rules],
+            "valid": [got[f"{k}\x00valid"] for k in rules],
+        },
+        schema={"key": pl.String, "column": pl.String, "present": pl.UInt32, "valid": pl.UInt32},
+    ).with_columns(invalid=pl.col("present") - pl.col("valid"))
+    order = {k: i for i, k in enumerate(rules)}
+    return (
+        base.join(why, on="key", how="left")
+        .with_columns(pl.col("count").fill_null(0))
+        .sort(
+            pl.col("key").replace_strict(order, return_dtype=pl.UInt32),
+            pl.col("count"),
+            pl.col("reason"),
+            descending=[False, True, False],
+        )
+    )

@@ -1,0 +1,138 @@
+"""The contract of a normalized frame and of a hashed frame, as pandera models.
+
+One table, :data:`PATTERNS`, states the format of every normalized key. The pandera
+models are built from it, and the fast checks that later stages run on every
+batch (:func:`not_normalized`, :func:`not_digest`) use the same table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandera.polars as pa
+import polars as pl
+
+from audframe.errors import ValidationError
+from audframe.keys import HASHED_KEYS, KEYS
+
+__all__ = [
+    "DIGEST",
+    "PATTERNS",
+    "check_hashed",
+    "check_normalized",
+    "hashed_schema",
+    "normalized_schema",
+    "not_digest",
+    "not_normalized",
+]
+
+#: A SHA-256 digest as it travels: 64 lowercase hex characters.
+DIGEST = r"^[0-9a-f]{64}$"
+_LETTERS = r"^[\p{L}\p{M}]+$"
+_UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+#: The format of each normalized String key (LOOKALIKE_VALUE is a Float64 ≥ 0).
+PATTERNS: dict[str, str] = {
+    "EXTERN_ID": r"^\S(?s:.*\S)?$",
+    "EMAIL": r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$",
+    "PHONE": r"^[1-9][0-9]{6,14}$",
+    "GEN": r"^[mf]$",
+    "DOBY": r"^(19[0-9]{2}|2[0-9]{3})$",
+    "DOBM": r"^(0[1-9]|1[0-2])$",
+    "DOBD": r"^(0[1-9]|[12][0-9]|3[01])$",
+    "LN": _LETTERS,
+    "FN": _LETTERS,
+    "FI": r"^[\p{L}\p{M}]\p{M}*$",
+    "CT": _LETTERS,
+    "ST": _LETTERS,
+    "ZIP": r"^[^\s\-]+$",
+    "COUNTRY": r"^[a-z]{2}$",
+    "MADID": _UUID,
+}
+_ZERO_UUID = "00000000-0000-0000-0000-000000000000"
+
+
+def _well_formed(key: str) -> pl.Expr:
+    """Boolean: a non-null cell of ``key`` has the normalized format (null stays null)."""
+    col = pl.col(key)
+    if key == "LOOKALIKE_VALUE":
+        return col.is_finite() & (col >= 0)
+    ok = col.str.contains(PATTERNS[key])
+    if key in HASHED_KEYS or key == "MADID":
+        ok = ok & (col == col.str.to_lowercase())
+    if key == "DOBY":
+        ok = ok & (col.cast(pl.Int32, strict=False) <= dt.date.today().year)
+    if key == "MADID":
+        ok = ok & (col != _ZERO_UUID)
+    if key in HASHED_KEYS:
+        ok = ok | col.str.contains(DIGEST)
+    return ok
+
+
+def not_normalized(key: str) -> pl.Expr:
+    """Boolean: the cell is present but breaks the normalized contract of ``key``."""
+    return pl.col(key).is_not_null() & ~_well_formed(key)
+
+
+def not_digest(key: str) -> pl.Expr:
+    """Boolean: a hashed key's cell is present but not 64 lowercase hex characters."""
+    return pl.col(key).is_not_null() & ~pl.col(key).str.contains(DIGEST)
+
+
+def _column(key: str, *, hashed: bool) -> pa.Column:
+    if key == "LOOKALIKE_VALUE":
+        return pa.Column(pl.Float64, pa.Check.ge(0), nullable=True, required=False)
+    if hashed and key in HASHED_KEYS:
+        check = pa.Check.str_matches(DIGEST, name=f"{key} is a SHA-256 digest")
+    else:
+        expr = _well_formed(key)
+
+        def fn(data: Any, expr: pl.Expr = expr) -> pl.LazyFrame:
+            return data.lazyframe.select(expr.fill_null(True))
+
+        check = pa.Check(fn, name=f"{key} is normalized")
+    return pa.Column(pl.String, check, nullable=True, required=False)
+
+
+def normalized_schema() -> pa.DataFrameSchema:
+    """The pandera schema of a normalized frame: one nullable column per key."""
+    return pa.DataFrameSchema(
+        {k: _column(k, hashed=False) for k in KEYS}, strict=False, name="NormalizedFrame"
+    )
+
+
+def hashed_schema() -> pa.DataFrameSchema:
+    """The pandera schema of a hashed frame: hashed keys are digests."""
+    return pa.DataFrameSchema(
+        {k: _column(k, hashed=True) for k in KEYS}, strict=False, name="HashedFrame"
+    )
+
+
+def _run(schema: pa.DataFrameSchema, frame: pl.DataFrame) -> pl.DataFrame:
+    try:
+        schema.validate(frame, lazy=True)
+    except (pa.errors.SchemaErrors, pa.errors.SchemaError) as exc:
+        # Summarise by column and check only: failure cases hold customer data.
+        failures = getattr(exc, "failure_cases", None)
+        if isinstance(failures, pl.DataFrame) and failures.height:
+            summary = (
+                failures.group_by("column", "check", maintain_order=True)
+                .len()
+                .iter_rows()
+            )
+            detail = "; ".join(f"{c}: {chk} fails on {n} cells" for c, chk, n in summary)
+        else:
+            detail = "the frame does not match its schema"
+        raise ValidationError(f"{schema.name}: {detail}") from None
+    return frame
+
+
+def check_normalized(frame: pl.DataFrame) -> pl.DataFrame:
+    """Validate a normalized DataFrame with pandera; raise ValidationError (no values)."""
+    return _run(normalized_schema(), frame)
+
+
+def check_hashed(frame: pl.DataFrame) -> pl.DataFrame:
+    """Validate a hashed DataFrame with pandera; raise ValidationError (no values)."""
+    return _run(hashed_schema(), frame)
