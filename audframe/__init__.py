@@ -20,25 +20,33 @@ from audframe.errors import (
     ValidationError,
 )
 from audframe.hashing import hash
+from audframe.emulator import GraphEmulator
 from audframe.keys import KEYS
 from audframe.mapping import detect_mapping
 from audframe.normalize import normalize, normalize_key
 from audframe.payloads import form_fields, to_payloads
 from audframe.report import validate
+from audframe.retry import RetryPolicy
+from audframe.sender import Sender
+from audframe.upload_report import UploadReport
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "KEYS",
     "AudframeError",
     "ColumnNotFoundError",
     "ColumnTypeError",
     "GraphAPIError",
+    "GraphEmulator",
     "JournalError",
+    "KEYS",
     "NotHashedError",
     "RateLimitError",
+    "RetryPolicy",
+    "Sender",
     "TransportError",
     "UnknownKeyError",
+    "UploadReport",
     "ValidationError",
     "__version__",
     "detect_mapping",

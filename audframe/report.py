@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from audframe.charts import ValidationReport
 from audframe.mapping import resolve_mapping
 from audframe.normalize import build_rules
 from audframe.normalize.rule import present
@@ -22,7 +23,7 @@ def validate(
     default_country: str | None = None,
     dob_format: str | None = None,
     examples: int = 3,
-) -> pl.DataFrame:
+) -> ValidationReport:
     """Report, per Meta key, the cells present, valid after normalization and dropped.
 
     Takes the same arguments as :func:`audframe.normalize`. Reads the input once
@@ -52,7 +53,7 @@ def validate(
     lazy = frame.lazy().with_row_index(_ROW)
     totals = lazy.select(
         *(present(raw).sum().alias(f"{k}\x00present") for k, (_, raw, _) in rules.items()),
-        *(rule.value.is_not_null().sum().alias(f"{k}\x00valid") for k, (_, _, rule) in rules.items()),
+        *(r.value.is_not_null().sum().alias(f"{k}\x00valid") for k, (_, _, r) in rules.items()),
     )
     reasons = (
         lazy.select(_ROW, *(rule.reason.alias(k) for k, (_, _, rule) in rules.items()))
@@ -76,7 +77,7 @@ def validate(
         schema={"key": pl.String, "column": pl.String, "present": pl.UInt32, "valid": pl.UInt32},
     ).with_columns(invalid=pl.col("present") - pl.col("valid"))
     order = {k: i for i, k in enumerate(rules)}
-    return (
+    return ValidationReport(
         base.join(why, on="key", how="left")
         .with_columns(pl.col("count").fill_null(0))
         .sort(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 import polars as pl
 import pycountry
@@ -32,10 +33,17 @@ _STATE_EXTRAS = {
     "pei": "pe", "newfoundland": "nl",
 }
 
+#: Regions whose postal codes are US ZIP codes: the US and its territories.
+_US_ZIP_REGIONS = ("us", "pr", "vi", "gu", "as", "mp")
+
+
+def _fold_all(labels: list[str]) -> list[str]:
+    """Python-side twin of :func:`fold_key`, for building the look-up tables in one pass."""
+    return pl.select(fold_key(pl.Series(labels, dtype=pl.String))).to_series().to_list()
+
 
 def _fold(text: str) -> str:
-    """Python twin of :func:`fold_key`, for building the look-up tables."""
-    return pl.select(fold_key(pl.lit(text))).item() or ""
+    return _fold_all([text])[0] or ""
 
 
 def fold_key(expr: pl.Expr) -> pl.Expr:
@@ -45,25 +53,31 @@ def fold_key(expr: pl.Expr) -> pl.Expr:
 
 @cache
 def _countries() -> dict[str, str]:
-    table: dict[str, str] = {}
+    labels: list[str] = []
+    codes: list[str] = []
     for c in pycountry.countries:
-        code = c.alpha_2.lower()
         for label in (c.alpha_2, c.alpha_3, c.name,
                       getattr(c, "official_name", None), getattr(c, "common_name", None)):
             if label:
-                table.setdefault(_fold(label), code)
+                labels.append(label)
+                codes.append(c.alpha_2.lower())
+    table: dict[str, str] = {}
+    for key, code in zip(_fold_all(labels), codes, strict=True):
+        table.setdefault(key, code)
     table.update(_COUNTRY_EXTRAS)
     return table
 
 
 @cache
 def _states() -> dict[str, str]:
-    table: dict[str, str] = {}
-    for cc in ("US", "CA"):
-        for sub in pycountry.subdivisions.get(country_code=cc):
-            code = sub.code.split("-", 1)[1].lower()
-            table[_fold(sub.name)] = code
-            table[code] = code
+    subs = [
+        sub
+        for cc in ("US", "CA")
+        for sub in pycountry.subdivisions.get(country_code=cc)  # type: ignore[no-untyped-call]
+    ]
+    codes = [sub.code.split("-", 1)[1].lower() for sub in subs]
+    table = dict(zip(_fold_all([sub.name for sub in subs]), codes, strict=True))
+    table.update({code: code for code in codes})
     table.update(_STATE_EXTRAS)
     return table
 
@@ -122,15 +136,20 @@ def zip_code(raw: pl.Expr, region: pl.Expr | None = None, *, from_integer: bool 
 
     Decision: a US ZIP string of 3–4 digits is padded the same way, since no US ZIP
     is shorter than 5 digits and a spreadsheet lost its zeros.
+
+    Decision: the US territories with their own ISO code that use US ZIP codes
+    (Puerto Rico ``pr``, US Virgin Islands ``vi``, Guam ``gu``, American Samoa
+    ``as``, Northern Mariana Islands ``mp``) follow the US rule. Every Unicode dash
+    (``–``, ``—`` …) is removed like ``-``.
     """
-    z = clean(raw).str.to_lowercase().str.replace_all(r"[\s\-]", "")
+    z = clean(raw).str.to_lowercase().str.replace_all(r"[\s\-\p{Pd}]", "")
     shaped_us = z.str.contains(r"^[0-9]{5}([0-9]{4})?$")
     is_us = shaped_us if region is None else pl.when(region.is_not_null()).then(
-        region == "us"
+        region.is_in(_US_ZIP_REGIONS)
     ).otherwise(shaped_us)
     digits = z.str.contains(r"^[0-9]+$")
     n = z.str.len_chars()
-    padded = pl.when(digits & n.is_between(3, 4)).then(z.str.zfill(5))
+    padded: Any = pl.when(digits & n.is_between(3, 4)).then(z.str.zfill(5))
     if from_integer:
         padded = padded.when(digits & n.is_between(7, 8)).then(z.str.zfill(9))
     us = padded.otherwise(z)

@@ -1,0 +1,278 @@
+"""The ``audframe`` command: validate, prepare, upload, emulator.
+
+User mistakes (a missing file, an unknown column, a bad key) end with one line on
+stderr and exit status 2; failures while sending exit 1 and say whether a rerun
+resumes. Tokens are read from the environment only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import orjson
+import polars as pl
+
+from audframe.charts import coverage, report_html
+from audframe.errors import AudframeError, GraphAPIError, TransportError
+from audframe.hashing import hash
+from audframe.mapping import resolve_mapping
+from audframe.normalize import normalize
+from audframe.payloads import form_fields, to_payloads
+from audframe.report import validate
+
+__all__ = ["main"]
+
+TOKEN_ENV = "AUDFRAME_ACCESS_TOKEN"
+SECRET_ENV = "AUDFRAME_APP_SECRET"
+
+
+class UsageError(Exception):
+    """A mistake on the command line: exit status 2."""
+
+
+def read_input(path: str) -> pl.LazyFrame:
+    """Scan Parquet, CSV or NDJSON lazily. CSV columns stay text (ZIP and phone zeros kept)."""
+    file = Path(path)
+    if not file.is_file():
+        raise UsageError(f"input file {path!r} not found")
+    suffix = file.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        return pl.scan_parquet(file)
+    if suffix in (".csv", ".tsv", ".txt"):
+        return pl.scan_csv(file, infer_schema=False, separator="\t" if suffix == ".tsv" else ",")
+    if suffix in (".ndjson", ".jsonl"):
+        return pl.scan_ndjson(file)
+    raise UsageError(f"cannot read {path!r}: use a .parquet, .csv or .ndjson file")
+
+
+def parse_map(items: Sequence[str] | None) -> dict[str, str] | None:
+    """``["EMAIL=mail", "FN=first"]`` → ``{"EMAIL": "mail", "FN": "first"}``."""
+    if not items:
+        return None
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, column = item.partition("=")
+        if not sep or not key.strip() or not column:
+            raise UsageError(f"--map takes KEY=column, got {item!r}")
+        out[key.strip()] = column
+    return out
+
+
+def _say(*lines: str) -> None:
+    print(*lines, sep="\n", flush=True)
+
+
+def _print_validation(report: pl.DataFrame, rows: int) -> None:
+    _say(f"rows read: {rows:,}", "", "per key (present = non-blank input cells):")
+    with pl.Config(tbl_hide_dataframe_shape=True, tbl_rows=100, tbl_hide_column_data_types=True,
+                   tbl_width_chars=120, fmt_str_lengths=60):
+        per_key = coverage(report).with_columns(
+            (pl.col("valid") / pl.lit(max(rows, 1)) * 100).round(1).alias("coverage %")
+        )
+        _say(str(per_key))
+        dropped = report.filter(pl.col("reason").is_not_null()).select(
+            "key", "reason", "count", "example_rows"
+        )
+        if dropped.height:
+            _say("", "dropped as invalid, by reason:", str(dropped))
+        else:
+            _say("", "nothing dropped")
+
+
+def _common(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("input", help="Parquet, CSV or NDJSON file")
+    sub.add_argument("--map", action="append", metavar="KEY=column",
+                     help="map a Meta key to a column (repeat); default: recognise by name")
+    sub.add_argument("--default-country", metavar="CC",
+                     help="country for PHONE and ZIP where a row has none (US, GB, …)")
+    sub.add_argument("--dob-format", metavar="FMT", help="strftime format of DOB strings")
+
+
+def _prepare_frame(args: argparse.Namespace) -> tuple[pl.LazyFrame, dict[str, str], int]:
+    frame = read_input(args.input)
+    mapping = resolve_mapping(frame, parse_map(args.map))
+    if not args.map:
+        _say("columns recognised by name: " + ", ".join(f"{k}={c}" for k, c in mapping.items()))
+    rows = int(frame.select(pl.len()).collect().item())
+    return frame, mapping, rows
+
+
+def _validated(args: argparse.Namespace) -> tuple[pl.LazyFrame, dict[str, str], pl.DataFrame]:
+    frame, mapping, rows = _prepare_frame(args)
+    report = validate(frame, mapping, default_country=args.default_country,
+                      dob_format=args.dob_format)
+    _print_validation(report, rows)
+    return frame, mapping, report
+
+
+def _hashed(args: argparse.Namespace, frame: pl.LazyFrame, mapping: dict[str, str]) -> Any:
+    normalized = normalize(frame, mapping, default_country=args.default_country,
+                           dob_format=args.dob_format)
+    return hash(normalized, hash_extern_id=getattr(args, "hash_extern_id", False))
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """``audframe validate``: the report in the terminal, optionally as HTML."""
+    _, _, report = _validated(args)
+    if args.html:
+        Path(args.html).write_text(report_html(report, title=f"audframe: {args.input}"))
+        _say("", f"HTML report written to {args.html}")
+    return 0
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    """``audframe prepare``: payloads as NDJSON (one Graph request per line) and the report."""
+    frame, mapping, report = _validated(args)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    batches = rows = 0
+    with (out / "payloads.ndjson").open("wb") as sink:
+        for chunk in to_payloads(_hashed(args, frame, mapping), batch_size=args.batch_size):
+            sink.write(orjson.dumps(form_fields(chunk)) + b"\n")
+            batches += 1
+            rows += len(chunk["payload"]["data"])
+    (out / "report.html").write_text(report_html(report, title=f"audframe: {args.input}"))
+    report.drop("example_rows").write_csv(out / "report.csv")
+    _say("", f"{rows:,} rows in {batches} payloads written to {out / 'payloads.ndjson'}",
+         f"report: {out / 'report.html'}, {out / 'report.csv'}")
+    return 0
+
+
+def _token(args: argparse.Namespace) -> str | None:
+    token = os.environ.get(args.token_env)
+    if token is None and not args.emulator:
+        raise UsageError(
+            f"no access token: set {args.token_env} (or name another variable with "
+            "--token-env), or try it locally with --emulator"
+        )
+    return token
+
+
+def cmd_upload(args: argparse.Namespace) -> int:
+    """``audframe upload``: the whole job, with progress and the upload report."""
+    from audframe.emulator import GraphEmulator
+    from audframe.sender import Sender
+
+    token = _token(args)
+    frame, mapping, validation = _validated(args)
+    hashed = _hashed(args, frame, mapping)
+    operation = "remove" if args.remove else "replace" if args.replace else "add"
+    emulator = None
+    base_url = args.base_url
+    if args.emulator:
+        token = token or secrets.token_urlsafe(24)
+        emulator = GraphEmulator(token=token, latency=args.emulator_latency).start()
+        base_url = emulator.url
+        _say("", f"sending to the built-in Graph API emulator at {base_url}")
+    assert token is not None
+    app_secret = os.environ.get(SECRET_ENV)
+    started = time.perf_counter()
+    try:
+        with Sender(token, app_secret=app_secret, base_url=base_url,
+                    api_version=args.api_version, concurrency=args.concurrency,
+                    progress=None if args.progress else False) as sender:
+            send = getattr(sender, operation)
+            upload = send(args.audience_id, hashed, journal=args.journal)
+    except (GraphAPIError, TransportError) as exc:
+        resume = (f"rerun the same command to resume from {args.journal}" if args.journal
+                  else "no --journal was given, so a rerun starts over")
+        _say("", f"audframe: upload failed: {exc}", f"audframe: {resume}")
+        return 1
+    finally:
+        if emulator is not None:
+            held = (emulator.audience(args.audience_id) or {}).get("size")
+            emulator.stop()
+    seconds = time.perf_counter() - started
+    _say("", repr(upload), f"batches: {upload.batches}, rows sent: {upload.rows:,}",
+         f"Meta num_received: {upload.num_received:,}, "
+         f"num_invalid_entries: {upload.num_invalid_entries:,}",
+         f"elapsed: {seconds:.2f} s, {upload.rows / max(seconds, 1e-9):,.0f} rows/s")
+    if emulator is not None:
+        _say(f"the emulated audience {args.audience_id} now holds {held:,} people")
+    if args.html:
+        Path(args.html).write_text(report_html(validation, title=f"audframe: {args.input}",
+                                               extra=upload._repr_html_()))
+        _say(f"HTML report written to {args.html}")
+    return 0
+
+
+def cmd_emulator(args: argparse.Namespace) -> int:
+    """``audframe emulator``: a local Graph API until Ctrl-C."""
+    from audframe.emulator import serve
+
+    serve(args.port, os.environ.get(args.token_env))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``audframe`` command."""
+    parser = argparse.ArgumentParser(
+        prog="audframe", description="Customer tables into Meta Custom Audiences."
+    )
+    subs = parser.add_subparsers(dest="command", required=True)
+
+    p = subs.add_parser("validate", help="report what each key keeps and drops")
+    _common(p)
+    p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report")
+    p.set_defaults(run=cmd_validate)
+
+    p = subs.add_parser("prepare", help="write hashed payloads as NDJSON, plus the report")
+    _common(p)
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--batch-size", type=int, default=10_000)
+    p.add_argument("--hash-extern-id", action="store_true", help="hash EXTERN_ID too")
+    p.set_defaults(run=cmd_prepare)
+
+    p = subs.add_parser("upload", help="normalize, hash and send to a custom audience")
+    _common(p)
+    p.add_argument("--audience-id", required=True)
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--remove", action="store_true", help="remove these people")
+    mode.add_argument("--replace", action="store_true", help="replace the audience's people")
+    p.add_argument("--journal", metavar="FILE", help="SQLite journal: a rerun resumes")
+    p.add_argument("--emulator", action="store_true", help="send to a built-in local emulator")
+    p.add_argument("--emulator-latency", type=float, default=0.0, help=argparse.SUPPRESS)
+    p.add_argument("--token-env", default=TOKEN_ENV, metavar="VAR",
+                   help=f"environment variable holding the token (default {TOKEN_ENV})")
+    p.add_argument("--api-version", default="v21.0")
+    p.add_argument("--base-url", default="https://graph.facebook.com")
+    p.add_argument("--concurrency", type=int, default=4)
+    p.add_argument("--hash-extern-id", action="store_true", help="hash EXTERN_ID too")
+    p.add_argument("--no-progress", dest="progress", action="store_false")
+    p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report")
+    p.set_defaults(run=cmd_upload)
+
+    p = subs.add_parser("emulator", help="run the local Graph API emulator")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--token-env", default=TOKEN_ENV, metavar="VAR",
+                   help="accept the token in this variable (default: print a random one)")
+    p.set_defaults(run=cmd_emulator)
+    return parser
+
+
+def _fail(message: str) -> NoReturn:
+    print(f"audframe: error: {message}", file=sys.stderr, flush=True)
+    raise SystemExit(2)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``audframe`` command; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        status: int = args.run(args)
+    except (UsageError, AudframeError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    except pl.exceptions.PolarsError as exc:
+        _fail(f"could not read {args.input!r}: {str(exc).splitlines()[0]}")
+    return status
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""The `audframe` command, run in-process on the sample data."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from audframe.cli import main
+from audframe.emulator import GraphEmulator
+
+DATA = Path(__file__).parent.parent / "data"
+CSV = str(DATA / "customers.csv")
+PARQUET = str(DATA / "customers.parquet")
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        status = main(argv)
+    except SystemExit as exc:
+        status = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_validate_prints_mapping_coverage_and_reasons(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    page = tmp_path / "report.html"
+    status, out, _ = run(["validate", CSV, "--default-country", "US", "--html", str(page)], capsys)
+    assert status == 0
+    assert "columns recognised by name: " in out and "EMAIL=email" in out
+    assert "rows read: 10,000" in out
+    assert "email has no @" in out
+    text = page.read_text()
+    assert "<svg" in text and "email has no @" in text
+    assert not re.search(r"<script[^>]+src=", text)  # nothing fetched from the network
+
+
+def test_explicit_map_is_used(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(["validate", PARQUET, "--map", "email=email"], capsys)
+    assert status == 0
+    assert "EMAIL" in out and "PHONE" not in out
+    assert "recognised by name" not in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["validate", "no/such/file.parquet"], "not found"),
+        (["validate", PARQUET, "--map", "EMAIL=mail"], "columns are: "),
+        (["validate", PARQUET, "--map", "EMIAL=email"], "valid keys are: "),
+        (["validate", PARQUET, "--map", "EMAIL"], "KEY=column"),
+        (["validate", PARQUET, "--default-country", "Atlantis"], "is not a country"),
+        (["upload", PARQUET, "--audience-id", "1"], "AUDFRAME_ACCESS_TOKEN"),
+    ],
+)
+def test_user_mistakes_exit_2_with_one_line(
+    argv: list[str], needle: str, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("AUDFRAME_ACCESS_TOKEN", raising=False)
+    status, _, err = run(argv, capsys)
+    assert status == 2
+    assert needle in err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_prepare_writes_one_request_per_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    status, out, _ = run(
+        ["prepare", PARQUET, "--out", str(tmp_path), "--default-country", "US",
+         "--batch-size", "3000"],
+        capsys,
+    )
+    assert status == 0
+    lines = (tmp_path / "payloads.ndjson").read_text().splitlines()
+    assert len(lines) >= 3
+    seqs = []
+    for line in lines:
+        fields = json.loads(line)
+        payload, session = json.loads(fields["payload"]), json.loads(fields["session"])
+        hashed = [i for i, k in enumerate(payload["schema"]) if k in ("EMAIL", "PHONE", "FN")]
+        for row in payload["data"]:
+            assert all(re.fullmatch(r"[0-9a-f]{64}|", row[i]) for i in hashed)
+        seqs.append(session["batch_seq"])
+    assert seqs == list(range(1, len(lines) + 1))
+    assert (tmp_path / "report.html").exists() and (tmp_path / "report.csv").exists()
+    assert f"payloads written to {tmp_path}" in out
+
+
+def test_upload_to_the_emulator_reports_meta_counts(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUDFRAME_ACCESS_TOKEN", "tok-cli-secret-value")
+    status, out, err = run(
+        ["upload", PARQUET, "--audience-id", "4242", "--emulator", "--default-country", "US",
+         "--no-progress"],
+        capsys,
+    )
+    assert status == 0, err
+    received = int(re.search(r"Meta num_received: ([\d,]+)", out).group(1).replace(",", ""))  # type: ignore[union-attr]
+    sent = int(re.search(r"rows sent: ([\d,]+)", out).group(1).replace(",", ""))  # type: ignore[union-attr]
+    assert received == sent > 9_000
+    assert "now holds" in out and "rows/s" in out
+    assert "tok-cli-secret-value" not in out + err
+
+
+def test_send_failure_exits_1_and_says_whether_a_rerun_resumes(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("AUDFRAME_ACCESS_TOKEN", "wrong-token")
+    with GraphEmulator(token="right-token") as emu:
+        status, out, err = run(
+            ["upload", PARQUET, "--audience-id", "77", "--base-url", emu.url, "--no-progress",
+             "--journal", str(tmp_path / "j.sqlite")],
+            capsys,
+        )
+    assert status == 1
+    assert "190" in out
+    assert "resume" in out and "j.sqlite" in out
+    assert "wrong-token" not in out + err

@@ -1,0 +1,28 @@
+"""The public surface: a sorted __all__ whose names all exist."""
+
+from __future__ import annotations
+
+import polars as pl
+
+import audframe
+
+
+def test_all_is_sorted_and_complete() -> None:
+    assert audframe.__all__ == sorted(audframe.__all__)
+    for name in audframe.__all__:
+        assert hasattr(audframe, name), name
+
+
+def test_every_error_derives_from_the_base_class() -> None:
+    errors = [getattr(audframe, n) for n in audframe.__all__ if n.endswith("Error")]
+    assert len(errors) >= 8
+    assert all(issubclass(e, audframe.AudframeError) for e in errors)
+    assert issubclass(audframe.RateLimitError, audframe.GraphAPIError)
+    assert issubclass(audframe.NotHashedError, audframe.ValidationError)
+
+
+def test_namespaces_are_registered_on_frames_and_exprs() -> None:
+    df = pl.DataFrame({"email": ["A@B.co"]})
+    assert df.audience.normalize()["EMAIL"].to_list() == ["a@b.co"]
+    assert df.lazy().audience.normalize().collect()["EMAIL"].to_list() == ["a@b.co"]
+    assert df.select(pl.col("email").audience.normalize("EMAIL"))["email"].to_list() == ["a@b.co"]
