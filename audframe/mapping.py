@@ -10,7 +10,7 @@ import polars as pl
 
 from audframe.errors import ColumnNotFoundError, UnknownKeyError
 from audframe.frames import column_names, require_columns
-from audframe.keys import DOB, DOB_ALIASES, KEYS, canonical_key
+from audframe.keys import DOB, DOB_ALIASES, INPUT_KEYS, KEYS, canonical_key
 
 __all__ = ["ALIASES", "detect_mapping", "resolve_mapping"]
 
@@ -55,13 +55,18 @@ def resolve_mapping(
 ) -> dict[str, str]:
     """Check a user's mapping (keys in any case) or detect one; return key → column.
 
-    Raises UnknownKeyError for a key Meta does not know or given twice, and
-    ColumnNotFoundError naming the columns that do exist.
+    Raises UnknownKeyError for an empty mapping, or a key Meta does not know or given
+    twice, and ColumnNotFoundError naming the columns that do exist.
     """
     if mapping is None:
         found = detect_mapping(frame)
         log.info("columns recognised by name: %s", ", ".join(f"{k}={c}" for k, c in found.items()))
         return found
+    if not mapping:
+        raise UnknownKeyError(
+            "the mapping is empty; map at least one key, such as {'EMAIL': 'your_email_column'} "
+            f"(valid keys are: {', '.join(INPUT_KEYS)}), or pass None to recognise columns by name"
+        )
     resolved: dict[str, str] = {}
     for name, column in mapping.items():
         key = canonical_key(name)

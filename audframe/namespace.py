@@ -23,6 +23,8 @@ __all__ = ["AudienceExpr", "AudienceFrame"]
 class AudienceFrame(Generic[Frame]):
     """``df.audience`` and ``lf.audience``."""
 
+    _frame: Frame
+
     def __init__(self, frame: Frame) -> None:
         self._frame = frame
 

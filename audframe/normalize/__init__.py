@@ -8,10 +8,11 @@ expression for a user's own ``select``. One module per family holds the rules:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import polars as pl
 
+from audframe.distinct import per_distinct
 from audframe.errors import ColumnTypeError, UnknownKeyError
 from audframe.frames import Frame, require_columns
 from audframe.keys import DOB, KEYS, canonical_key
@@ -57,11 +58,18 @@ def _as_text(column: str, dtype: pl.DataType, key: str) -> pl.Expr:
     col = pl.col(column)
     if family == _DATE:
         return col.dt.strftime("%Y-%m-%d")
+    if dtype.is_decimal():
+        # Exact digits: "2134.00" → "2134", "94035.10" stays.
+        return col.cast(pl.String).str.replace(r"\.0*$", "")
+    if family == _FLOAT:
+        col = pl.when(~col.is_nan()).then(col)  # NaN is pandas' null: a missing cell
     if family == _FLOAT and key != "LOOKALIKE_VALUE":
-        whole = col.is_finite() & (col == col.floor())
-        return pl.when(whole).then(col.cast(pl.Int64).cast(pl.String)).otherwise(
-            col.cast(pl.String)
-        )
+        # Whole floats print as integers; the cast is non-strict so that a whole
+        # float beyond Int64 (1e20) becomes its plain text, not an error.
+        whole = col.cast(pl.Int64, strict=False)
+        return pl.when(col.is_finite() & (col == col.floor()) & whole.is_not_null()).then(
+            whole.cast(pl.String)
+        ).otherwise(col.cast(pl.String))
     return col.cast(pl.String)
 
 
@@ -125,15 +133,33 @@ def _rule(
     return _prehashed(raw, rule)
 
 
-def _region(
-    mapping: Mapping[str, str], schema: pl.Schema, default_country: str | None
-) -> pl.Expr | None:
+_RAW, _COUNTRY = "raw", "country"
+#: Keys whose values are nearly unique per row: evaluated directly, not per distinct value.
+_ROW_UNIQUE = {"EMAIL", "PHONE", "MADID", "EXTERN_ID", "LOOKALIKE_VALUE"}
+
+
+def _region(country: pl.Expr | None, default_country: str | None) -> pl.Expr | None:
+    """Each row's alpha-2 country from a COUNTRY text expression, else the default."""
     default = None if default_country is None else pl.lit(geo.country_code(default_country))
-    if "COUNTRY" not in mapping:
+    if country is None:
         return default
-    column = mapping["COUNTRY"]
-    row = geo.country(_as_text(column, schema[column], "COUNTRY")).value
+    row = geo.country(country).value
     return row if default is None else pl.coalesce(row, default)
+
+
+def _plan(
+    key: str,
+    inputs: dict[str, pl.Expr],
+    make: Callable[[Mapping[str, pl.Expr]], Rule],
+) -> Rule:
+    """The Rule over the frame: directly, or once per distinct input for repetitive keys."""
+    if key in _ROW_UNIQUE:
+        return make(inputs)
+    inner = make({name: pl.col(name) for name in inputs})
+    return Rule(
+        per_distinct(inputs, inner.value, KEYS[key].dtype),
+        per_distinct(inputs, inner.reason, pl.String),
+    )
 
 
 def build_rules(
@@ -143,22 +169,35 @@ def build_rules(
     default_country: str | None = None,
     dob_format: str | None = None,
 ) -> dict[str, tuple[str, pl.Expr, Rule]]:
-    """Key → (source column, its text expression, Rule), in catalogue order.
+    """Key → (source column, its text expression, Rule over the frame), in catalogue order.
 
-    ``mapping`` is already resolved (canonical keys, existing columns).
+    ``mapping`` is already resolved (canonical keys, existing columns). Repetitive
+    keys are evaluated once per distinct value (see :mod:`audframe.distinct`).
     """
-    region = _region(mapping, schema, default_country)
+    country = None
+    if "COUNTRY" in mapping:
+        country = _as_text(mapping["COUNTRY"], schema[mapping["COUNTRY"]], "COUNTRY")
     rules: dict[str, tuple[str, pl.Expr, Rule]] = {}
     for key, column in mapping.items():
         raw = _as_text(column, schema[column], key)
+        inputs = {_RAW: raw}
         if key == DOB:
-            for part, rule in zip(("DOBY", "DOBM", "DOBD"), dates.birth_date(
-                raw, dob_format=dob_format
-            ), strict=True):
-                rules[part] = (column, raw, rule)
+            for i, part in enumerate(("DOBY", "DOBM", "DOBD")):
+                def make_part(c: Mapping[str, pl.Expr], i: int = i) -> Rule:
+                    return dates.birth_date(c[_RAW], dob_format=dob_format)[i]
+
+                rules[part] = (column, raw, _plan(part, inputs, make_part))
             continue
+        if key in ("PHONE", "ZIP") and country is not None:
+            inputs[_COUNTRY] = country
         from_integer = _family(schema[column]) in (_INT, _FLOAT)
-        rules[key] = (column, raw, _rule(key, raw, region=region, from_integer=from_integer))
+
+        def make(c: Mapping[str, pl.Expr], key: str = key, from_integer: bool = from_integer
+                 ) -> Rule:
+            region = _region(c.get(_COUNTRY), default_country)
+            return _rule(key, c[_RAW], region=region, from_integer=from_integer)
+
+        rules[key] = (column, raw, _plan(key, inputs, make))
     return {k: rules[k] for k in KEYS if k in rules}
 
 
@@ -252,9 +291,9 @@ def normalize_key(
     col = pl.col(expr) if isinstance(expr, str) else expr
     raw = col.cast(pl.String)
     area = pl.col(region) if isinstance(region, str) else region
-    row = None if area is None else geo.country(area.cast(pl.String)).value
-    default = None if default_country is None else pl.lit(geo.country_code(default_country))
-    codes = [e for e in (row, default) if e is not None]
-    where = pl.coalesce(codes) if len(codes) > 1 else (codes[0] if codes else None)
-    return _rule(name, raw, region=where, from_integer=False).value
+    where = _region(None if area is None else area.cast(pl.String), default_country)
+    value = _rule(name, raw, region=where, from_integer=False).value
+    # Keep the input's name (some rules start with a literal, which would name it "literal").
+    output = col.meta.output_name(raise_if_undetermined=False)
+    return value.name.keep() if output is None else value.alias(output)
 

@@ -6,11 +6,11 @@ import datetime as dt
 
 import polars as pl
 
-from audframe.normalize.rule import Rule, clean, make_rule
+from audframe.normalize.rule import Rule, clean, make_rule, present
 
 __all__ = ["DATE_FORMATS", "birth_date", "day", "month", "year"]
 
-#: The string forms DOB accepts without ``dob_format``, tried in this order.
+#: The string forms DOB accepts without ``dob_format``.
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%m/%d/%Y")
 _DATE_SHAPE = r"^([0-9]{4}[-/][0-9]{1,2}[-/][0-9]{1,2}|[0-9]{8}|[0-9]{1,2}/[0-9]{1,2}/[0-9]{4})$"
 _TIME_PART = r"[ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?$"
@@ -63,16 +63,24 @@ def birth_date(raw: pl.Expr, *, dob_format: str | None = None) -> tuple[Rule, Ru
     lies in the future or before 1900 makes all three missing.
     """
     v = clean(raw).str.replace(_TIME_PART, "")
-    formats = (dob_format, *DATE_FORMATS) if dob_format else DATE_FORMATS
-    date = pl.coalesce([v.str.to_date(f, strict=False) for f in formats])
-    checks = [
-        (date.is_null() & v.str.contains(_DATE_SHAPE), "date does not exist"),
-        (date.is_null(), "date not recognised"),
-        (date > dt.date.today(), "date in the future"),
-        (date < dt.date(_FIRST, 1, 1), "date before 1900"),
-    ]
-    parts = ("%Y", "%m", "%d")
-    return tuple(  # type: ignore[return-value]
-        make_rule(raw, v, checks, empty="date is empty", result=date.dt.strftime(p))
-        for p in parts
+    iso = (
+        v.str.replace(r"^([0-9]{4})/([0-9]{1,2})/([0-9]{1,2})$", "${1}-${2}-${3}")
+        .str.replace(r"^([0-9]{4})([0-9]{2})([0-9]{2})$", "${1}-${2}-${3}")
+        .str.replace(r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$", "${3}-${1}-${2}")
     )
+    # One parse of the rewritten text: every accepted form is now YYYY-M-D.
+    date = iso.str.to_date("%Y-%m-%d", strict=False)
+    if dob_format:
+        date = pl.coalesce(v.str.to_date(dob_format, strict=False), date)
+    today, first = dt.date.today(), dt.date(_FIRST, 1, 1)
+    usable = pl.when(date.is_between(pl.lit(first), pl.lit(today))).then(date)
+    reason = (
+        pl.when(~present(raw)).then(None)
+        .when(date.is_null() & v.str.contains(_DATE_SHAPE)).then(pl.lit("date does not exist"))
+        .when(date.is_null()).then(pl.lit("date not recognised"))
+        .when(date > today).then(pl.lit("date in the future"))
+        .when(date < first).then(pl.lit("date before 1900"))
+        .otherwise(None)
+    )
+    y, m, d = (Rule(usable.dt.strftime(p), reason) for p in ("%Y", "%m", "%d"))
+    return y, m, d

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any
 
@@ -26,6 +27,9 @@ _COUNTRY_EXTRAS = {
     "thebahamas": "bs", "thegambia": "gm", "thephilippines": "ph", "syria": "sy",
     "laos": "la", "moldova": "md", "iran": "ir", "bolivia": "bo", "venezuela": "ve",
     "tanzania": "tz", "brunei": "bn", "micronesia": "fm", "palestine": "ps",
+    "drcongo": "cd", "drc": "cd", "democraticrepublicofthecongo": "cd",
+    "democraticrepublicofcongo": "cd", "congokinshasa": "cd", "congobrazzaville": "cg",
+    "republicofthecongo": "cg", "vaticancity": "va",
 }
 # Spellings of US and Canadian subdivisions that ISO 3166-2 does not list.
 _STATE_EXTRAS = {
@@ -39,7 +43,7 @@ _US_ZIP_REGIONS = ("us", "pr", "vi", "gu", "as", "mp")
 
 def _fold_all(labels: list[str]) -> list[str]:
     """Python-side twin of :func:`fold_key`, for building the look-up tables in one pass."""
-    return pl.select(fold_key(pl.Series(labels, dtype=pl.String))).to_series().to_list()
+    return pl.select(fold_key(pl.lit(pl.Series(labels, dtype=pl.String)))).to_series().to_list()
 
 
 def _fold(text: str) -> str:
@@ -59,11 +63,15 @@ def _countries() -> dict[str, str]:
         for label in (c.alpha_2, c.alpha_3, c.name,
                       getattr(c, "official_name", None), getattr(c, "common_name", None)):
             if label:
-                labels.append(label)
-                codes.append(c.alpha_2.lower())
+                # "Falkland Islands (Malvinas)" is also "Falkland Islands"
+                for spelling in dict.fromkeys((label, re.sub(r"\s*\(.*\)", "", label))):
+                    labels.append(spelling)
+                    codes.append(c.alpha_2.lower())
     table: dict[str, str] = {}
     for key, code in zip(_fold_all(labels), codes, strict=True):
         table.setdefault(key, code)
+        if key.startswith("saint"):  # "St. Lucia", "St Kitts and Nevis"
+            table.setdefault("st" + key.removeprefix("saint"), code)
     table.update(_COUNTRY_EXTRAS)
     return table
 

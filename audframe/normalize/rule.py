@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import polars as pl
 
@@ -43,8 +43,8 @@ def make_rule(
     of a cell that passes every check.
     """
     blank = cleaned.is_null() | (cleaned == "")
-    value = pl.when(blank).then(None)
-    reason = pl.when(~present(raw)).then(None).when(blank).then(pl.lit(empty))
+    value: Any = pl.when(blank).then(None)
+    reason: Any = pl.when(~present(raw)).then(None).when(blank).then(pl.lit(empty))
     for condition, why in checks:
         value = value.when(condition).then(None)
         reason = reason.when(condition).then(pl.lit(why))

@@ -1,0 +1,288 @@
+"""The resumable upload journal: a small SQLite file that survives a crash, even ``kill -9``.
+
+One journal belongs to one call (``add``, ``remove`` or ``replace``) on one audience with
+one input. It records
+
+- ``meta``: the operation, the audience, a fingerprint of the input and whether the
+  upload completed;
+- ``sessions``: every Graph session the upload used, in order (a second one appears when
+  Meta's 90-minute window ran out), with the time its first batch was sent;
+- ``batches``: every acknowledged batch: its position in the input, the session and
+  ``batch_seq`` it was sent under, its row count, a SHA-256 digest of its payload, the
+  attempts it took and Meta's response.
+
+Each acknowledgement is committed before the next batch is scheduled (WAL mode), so a
+rerun of the same call skips exactly what Meta acknowledged. The journal never holds the
+access token, the app secret or row values.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final
+
+import orjson
+
+from audframe.errors import JournalError
+
+__all__ = ["AckedBatch", "Journal", "JournalSession"]
+
+_VERSION: Final = "1"
+
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    n          INTEGER PRIMARY KEY,
+    session_id INTEGER NOT NULL,
+    operation  TEXT NOT NULL,
+    started_at REAL
+);
+CREATE TABLE IF NOT EXISTS batches (
+    idx       INTEGER PRIMARY KEY,
+    session_n INTEGER NOT NULL REFERENCES sessions (n),
+    seq       INTEGER NOT NULL,
+    rows      INTEGER NOT NULL,
+    digest    TEXT NOT NULL,
+    attempts  INTEGER NOT NULL,
+    seconds   REAL NOT NULL,
+    response  TEXT NOT NULL,
+    acked_at  REAL NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class JournalSession:
+    """One Graph session of an upload.
+
+    ``n`` counts the sessions of the upload from 1; ``operation`` is the edge it used
+    (``"add"``, ``"remove"`` or ``"replace"``); ``started_at`` is the wall-clock time its
+    first batch was sent, ``None`` while nothing was sent.
+    """
+
+    n: int
+    session_id: int
+    operation: str
+    started_at: float | None
+
+
+@dataclass(frozen=True)
+class AckedBatch:
+    """A batch Meta acknowledged.
+
+    ``index`` is the 0-based position of the chunk in the input; ``session_n`` and
+    ``seq`` say under which session and ``batch_seq`` it was accepted.
+    """
+
+    index: int
+    session_n: int
+    seq: int
+    rows: int
+    digest: str
+    attempts: int
+    seconds: float
+    response: dict[str, Any] = field(default_factory=dict)
+    acked_at: float = 0.0
+
+
+class Journal:
+    """A SQLite upload journal at ``path``, created when missing.
+
+    Parameters
+    ----------
+    path:
+        The journal file. Its directory must exist.
+
+    Raises
+    ------
+    JournalError
+        When the file is not an audframe journal or cannot be opened.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "upload.sqlite"
+    >>> with Journal(path) as journal:
+    ...     journal.bind(operation="add", audience_id="1")
+    ...     journal.sessions()
+    []
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+            version = self._get("version")
+            if version is None:
+                self._set("version", _VERSION)
+            elif version != _VERSION:
+                raise JournalError(
+                    f"{self.path} is an audframe journal of format {version}, this version "
+                    f"reads format {_VERSION}; finish it with the audframe version that "
+                    "wrote it, or use a new journal path"
+                )
+        except sqlite3.DatabaseError as exc:
+            raise JournalError(
+                f"{self.path} cannot be used as an upload journal ({exc}); "
+                "pass a path to a new file or to a journal audframe wrote"
+            ) from exc
+
+    def __repr__(self) -> str:
+        return f"Journal({str(self.path)!r})"
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self._db.close()
+
+    # -- meta -----------------------------------------------------------------
+
+    def _get(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _set(self, key: str, value: str) -> None:
+        with self._db:
+            self._db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    def bind(self, *, operation: str, audience_id: str) -> None:
+        """Tie a new journal to an operation and audience, or check an existing one.
+
+        Raises
+        ------
+        JournalError
+            When the journal was written for another operation or audience.
+        """
+        for key, value in (("operation", operation), ("audience_id", audience_id)):
+            stored = self._get(key)
+            if stored is None:
+                self._set(key, value)
+            elif stored != value:
+                raise JournalError(
+                    f"journal {self.path} belongs to {key} {stored!r}, not {value!r}; "
+                    "pass a new journal path for this upload, or rerun the call that "
+                    "wrote it"
+                )
+
+    def check_fingerprint(self, fingerprint: str) -> None:
+        """Store the input's fingerprint, or check it against the stored one.
+
+        Raises
+        ------
+        JournalError
+            When the journal was written for other data.
+        """
+        stored = self._get("fingerprint")
+        if stored is None:
+            self._set("fingerprint", fingerprint)
+        elif stored != fingerprint:
+            raise JournalError(
+                f"journal {self.path} was written for other data (input fingerprint "
+                f"{stored[:12]}…, this input {fingerprint[:12]}…); rerun with the exact "
+                "input that started it, or pass a new journal path"
+            )
+
+    @property
+    def completed(self) -> bool:
+        """Whether the upload this journal records has finished."""
+        return self._get("completed_at") is not None
+
+    def mark_completed(self, when: float | None = None) -> None:
+        """Record that every batch was acknowledged."""
+        self._set("completed_at", repr(time.time() if when is None else when))
+
+    # -- sessions -------------------------------------------------------------
+
+    def sessions(self) -> list[JournalSession]:
+        """Return the upload's sessions, oldest first."""
+        rows = self._db.execute(
+            "SELECT n, session_id, operation, started_at FROM sessions ORDER BY n"
+        ).fetchall()
+        return [JournalSession(int(n), int(s), str(op), st) for n, s, op, st in rows]
+
+    def add_session(self, session_id: int, operation: str) -> JournalSession:
+        """Record a new session (not started yet) and return it."""
+        with self._db:
+            cur = self._db.execute(
+                "INSERT INTO sessions (session_id, operation) VALUES (?, ?)",
+                (session_id, operation),
+            )
+        n = cur.lastrowid
+        assert n is not None
+        return JournalSession(n, session_id, operation, None)
+
+    def mark_started(self, n: int, started_at: float) -> None:
+        """Record the time the first batch of session ``n`` was sent."""
+        with self._db:
+            self._db.execute(
+                "UPDATE sessions SET started_at = ? WHERE n = ? AND started_at IS NULL",
+                (started_at, n),
+            )
+
+    # -- batches --------------------------------------------------------------
+
+    def acked(self) -> dict[int, AckedBatch]:
+        """Return the acknowledged batches by their input position."""
+        rows = self._db.execute(
+            "SELECT idx, session_n, seq, rows, digest, attempts, seconds, response, acked_at "
+            "FROM batches ORDER BY idx"
+        ).fetchall()
+        return {
+            int(r[0]): AckedBatch(
+                index=int(r[0]),
+                session_n=int(r[1]),
+                seq=int(r[2]),
+                rows=int(r[3]),
+                digest=str(r[4]),
+                attempts=int(r[5]),
+                seconds=float(r[6]),
+                response=orjson.loads(r[7]),
+                acked_at=float(r[8]),
+            )
+            for r in rows
+        }
+
+    def ack(self, batch: AckedBatch) -> None:
+        """Record an acknowledged batch and commit at once."""
+        with self._db:
+            self._db.execute(
+                "INSERT INTO batches "
+                "(idx, session_n, seq, rows, digest, attempts, seconds, response, acked_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    batch.index,
+                    batch.session_n,
+                    batch.seq,
+                    batch.rows,
+                    batch.digest,
+                    batch.attempts,
+                    batch.seconds,
+                    orjson.dumps(batch.response).decode(),
+                    batch.acked_at,
+                ),
+            )

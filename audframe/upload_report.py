@@ -1,0 +1,148 @@
+"""What an upload did: :class:`UploadReport`, returned by ``Sender.add/remove/replace``."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import polars as pl
+
+__all__ = ["BATCH_COLUMNS", "UploadReport"]
+
+#: Columns of :attr:`UploadReport.batches_table`, with their dtypes.
+BATCH_COLUMNS: dict[str, type[pl.DataType]] = {
+    "seq": pl.Int64,
+    "session_id": pl.Int64,
+    "rows": pl.Int64,
+    "attempts": pl.Int64,
+    "num_received": pl.Int64,
+    "num_invalid_entries": pl.Int64,
+    "seconds": pl.Float64,
+    "resumed": pl.Boolean,
+}
+
+
+def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(dict(mapping))
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class UploadReport:
+    """The outcome of one ``add``, ``remove`` or ``replace`` call.
+
+    Attributes
+    ----------
+    operation:
+        ``"add"``, ``"remove"`` or ``"replace"``.
+    audience_id:
+        The custom audience.
+    session_id:
+        The session the upload started in (the one the journal keeps).
+    session_ids:
+        Every session used, in order: more than one when Meta's 90-minute window ran out
+        and the rest went into a new session.
+    batches, rows:
+        Batches and rows acknowledged, including those a journal had recorded earlier.
+    num_received:
+        Meta's count of received rows: per session the largest running total Meta
+        reported, summed over the sessions.
+    num_invalid_entries:
+        Meta's count of invalid entries (badly hashed cells), summed over batches.
+    invalid_entry_samples:
+        Examples Meta gave, value → reason (at most 100).
+    retries:
+        Retries by reason (``"rate_limit"``, ``"transport"``, …), this run only.
+    elapsed:
+        Seconds this run took.
+    batches_table:
+        One row per batch: ``seq``, ``session_id``, ``rows``, ``attempts``,
+        ``num_received``, ``num_invalid_entries``, ``seconds``, ``resumed`` (acknowledged
+        in an earlier run, read from the journal).
+    """
+
+    operation: str
+    audience_id: str
+    session_id: int
+    batches: int
+    rows: int
+    num_received: int
+    num_invalid_entries: int
+    invalid_entry_samples: Mapping[str, str] = field(default_factory=dict)
+    retries: Mapping[str, int] = field(default_factory=dict)
+    elapsed: float = 0.0
+    session_ids: tuple[int, ...] = ()
+    batches_table: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema=BATCH_COLUMNS)
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "invalid_entry_samples", _frozen(self.invalid_entry_samples))
+        object.__setattr__(self, "retries", _frozen(self.retries))
+        if not self.session_ids:
+            object.__setattr__(self, "session_ids", (self.session_id,))
+
+    @property
+    def total_retries(self) -> int:
+        """All retries of this run, whatever the reason."""
+        return sum(self.retries.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the report as plain JSON-ready data (the batch table as a list of rows)."""
+        return {
+            "operation": self.operation,
+            "audience_id": self.audience_id,
+            "session_id": self.session_id,
+            "session_ids": list(self.session_ids),
+            "batches": self.batches,
+            "rows": self.rows,
+            "num_received": self.num_received,
+            "num_invalid_entries": self.num_invalid_entries,
+            "invalid_entry_samples": dict(self.invalid_entry_samples),
+            "retries": dict(self.retries),
+            "elapsed": self.elapsed,
+            "batches_table": self.batches_table.to_dicts(),
+        }
+
+    def __repr__(self) -> str:
+        retries = ", ".join(f"{k}={v}" for k, v in sorted(self.retries.items())) or "none"
+        sessions = "" if len(self.session_ids) == 1 else f" in {len(self.session_ids)} sessions"
+        return (
+            f"<UploadReport {self.operation} audience {self.audience_id}: "
+            f"{self.rows:,} rows in {self.batches} batches{sessions}, "
+            f"num_received={self.num_received:,}, "
+            f"num_invalid_entries={self.num_invalid_entries:,}, "
+            f"retries: {retries}, {self.elapsed:.1f}s>"
+        )
+
+    def _summary_rows(self) -> list[tuple[str, str]]:
+        retries = ", ".join(f"{k}: {v}" for k, v in sorted(self.retries.items())) or "none"
+        return [
+            ("operation", self.operation),
+            ("audience", self.audience_id),
+            ("session", ", ".join(str(s) for s in self.session_ids)),
+            ("batches", f"{self.batches:,}"),
+            ("rows", f"{self.rows:,}"),
+            ("num_received", f"{self.num_received:,}"),
+            ("num_invalid_entries", f"{self.num_invalid_entries:,}"),
+            ("retries", retries),
+            ("elapsed", f"{self.elapsed:.1f} s"),
+        ]
+
+    def _repr_html_(self) -> str:
+        """A small HTML table for notebooks."""
+        cells = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
+            f"<td style='text-align:left'>{html.escape(v)}</td></tr>"
+            for k, v in self._summary_rows()
+        )
+        samples = ""
+        if self.invalid_entry_samples:
+            items = "".join(
+                f"<li><code>{html.escape(str(k)[:80])}</code>: {html.escape(str(v))}</li>"
+                for k, v in list(self.invalid_entry_samples.items())[:5]
+            )
+            samples = f"<p>invalid entry samples:</p><ul>{items}</ul>"
+        return f"<div><b>UploadReport</b><table>{cells}</table>{samples}</div>"

@@ -1,0 +1,86 @@
+"""Shared fixtures: a running Graph API emulator, hand-made chunks, fast senders."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from audframe.emulator import GraphEmulator
+from audframe.sender import Sender
+
+#: The token every emulator in the tests accepts; it must never leak anywhere.
+TOKEN = "EAAtest-token-9f8e7d6c5b4a"
+#: An app secret used by the appsecret_proof tests.
+APP_SECRET = "app-secret-0a1b2c3d"
+
+
+def digest(text: str) -> str:
+    """SHA-256 hex of ``text``: what a hashed cell looks like."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def make_rows(n: int, *, start: int = 0, prefix: str = "user") -> list[list[Any]]:
+    """``n`` one-column EMAIL rows of distinct digests."""
+    return [[digest(f"{prefix}{i}@example.com")] for i in range(start, start + n)]
+
+
+def make_chunks(
+    rows: list[list[Any]], batch_size: int, *, schema: tuple[str, ...] = ("EMAIL",),
+    session_id: int = 4242,
+) -> list[dict[str, Any]]:
+    """Chunks shaped like ``audframe.to_payloads``'s, built by hand."""
+    chunks = []
+    count = -(-len(rows) // batch_size)
+    for i in range(count):
+        chunks.append({
+            "payload": {"schema": list(schema),
+                        "data": rows[i * batch_size:(i + 1) * batch_size]},
+            "session": {"session_id": session_id, "batch_seq": i + 1,
+                        "last_batch_flag": i == count - 1, "estimated_num_total": len(rows)},
+        })
+    return chunks
+
+
+class FakeClock:
+    """A wall clock that only moves when told to."""
+
+    def __init__(self, start: float = 1_700_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def emulator() -> Iterator[GraphEmulator]:
+    """A Graph API emulator on 127.0.0.1 accepting :data:`TOKEN`, without faults."""
+    with GraphEmulator(token=TOKEN) as emu:
+        yield emu
+
+
+@pytest.fixture
+def make_sender() -> Iterator[Callable[..., Sender]]:
+    """Build senders with millisecond backoffs (closed after the test)."""
+    made: list[Sender] = []
+
+    def build(base_url: str, **kwargs: Any) -> Sender:
+        options: dict[str, Any] = {
+            "backoff_base": 0.001, "backoff_max": 0.005, "max_attempts": 40,
+            "progress": False, "rng": random.Random(7), "timeout": 10.0,
+        }
+        options.update(kwargs)
+        token = options.pop("token", TOKEN)
+        sender = Sender(token, base_url=base_url, **options)
+        made.append(sender)
+        return sender
+
+    yield build
+    for sender in made:
+        sender.close()

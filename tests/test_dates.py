@@ -1,0 +1,164 @@
+"""DOBY, DOBM, DOBD and DOB (one column that expands into the three)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import polars as pl
+import pytest
+
+import audframe
+
+TODAY = dt.date.today()
+NULLS = (None, None, None)
+
+
+def one(key: str, value: Any, dtype: Any = pl.String) -> Any:
+    df = pl.DataFrame({"x": [value]}, schema={"x": dtype})
+    return audframe.normalize(df, {key: "x"}).row(0)[0]
+
+
+def dob(values: list[Any], dtype: Any = pl.String, **options: Any) -> list[tuple[Any, ...]]:
+    df = pl.DataFrame({"born": values}, schema={"born": dtype})
+    out = audframe.normalize(df, {"DOB": "born"}, **options)
+    assert out.columns == ["DOBY", "DOBM", "DOBD"]
+    assert all(d == pl.String for d in out.schema.values())
+    return out.rows()
+
+
+# ----------------------------------------------------------------------------- DOBY
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("1997", "1997"), (" 1900 ", "1900"), (str(TODAY.year), str(TODAY.year))],
+)
+def test_year(raw: str, expected: str) -> None:
+    assert one("DOBY", raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw", ["1899", str(TODAY.year + 1), "97", "19970", "abcd", "19 7", "", None]
+)
+def test_year_invalid_is_missing(raw: str | None) -> None:
+    assert one("DOBY", raw) is None
+
+
+def test_year_integer_and_float_columns() -> None:
+    assert one("DOBY", 1997, pl.Int64) == "1997"
+    assert one("DOBY", 1997.0, pl.Float64) == "1997"
+    assert one("DOBY", 1899, pl.Int32) is None
+
+
+# ----------------------------------------------------------------------------- DOBM / DOBD
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("2", "02"), ("02", "02"), ("1", "01"), ("12", "12"), (" 9 ", "09")],
+)
+def test_month(raw: str, expected: str) -> None:
+    assert one("DOBM", raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["0", "00", "13", "-1", "1a", "feb", "", None])
+def test_month_invalid_is_missing(raw: str | None) -> None:
+    assert one("DOBM", raw) is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("9", "09"), ("09", "09"), ("1", "01"), ("31", "31"), ("16", "16")],
+)
+def test_day(raw: str, expected: str) -> None:
+    assert one("DOBD", raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["0", "32", "99", "x", " ", None])
+def test_day_invalid_is_missing(raw: str | None) -> None:
+    assert one("DOBD", raw) is None
+
+
+def test_month_and_day_integer_columns() -> None:
+    assert one("DOBM", 2, pl.UInt8) == "02"
+    assert one("DOBD", 9, pl.Int64) == "09"
+    assert one("DOBM", 13, pl.Int64) is None
+
+
+# ----------------------------------------------------------------------------- DOB
+
+
+def test_official_vector_us_date() -> None:
+    assert dob(["2/16/1997"]) == [("1997", "02", "16")]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["1997-02-16", "1997/02/16", "19970216", "2/16/1997", "02/16/1997", " 1997-02-16 ",
+     "1997-2-16", "1997-02-16 10:30:00", "1997-02-16T10:30:00Z"],
+)
+def test_dob_accepted_strings(raw: str) -> None:
+    assert dob([raw]) == [("1997", "02", "16")]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "1997-02-30",  # does not exist
+        "2/30/1997",
+        "1997-13-01",
+        "2023-02-29",  # not a leap year
+        "1899-12-31",  # before 1900
+        (TODAY + dt.timedelta(days=1)).isoformat(),  # the future
+        "2999-01-01",
+        "16.02.1997",  # not an accepted form without dob_format
+        "yesterday",
+        "",
+        "  ",
+        None,
+    ],
+)
+def test_dob_invalid_makes_all_three_missing(raw: str | None) -> None:
+    assert dob([raw]) == [NULLS]
+
+
+def test_dob_leap_day_and_bounds() -> None:
+    assert dob(["2000-02-29", "1900-01-01", TODAY.isoformat()]) == [
+        ("2000", "02", "29"),
+        ("1900", "01", "01"),
+        (f"{TODAY.year:04d}", f"{TODAY.month:02d}", f"{TODAY.day:02d}"),
+    ]
+
+
+def test_dob_format_option() -> None:
+    rows = dob(["16.02.1997", "1997-02-16", "31.02.1997"], dob_format="%d.%m.%Y")
+    assert rows == [("1997", "02", "16"), ("1997", "02", "16"), NULLS]
+
+
+def test_dob_date_column() -> None:
+    rows = dob(
+        [dt.date(1997, 2, 16), None, dt.date(1850, 1, 1), TODAY + dt.timedelta(days=3)],
+        pl.Date,
+    )
+    assert rows == [("1997", "02", "16"), NULLS, NULLS, NULLS]
+
+
+def test_dob_datetime_column() -> None:
+    rows = dob([dt.datetime(1997, 2, 16, 23, 59), None], pl.Datetime("us"))
+    assert rows == [("1997", "02", "16"), NULLS]
+
+
+def test_dob_integer_yyyymmdd_column() -> None:
+    assert dob([19970216, 19970230], pl.Int64) == [("1997", "02", "16"), NULLS]
+
+
+def test_dob_and_its_parts_cannot_both_be_mapped() -> None:
+    df = pl.DataFrame({"born": ["1997-02-16"], "y": ["1997"]})
+    with pytest.raises(audframe.UnknownKeyError, match="DOB"):
+        audframe.normalize(df, {"DOB": "born", "DOBY": "y"})
+
+
+def test_dob_is_frame_level_only() -> None:
+    with pytest.raises(audframe.UnknownKeyError, match=r"audframe\.normalize"):
+        audframe.normalize_key("born", "DOB")

@@ -1,0 +1,275 @@
+"""The Graph API emulator, spoken to with plain requests over real HTTP."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import requests
+from conftest import APP_SECRET, TOKEN, FakeClock, digest, make_rows
+
+from audframe.emulator import FaultPlan, GraphEmulator
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def post(emu: GraphEmulator, path: str, fields: dict[str, Any], *, method: str = "POST",
+         headers: dict[str, str] | None = None) -> requests.Response:
+    data = {k: v if isinstance(v, str) else json.dumps(v) for k, v in fields.items()}
+    return requests.request(method, f"{emu.url}/v21.0/{path}", data=data,
+                            headers=AUTH if headers is None else headers, timeout=10)
+
+
+def users(rows: list[list[Any]], sid: int = 9, seq: int = 1, last: bool = False,
+          schema: list[str] | None = None) -> dict[str, Any]:
+    return {"payload": {"schema": schema or ["EMAIL"], "data": rows},
+            "session": {"session_id": sid, "batch_seq": seq, "last_batch_flag": last,
+                        "estimated_num_total": 100}}
+
+
+def code(response: requests.Response) -> int:
+    return int(response.json()["error"]["code"])
+
+
+def test_add_keeps_members_and_running_num_received(emulator: GraphEmulator) -> None:
+    first, second = make_rows(3), make_rows(2, start=3)
+    r1 = post(emulator, "55/users", users(first, seq=1))
+    r2 = post(emulator, "55/users", users(second, seq=2, last=True))
+    assert r1.status_code == r2.status_code == 200
+    assert r1.json()["num_received"] == 3 and r2.json()["num_received"] == 5
+    assert r2.json()["audience_id"] == "55" and r2.json()["session_id"] == "9"
+    assert emulator.rows("55", ["EMAIL"]) == {tuple(r) for r in first + second}
+    assert emulator.audience("55")["size"] == 5  # type: ignore[index]
+    assert emulator.session(9)["last_seq"] == 2  # type: ignore[index]
+
+
+def test_token_is_checked(emulator: GraphEmulator) -> None:
+    assert code(post(emulator, "1/users", users(make_rows(1)),
+                     headers={"Authorization": "Bearer nope"})) == 190
+    assert code(post(emulator, "1/users", users(make_rows(1)), headers={})) == 190
+    # a form field works too
+    ok = post(emulator, "1/users", {**users(make_rows(1)), "access_token": TOKEN}, headers={})
+    assert ok.status_code == 200
+    assert emulator.members("1")  # only the accepted request changed anything
+    assert len(emulator.members("1")) == 1
+
+
+def test_appsecret_proof_is_required_when_the_app_secret_is_set() -> None:
+    from audframe.emulator import appsecret_proof
+
+    with GraphEmulator(token=TOKEN, app_secret=APP_SECRET) as emu:
+        assert code(post(emu, "1/users", users(make_rows(1)))) == 100
+        bad = post(emu, "1/users", {**users(make_rows(1)), "appsecret_proof": "0" * 64})
+        assert code(bad) == 100 and "appsecret_proof" in bad.json()["error"]["message"]
+        good = post(emu, "1/users", {**users(make_rows(1)),
+                                     "appsecret_proof": appsecret_proof(APP_SECRET, TOKEN)})
+        assert good.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "fields", "method"),
+    [
+        ("1/members", users(make_rows(1)), "POST"),
+        ("1/users/extra", users(make_rows(1)), "POST"),
+        ("abc/users", users(make_rows(1)), "POST"),
+        ("1/usersreplace", users(make_rows(1)), "DELETE"),
+        ("1/users", {**users(make_rows(1)), "color": "blue"}, "POST"),
+        ("1/users", {"session": users([])["session"]}, "POST"),
+        ("1/users", {"payload": "{not json", "session": "{}"}, "POST"),
+        ("1/users", users(make_rows(1), schema=["EMAIL_SHA256"]), "POST"),
+        ("1/users", {"payload": {"schema": "EMAIL", "data": [["x"]]}}, "POST"),
+        ("1/users", {"payload": {"schema": ["EMAIL", "EMAIL"], "data": [["", ""]]}}, "POST"),
+        ("1/users", users([[digest("a"), "extra"]]), "POST"),
+        ("1/users", {**users(make_rows(1)), "session": {"session_id": -3, "batch_seq": 1}},
+         "POST"),
+        ("1/usersreplace", {"payload": users(make_rows(1))["payload"]}, "POST"),
+    ],
+)
+def test_bad_paths_and_parameters_are_error_100(
+    emulator: GraphEmulator, path: str, fields: dict[str, Any], method: str
+) -> None:
+    response = requests.request(
+        method, f"{emulator.url}/v21.0/{path}", headers=AUTH, timeout=10,
+        data={k: v if isinstance(v, str) else json.dumps(v) for k, v in fields.items()},
+    )
+    assert code(response) == 100
+    assert emulator.members("1") == set()
+
+
+def test_more_than_10000_rows_is_error_1(emulator: GraphEmulator) -> None:
+    rows = [[digest("x")]] * 10_001
+    response = post(emulator, "1/users", users(rows))
+    assert response.status_code == 500 and code(response) == 1
+    assert emulator.members("1") == set()
+
+
+def test_badly_hashed_cells_are_counted_per_cell_with_short_samples(
+    emulator: GraphEmulator,
+) -> None:
+    long_value = "x" * 5000
+    rows = [[digest("a"), digest("1")], ["alice@example.com", digest("2")],
+            [long_value, "+1 650 555"], ["", ""]]
+    response = post(emulator, "1/users", users(rows, schema=["EMAIL", "PHONE"]))
+    body = response.json()
+    assert response.status_code == 200
+    assert body["num_invalid_entries"] == 3 and body["num_received"] == 4
+    samples = body["invalid_entry_samples"]
+    assert "alice@example.com" in samples
+    assert all(len(k) <= 41 for k in samples)  # huge values are never echoed
+    assert long_value not in response.text
+    # the valid cells still count: row 2 by its phone, row 1 by both keys
+    assert ("", digest("2")) in emulator.rows("1", ["EMAIL", "PHONE"])
+    assert len(emulator.members("1")) == 2
+
+
+def test_unhashed_keys_pass_through(emulator: GraphEmulator) -> None:
+    rows = [["cust-1", "6d3f0c8e-2b4a-4c1e-9f7a-0e5d3c2b1a09", 3.5]]
+    response = post(emulator, "1/users", users(rows, schema=["EXTERN_ID", "MADID",
+                                                             "LOOKALIKE_VALUE"]))
+    assert response.json()["num_invalid_entries"] == 0
+    assert emulator.rows("1", ["EXTERN_ID"]) == {("cust-1",)}
+
+
+def test_removal_by_delete_body_or_post_method_delete(emulator: GraphEmulator) -> None:
+    rows = make_rows(4)
+    post(emulator, "8/users", users(rows, sid=1, last=True))
+    r = post(emulator, "8/users", users(rows[:1], sid=2, last=True), method="DELETE")
+    assert r.status_code == 200
+    r = post(emulator, "8/users", {**users(rows[1:2], sid=3, last=True), "method": "DELETE"})
+    assert r.status_code == 200
+    assert emulator.rows("8", ["EMAIL"]) == {tuple(r) for r in rows[2:]}
+    delete = next(q for q in emulator.requests if q.method == "DELETE")
+    assert "payload" not in delete.url and "payload" in delete.form
+
+
+def test_multipart_bodies_are_accepted(emulator: GraphEmulator) -> None:
+    fields = users(make_rows(2), last=True)
+    files = {k: (None, json.dumps(v)) for k, v in fields.items()}
+    response = requests.post(f"{emulator.url}/v21.0/3/users", files=files, headers=AUTH,
+                             timeout=10)
+    assert response.status_code == 200, response.text
+    assert len(emulator.members("3")) == 2
+
+
+def test_a_batch_after_the_last_is_rejected_but_the_last_may_be_repeated(
+    emulator: GraphEmulator,
+) -> None:
+    post(emulator, "1/users", users(make_rows(1), seq=1))
+    last = post(emulator, "1/users", users(make_rows(1, start=1), seq=2, last=True))
+    again = post(emulator, "1/users", users(make_rows(1, start=1), seq=2, last=True))
+    assert again.json() == last.json()
+    late = post(emulator, "1/users", users(make_rows(1, start=2), seq=3))
+    assert code(late) == 100 and "last batch" in late.json()["error"]["message"]
+    assert len(emulator.members("1")) == 2
+    assert emulator.session(9)["num_received"] == 2  # type: ignore[index]
+    assert emulator.violations  # the late batch is recorded as a protocol violation
+
+
+def test_last_batch_before_the_others_is_a_violation(emulator: GraphEmulator) -> None:
+    post(emulator, "1/users", users(make_rows(1), seq=3, last=True))
+    assert any("before batches [1, 2]" in v for v in emulator.violations)
+
+
+def test_replace_semantics(emulator: GraphEmulator) -> None:
+    old, new = make_rows(3, prefix="old"), make_rows(4, prefix="new")
+    post(emulator, "5/users", users(old, sid=1, last=True))
+    early = post(emulator, "5/usersreplace", users(new[2:], sid=2, seq=2))
+    assert code(early) == 100  # batch 1 first
+    post(emulator, "5/usersreplace", users(new[:2], sid=2, seq=1))
+    assert emulator.rows("5", ["EMAIL"]) == {tuple(r) for r in new[:2]}  # the old ones went
+    other = post(emulator, "5/usersreplace", users(new, sid=3, seq=1))
+    assert code(other) == 2650 and other.json()["error"]["error_subcode"] == 1870145
+    post(emulator, "5/usersreplace", users(new[2:3], sid=2, seq=2))
+    # a second batch 1 restarts the replace
+    post(emulator, "5/usersreplace", users(new[3:], sid=2, seq=1))
+    assert emulator.rows("5", ["EMAIL"]) == {tuple(new[3])}
+    assert any("restarted" in v for v in emulator.violations)
+
+
+def test_sessions_end_after_90_minutes_and_later_batches_are_discarded() -> None:
+    clock = FakeClock()
+    with GraphEmulator(token=TOKEN, clock=clock) as emu:
+        post(emu, "1/users", users(make_rows(1), seq=1))
+        clock.advance(91 * 60)
+        late = post(emu, "1/users", users(make_rows(1, start=1), seq=2, last=True))
+        assert late.status_code == 200 and late.json()["num_received"] == 1
+        assert len(emu.members("1")) == 1
+        assert emu.session(9)["discarded"] == 1  # type: ignore[index]
+
+
+def test_create_audience_status_and_the_803_right_after(emulator: GraphEmulator) -> None:
+    emulator.faults = FaultPlan(not_visible_after_create=1)
+    created = post(emulator, "act_77/customaudiences", {
+        "name": "VIPs", "subtype": "CUSTOM", "customer_file_source": "USER_PROVIDED_ONLY",
+        "is_value_based": "false"})
+    audience = created.json()["id"]
+    assert emulator.audience(audience)["ad_account_id"] == "77"  # type: ignore[index]
+    assert code(post(emulator, f"{audience}/users", users(make_rows(2)))) == 803
+    assert post(emulator, f"{audience}/users", users(make_rows(2), last=True)).ok
+    status = requests.get(f"{emulator.url}/v21.0/{audience}/sessions",
+                          params={"session_id": "9"}, headers=AUTH, timeout=10).json()
+    assert status["data"][0]["stage"] == "finished"
+    assert status["data"][0]["num_received"] == 2
+    missing = post(emulator, "act_77/customaudiences", {"customer_file_source": "X"})
+    assert code(missing) == 100
+
+
+def test_faults_are_seeded_and_change_nothing() -> None:
+    plan = FaultPlan(rate=0.5)
+
+    def run() -> list[str]:
+        with GraphEmulator(token=TOKEN, faults=plan, seed=11) as emu:
+            outcomes = []
+            for i in range(60):
+                try:
+                    r = post(emu, "1/users", users(make_rows(1, start=i), seq=i + 1))
+                    outcomes.append(str(r.status_code))
+                except requests.ConnectionError:
+                    outcomes.append("dropped")
+            accepted = {i for i, o in enumerate(outcomes) if o == "200"}
+            assert emu.rows("1", ["EMAIL"]) == {tuple(make_rows(1, start=i)[0])
+                                                for i in accepted}
+            assert emu.session(9)["num_received"] == len(accepted)  # type: ignore[index]
+            kinds = {q.outcome for q in emu.requests}
+            return [*outcomes, *sorted(kinds)]
+
+    first = run()
+    assert first == run()
+    assert {"200", "400", "500", "502", "dropped"} <= set(first)
+
+
+def test_throttle_faults_carry_the_usage_header(emulator: GraphEmulator) -> None:
+    emulator.faults = FaultPlan(script={1: "rate_limit"}, regain_minutes=4)
+    response = post(emulator, "1/users", users(make_rows(1)))
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == 80003
+    usage = json.loads(response.headers["X-Business-Use-Case-Usage"])
+    assert next(iter(usage.values()))[0]["estimated_time_to_regain_access"] == 4
+
+
+def test_unknown_fault_kinds_are_refused() -> None:
+    with pytest.raises(ValueError, match="unknown fault kinds"):
+        FaultPlan(kinds=("meteor",))
+
+
+def test_serve_prints_url_and_token_until_interrupted(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import audframe.emulator as module
+
+    answers: list[int] = []
+
+    def sleep_then_interrupt(seconds: float) -> None:
+        out = capsys.readouterr().out
+        url = out.split("listening on ", 1)[1].split()[0]
+        assert "access token: cli-tok" in out
+        fields = {k: json.dumps(v) for k, v in users(make_rows(1)).items()}
+        answers.append(requests.post(f"{url}/v21.0/1/users", data=fields, timeout=10,
+                                     headers={"Authorization": "Bearer cli-tok"}).status_code)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(module.time, "sleep", sleep_then_interrupt)
+    module.serve(0, "cli-tok")
+    assert answers == [200]
+    assert "stopped" in capsys.readouterr().out

@@ -1,0 +1,267 @@
+"""COUNTRY, ST and ZIP, rule by rule, from shared/spec/normalization.md."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import polars as pl
+import pytest
+
+import audframe
+from audframe.errors import AudframeError, ValidationError
+
+
+def norm(key: str, values: list[Any], dtype: Any = pl.String, **options: Any) -> list[Any]:
+    df = pl.DataFrame({"x": values}, schema={"x": dtype})
+    out = df.select(audframe.normalize_key("x", key, **options))
+    assert out.columns == ["x"]
+    assert out.schema["x"] == pl.String
+    return out["x"].to_list()
+
+
+def one(key: str, value: Any, **options: Any) -> Any:
+    return norm(key, [value], **options)[0]
+
+
+def frame(data: dict[str, list[Any]], mapping: dict[str, str], **options: Any) -> pl.DataFrame:
+    return audframe.normalize(pl.DataFrame(data, strict=False), mapping, **options)
+
+
+# ----------------------------------------------------------------------------- COUNTRY
+
+
+def test_official_vector_united_states() -> None:
+    got = one("COUNTRY", "United States")
+    assert got == "us"  # SDK mistake: "un"
+    assert hashlib.sha256(got.encode()).hexdigest() == (
+        "79adb2a2fce5c6ba215fe5f27f532d4e7edbac4b6a5e09e1ef3a08084a904621"
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Germany", "de"),  # SDK mistake: "ge"
+        ("United States of America", "us"),
+        ("USA", "us"),
+        ("usa", "us"),
+        ("U.S.A.", "us"),
+        ("US", "us"),
+        (" us ", "us"),
+        ("United Kingdom", "gb"),
+        ("UK", "gb"),
+        ("GB", "gb"),
+        ("GBR", "gb"),
+        ("DEU", "de"),
+        ("deu", "de"),
+        ("France", "fr"),
+        ("french republic", "fr"),  # official name
+        ("Federal Republic of Germany", "de"),
+        ("Korea, Republic of", "kr"),  # ISO name
+        ("South Korea", "kr"),  # common name
+        ("Bolivia", "bo"),
+        ("Côte d'Ivoire", "ci"),
+        ("Cote d'Ivoire", "ci"),
+        ("Viet Nam", "vn"),
+        ("Taiwan", "tw"),
+        ("GE", "ge"),  # Georgia's own code stays Georgia
+        ("Georgia", "ge"),
+        ("Russia", "ru"),  # common names
+        ("Holland", "nl"),
+        ("Ivory Coast", "ci"),
+        ("DR Congo", "cd"),
+        ("Democratic Republic of the Congo", "cd"),
+        ("Republic of the Congo", "cg"),
+        ("Vatican City", "va"),
+        ("Falkland Islands", "fk"),  # ISO: "Falkland Islands (Malvinas)"
+        ("St. Lucia", "lc"),  # ISO: "Saint Lucia"
+        ("St Kitts and Nevis", "kn"),
+    ],
+)
+def test_country(raw: str, expected: str) -> None:
+    assert one("COUNTRY", raw) == expected
+
+
+@pytest.mark.parametrize("raw", [None, "", "  ", "Narnia", "XX", "ZZZ", "123", "U"])
+def test_unknown_country_is_missing(raw: str | None) -> None:
+    assert one("COUNTRY", raw) is None
+
+
+# ----------------------------------------------------------------------------- ST
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("California", "ca"),  # SDK mistake: "california"
+        ("CA", "ca"),
+        ("ca", "ca"),
+        ("N.Y.", "ny"),
+        ("new york", "ny"),
+        ("NEW YORK", "ny"),
+        ("Texas", "tx"),
+        ("District of Columbia", "dc"),  # DC
+        ("D.C.", "dc"),
+        ("Puerto Rico", "pr"),  # US territories
+        ("Guam", "gu"),
+        ("U.S. Virgin Islands", "vi"),
+        ("American Samoa", "as"),
+        ("Northern Mariana Islands", "mp"),
+        ("Ontario", "on"),  # Canadian provinces and territories
+        ("Québec", "qc"),
+        ("Quebec", "qc"),
+        ("QC", "qc"),
+        ("British Columbia", "bc"),
+        ("Newfoundland and Labrador", "nl"),
+        ("Yukon", "yt"),
+        ("Nunavut", "nu"),
+        ("Northwest Territories", "nt"),
+        ("Île-de-France", "iledefrance"),  # anything else: like CT
+        ("Bavaria", "bavaria"),
+        ("São Paulo", "saopaulo"),
+        ("NSW", "nsw"),
+        ("Москва", "москва"),
+    ],
+)
+def test_state(raw: str, expected: str) -> None:
+    assert one("ST", raw) == expected
+
+
+@pytest.mark.parametrize("raw", [None, "", " ", "12", "--"])
+def test_state_without_letters_is_missing(raw: str | None) -> None:
+    assert one("ST", raw) is None
+
+
+# ----------------------------------------------------------------------------- ZIP
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("94035-1234", "94035"),  # US: the first five digits
+        ("94035 1234", "94035"),
+        ("940351234", "94035"),
+        ("94035", "94035"),
+        (" 02134 ", "02134"),
+    ],
+)
+def test_zip_us_shaped_without_country(raw: str, expected: str) -> None:
+    assert one("ZIP", raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("SW1A 1AA", "sw1a1aa"),  # SDK mistake: keeps the space
+        ("M1 1AE", "m11ae"),  # Meta's example
+        ("m11ae", "m11ae"),
+        (" ec1a-1bb ", "ec1a1bb"),
+    ],
+)
+def test_zip_uk(raw: str, expected: str) -> None:
+    assert one("ZIP", raw, default_country="GB") == expected
+    assert one("ZIP", raw) == expected  # not US-shaped: same rule without a country
+
+
+@pytest.mark.parametrize(
+    ("raw", "country", "expected"),
+    [
+        ("10115", "DE", "10115"),
+        ("1010", "AT", "1010"),  # four digits outside the US are not padded
+        ("A1B 2C3", "CA", "a1b2c3"),
+        ("100-0001", "JP", "1000001"),
+        ("94035-1234", "DE", "940351234"),  # not the US: only dashes go
+        ("1234-567", "PT", "1234567"),
+    ],
+)
+def test_zip_other_countries(raw: str, country: str, expected: str) -> None:
+    assert one("ZIP", raw, default_country=country) == expected
+
+
+def test_zip_us_by_default_country() -> None:
+    assert norm("ZIP", ["94035-1234", "02134", "2134"], default_country="United States") == [
+        "94035", "02134", "02134",
+    ]
+
+
+@pytest.mark.parametrize("raw", ["SW1A 1AA", "940351", "9403", "abcde", "94035-12"])
+def test_zip_not_a_us_zip_in_the_us_is_missing(raw: str) -> None:
+    expected = {"9403": "09403"}.get(raw)  # Decision: a 4-digit US ZIP lost its zero
+    assert one("ZIP", raw, default_country="US") == expected
+
+
+@pytest.mark.parametrize("raw", [None, "", "   ", " - "])
+def test_zip_empty_is_missing(raw: str | None) -> None:
+    assert one("ZIP", raw) is None
+    assert one("ZIP", raw, default_country="US") is None
+
+
+def test_zip_unicode_dash_is_a_dash() -> None:
+    assert one("ZIP", "94035–1234") == "94035"  # en dash
+    assert one("ZIP", "100—0001", default_country="JP") == "1000001"  # em dash
+
+
+def test_zip_row_country_wins_over_default() -> None:
+    out = frame(
+        {"zip": ["94035-1234", "94035-1234", "SW1A 1AA", "2134"],
+         "country": ["US", "Germany", "UK", None]},
+        {"ZIP": "zip", "COUNTRY": "country"},
+        default_country="US",
+    )
+    assert out["ZIP"].to_list() == ["94035", "940351234", "sw1a1aa", "02134"]
+    assert out["COUNTRY"].to_list() == ["us", "de", "gb", None]
+
+
+def test_zip_region_expression() -> None:
+    df = pl.DataFrame({"zip": ["94035-1234", "94035-1234"], "c": ["usa", "DE"]})
+    got = df.select(audframe.normalize_key("zip", "ZIP", region="c"))["zip"].to_list()
+    assert got == ["94035", "940351234"]
+
+
+def test_zip_integer_column_in_the_us_is_left_padded() -> None:
+    out = frame({"zip": [2134, 94035, 501, None]}, {"ZIP": "zip"}, default_country="US")
+    assert out.schema["ZIP"] == pl.String
+    assert out["ZIP"].to_list() == ["02134", "94035", "00501", None]
+
+
+def test_zip_integer_zip4_in_the_us() -> None:
+    # 02134-1234 stored as an integer: 21341234 → 021341234 → 02134
+    out = frame({"zip": [21341234, 940351234]}, {"ZIP": "zip"}, default_country="US")
+    assert out["ZIP"].to_list() == ["02134", "94035"]
+
+
+def test_zip_float_column_in_the_us() -> None:
+    # pandas turns an integer column with gaps into floats: 2134.0
+    out = frame({"zip": [2134.0, None, float("nan")]}, {"ZIP": "zip"}, default_country="US")
+    assert out["ZIP"].to_list() == ["02134", None, None]
+
+
+def test_zip_integer_column_outside_the_us_is_not_padded() -> None:
+    out = frame({"zip": [1010, 10115], "c": ["AT", "DE"]}, {"ZIP": "zip", "COUNTRY": "c"})
+    assert out["ZIP"].to_list() == ["1010", "10115"]
+
+
+def test_zip_us_territory_uses_us_zip() -> None:
+    # Decision: Puerto Rico and the other US territories use US ZIP codes.
+    out = frame(
+        {"zip": [601, "00601-1234"], "c": ["PR", "Puerto Rico"]}, {"ZIP": "zip", "COUNTRY": "c"}
+    )
+    assert out["ZIP"].to_list() == ["00601", "00601"]
+
+
+# ----------------------------------------------------------------------------- default_country
+
+
+@pytest.mark.parametrize(
+    "spelling", ["US", "us", "USA", "United States", "united states of america"]
+)
+def test_default_country_any_spelling(spelling: str) -> None:
+    assert one("ZIP", "2134", default_country=spelling) == "02134"
+
+
+def test_unknown_default_country_raises_clearly() -> None:
+    with pytest.raises(ValidationError, match="'Narnia' is not a country") as info:
+        audframe.normalize(pl.DataFrame({"zip": ["94035"]}), {"ZIP": "zip"},
+                           default_country="Narnia")
+    assert isinstance(info.value, AudframeError)

@@ -1,0 +1,294 @@
+"""The resumable journal: crash (even kill -9), rerun, nothing lost, nothing acked re-sent."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import TOKEN, FakeClock, make_chunks, make_rows
+
+import audframe
+from audframe.emulator import GraphEmulator, RequestRecord
+from audframe.errors import JournalError
+from audframe.journal import AckedBatch, Journal
+from audframe.sender import Sender
+
+MakeSender = Callable[..., Sender]
+
+
+def as_set(rows: list[list[Any]]) -> set[tuple[Any, ...]]:
+    return {tuple(r) for r in rows}
+
+
+def ok(records: list[RequestRecord]) -> list[RequestRecord]:
+    return [q for q in records if q.outcome == "ok"]
+
+
+def crashing(chunks: list[dict[str, Any]], at: int) -> Iterator[dict[str, Any]]:
+    """The chunks, until the input itself fails at chunk ``at`` (a crash stand-in)."""
+    for i, chunk in enumerate(chunks):
+        if i == at:
+            raise RuntimeError("the process died here")
+        yield chunk
+
+
+# -- the journal itself -----------------------------------------------------------------
+
+
+def test_acks_survive_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    with Journal(path) as journal:
+        journal.bind(operation="add", audience_id="1")
+        journal.check_fingerprint("f" * 64)
+        session = journal.add_session(77, "add")
+        journal.mark_started(session.n, 123.0)
+        journal.ack(AckedBatch(0, session.n, 1, 10, "d" * 64, 2, 0.5,
+                               {"num_received": 10}, 124.0))
+    with Journal(path) as journal:
+        journal.bind(operation="add", audience_id="1")
+        journal.check_fingerprint("f" * 64)
+        assert [s.session_id for s in journal.sessions()] == [77]
+        assert journal.sessions()[0].started_at == 123.0
+        acked = journal.acked()
+        assert list(acked) == [0] and acked[0].response == {"num_received": 10}
+        assert acked[0].attempts == 2 and not journal.completed
+        journal.mark_completed()
+        assert journal.completed
+
+
+@pytest.mark.parametrize(
+    ("operation", "audience", "fingerprint", "needle"),
+    [("remove", "1", "f" * 64, "operation"), ("add", "2", "f" * 64, "audience_id"),
+     ("add", "1", "e" * 64, "other data")],
+)
+def test_a_journal_for_something_else_is_refused(
+    tmp_path: Path, operation: str, audience: str, fingerprint: str, needle: str
+) -> None:
+    path = tmp_path / "j.sqlite"
+    with Journal(path) as journal:
+        journal.bind(operation="add", audience_id="1")
+        journal.check_fingerprint("f" * 64)
+    with Journal(path) as journal, pytest.raises(JournalError, match=needle) as info:
+        journal.bind(operation=operation, audience_id=audience)
+        journal.check_fingerprint(fingerprint)
+    assert "new journal path" in str(info.value)
+
+
+def test_a_file_that_is_not_a_journal_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "notes.sqlite"
+    path.write_bytes(b"these are my notes, not a database" * 100)
+    with pytest.raises(JournalError, match="cannot be used"):
+        Journal(path)
+
+
+# -- resuming with the sender ------------------------------------------------------------
+
+
+def test_kill_9_mid_upload_then_rerun_finishes_the_same_session(
+    tmp_path: Path, make_sender: MakeSender
+) -> None:
+    path = tmp_path / "upload.sqlite"
+    rows = make_rows(600)
+    script = (
+        "import hashlib, sys\n"
+        "from audframe.sender import Sender\n"
+        "url, journal, token = sys.argv[1:4]\n"
+        "rows = [[hashlib.sha256(f'user{i}@example.com'.encode()).hexdigest()]"
+        " for i in range(600)]\n"
+        "chunks = [{'payload': {'schema': ['EMAIL'], 'data': rows[k:k + 10]},"
+        " 'session': {'session_id': 4242, 'batch_seq': k // 10 + 1,"
+        " 'last_batch_flag': k + 10 >= 600, 'estimated_num_total': 600}}"
+        " for k in range(0, 600, 10)]\n"
+        "with Sender(token, base_url=url, concurrency=2, progress=False) as sender:\n"
+        "    sender.add('31', chunks, journal=journal)\n"
+    )
+    root = Path(audframe.__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root)}
+
+    def acked_now() -> int:
+        try:
+            with sqlite3.connect(path, timeout=5) as db:
+                return int(db.execute("SELECT count(*) FROM batches").fetchone()[0])
+        except sqlite3.OperationalError:  # not created yet
+            return 0
+
+    with GraphEmulator(token=TOKEN, latency=0.05) as emu:
+        proc = subprocess.Popen([sys.executable, "-c", script, emu.url, str(path), TOKEN],
+                                env=env)
+        try:
+            while acked_now() < 8:
+                assert proc.poll() is None, "the upload ended before it could be killed"
+                time.sleep(0.01)
+            os.kill(proc.pid, signal.SIGKILL)
+            assert proc.wait() == -signal.SIGKILL
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        while not all(q.outcome for q in emu.requests):  # the dead client's last requests
+            time.sleep(0.01)
+        with Journal(path) as journal:
+            before = journal.acked()
+            assert [s.session_id for s in journal.sessions()] == [4242]
+            assert not journal.completed
+        assert 8 <= len(before) < 60
+        cut = len(emu.requests)
+        emu.latency = 0.0
+
+        report = make_sender(emu.url, concurrency=4).add("31", make_chunks(rows, 10),
+                                                          journal=path)
+
+        after = emu.requests[cut:]
+        assert after, "the rerun had work left"
+        assert {q.session["session_id"] for q in after} == {4242}  # type: ignore[index]
+        resent = {q.session["batch_seq"] for q in after} & {b.seq for b in before.values()}
+        assert resent == set(), "acknowledged batches were sent again"
+        assert emu.rows("31", ["EMAIL"]) == as_set(rows)  # nothing lost
+        flagged = [q for q in ok(emu.requests) if q.session["last_batch_flag"]]  # type: ignore[index]
+        assert len(flagged) == 1 and flagged[0] is ok(emu.requests)[-1]
+        assert emu.session(4242)["last_seq"] == 60  # type: ignore[index]
+        assert emu.violations == []
+    assert report.session_id == 4242 and report.session_ids == (4242,)
+    assert report.batches == 60 and report.rows == 600
+    assert report.batches_table["resumed"].sum() == len(before)
+    with Journal(path) as journal:
+        assert journal.completed and len(journal.acked()) == 60
+
+
+def test_rerun_after_a_crash_skips_acked_batches(
+    tmp_path: Path, make_sender: MakeSender, emulator: GraphEmulator
+) -> None:
+    path = tmp_path / "j.sqlite"
+    rows = make_rows(100)
+    chunks = make_chunks(rows, 10)
+    sender = make_sender(emulator.url, concurrency=1)
+    with pytest.raises(RuntimeError, match="died"):
+        sender.add("40", crashing(chunks, 6), journal=path)
+    first_run = ok(emulator.requests)
+    assert 1 <= len(first_run) <= 5
+    cut = len(emulator.requests)
+    report = make_sender(emulator.url, concurrency=3).add("40", chunks, journal=path)
+    again = {q.session["batch_seq"] for q in emulator.requests[cut:]}  # type: ignore[index]
+    assert again.isdisjoint(q.session["batch_seq"] for q in first_run)  # type: ignore[index]
+    assert len(again) + len(first_run) == 10
+    assert emulator.rows("40", ["EMAIL"]) == as_set(rows)
+    assert report.num_received == 100 and report.batches == 10
+
+
+def test_a_finished_journal_sends_nothing_more(
+    tmp_path: Path, make_sender: MakeSender, emulator: GraphEmulator
+) -> None:
+    path = tmp_path / "j.sqlite"
+    chunks = make_chunks(make_rows(30), 10)
+    first = make_sender(emulator.url).add("41", chunks, journal=path)
+    count = len(emulator.requests)
+    second = make_sender(emulator.url).add("41", chunks, journal=path)
+    assert len(emulator.requests) == count == 3
+    assert second.rows == first.rows == 30 and second.num_received == 30
+    assert second.batches_table["resumed"].all()
+
+
+def test_a_replace_resumed_never_repeats_batch_1(
+    tmp_path: Path, make_sender: MakeSender, emulator: GraphEmulator
+) -> None:
+    path = tmp_path / "j.sqlite"
+    old, new = make_rows(20, prefix="old"), make_rows(70, prefix="new")
+    make_sender(emulator.url).add("42", make_chunks(old, 10))
+    chunks = make_chunks(new, 10, session_id=808)
+    with pytest.raises(RuntimeError):
+        make_sender(emulator.url, concurrency=2).replace("42", crashing(chunks, 4),
+                                                         journal=path)
+    make_sender(emulator.url, concurrency=2).replace("42", chunks, journal=path)
+    firsts = [q for q in emulator.requests
+              if q.path.endswith("usersreplace") and q.session["batch_seq"] == 1]  # type: ignore[index]
+    assert len(firsts) == 1
+    assert emulator.rows("42", ["EMAIL"]) == as_set(new)
+    assert emulator.violations == []
+
+
+def test_the_sender_refuses_a_journal_made_for_other_data(
+    tmp_path: Path, make_sender: MakeSender, emulator: GraphEmulator
+) -> None:
+    path = tmp_path / "j.sqlite"
+    sender = make_sender(emulator.url)
+    with pytest.raises(RuntimeError):
+        sender.add("43", crashing(make_chunks(make_rows(50), 10), 3), journal=path)
+    count = len(emulator.requests)
+    other = make_chunks(make_rows(50, prefix="someone-else"), 10)
+    with pytest.raises(JournalError, match="other data"):
+        sender.add("43", other, journal=path)
+    with pytest.raises(JournalError, match="audience_id"):
+        sender.add("44", make_chunks(make_rows(50), 10), journal=path)
+    with pytest.raises(JournalError, match="operation"):
+        sender.remove("43", make_chunks(make_rows(50), 10), journal=path)
+    with pytest.raises(JournalError, match="session"):
+        sender.add("43", make_chunks(make_rows(50), 10), journal=path, session_id=1)
+    assert len(emulator.requests) == count  # refused before any request
+
+
+def test_a_journal_whose_later_batch_changed_is_refused(
+    tmp_path: Path, make_sender: MakeSender, emulator: GraphEmulator
+) -> None:
+    path = tmp_path / "j.sqlite"
+    rows = make_rows(50)
+    sender = make_sender(emulator.url, concurrency=1)
+    with pytest.raises(RuntimeError):
+        sender.add("45", crashing(make_chunks(rows, 10), 4), journal=path)
+    changed = [*rows[:10], *make_rows(10, prefix="edited"), *rows[20:]]
+    with pytest.raises(JournalError, match="batch 2"):
+        sender.add("45", make_chunks(changed, 10), journal=path)
+
+
+def test_resuming_after_the_90_minute_window_uses_a_new_session(
+    tmp_path: Path, make_sender: MakeSender
+) -> None:
+    clock = FakeClock()
+    path = tmp_path / "j.sqlite"
+    rows = make_rows(80)
+    chunks = make_chunks(rows, 10, session_id=1001)
+    with GraphEmulator(token=TOKEN, clock=clock) as emu:
+        with pytest.raises(RuntimeError):
+            make_sender(emu.url, clock=clock).add("46", crashing(chunks, 4), journal=path)
+        done = {q.session["batch_seq"] for q in ok(emu.requests)}  # type: ignore[index]
+        clock.advance(2 * 3600)
+        cut = len(emu.requests)
+        report = make_sender(emu.url, clock=clock).add("46", chunks, journal=path)
+        later = emu.requests[cut:]
+        assert {q.session["session_id"] for q in later} == {report.session_ids[1]}  # type: ignore[index]
+        assert emu.session(1001)["last_seq"] is None  # type: ignore[index]
+        assert emu.session(1001)["discarded"] == 0  # type: ignore[index]
+        assert len(later) == 8 - len(done)
+        assert emu.rows("46", ["EMAIL"]) == as_set(rows)
+        assert emu.violations == []
+    assert report.session_id == 1001 and len(report.session_ids) == 2
+    assert report.batches == 8
+
+
+def test_a_replace_resumed_after_the_window_finishes_with_adds(
+    tmp_path: Path, make_sender: MakeSender
+) -> None:
+    clock = FakeClock()
+    path = tmp_path / "j.sqlite"
+    old, new = make_rows(30, prefix="old"), make_rows(60, prefix="new")
+    chunks = make_chunks(new, 10, session_id=2002)
+    with GraphEmulator(token=TOKEN, clock=clock) as emu:
+        make_sender(emu.url, clock=clock).add("47", make_chunks(old, 10, session_id=1))
+        with pytest.raises(RuntimeError):
+            make_sender(emu.url, clock=clock).replace("47", crashing(chunks, 3), journal=path)
+        clock.advance(95 * 60)
+        report = make_sender(emu.url, clock=clock).replace("47", chunks, journal=path)
+        rest = emu.session(report.session_ids[1])
+        assert rest is not None and rest["operation"] == "add"
+        assert emu.rows("47", ["EMAIL"]) == as_set(new)
+        replace_firsts = [q for q in ok(emu.requests) if q.path.endswith("usersreplace")
+                          and q.session["batch_seq"] == 1]  # type: ignore[index]
+        assert len(replace_firsts) == 1
+    assert report.rows == 60

@@ -1,0 +1,339 @@
+"""Frame-level normalize: mappings, aliases, keep=, lazy/eager, order, dtypes, sugar, contract."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from typing import Any
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+import audframe
+from audframe.keys import KEYS
+from audframe.mapping import ALIASES, detect_mapping
+from audframe.schemas import check_normalized
+
+EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+DIGEST = hashlib.sha256(b"mary@example.com").hexdigest()
+
+
+def customers() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "customer_id": [" C1 ", "C2", "C3", "C4"],
+            "mail": ["John_Smith@gmail.com", DIGEST.upper(), "nope", None],
+            "mobile": ["(650)555-1212", "+44 20 7183 8750", "12", None],
+            "given": ["Valéry", "정", "Mary Jane", "  "],
+            "family": ["O'Brien", "김", "Smith-Jones", None],
+            "sex": ["Male", "f", "x", None],
+            "born": ["2/16/1997", "1997-02-30", "19800101", None],
+            "town": ["São Paulo", "서울", "Москва", "12"],
+            "state": ["California", "Seoul", "N.Y.", None],
+            "post": ["94035-1234", "04524", "SW1A 1AA", "2134"],
+            "land": ["United States", "KR", "UK", None],
+            "ad_id": ["6D92078A-8246-4BA4-AE5B-76104861E7DC",
+                      "00000000-0000-0000-0000-000000000000", "x", None],
+            "ltv": ["44.5", "140", "-1", None],
+        }
+    )
+
+
+MAPPING = {
+    "EXTERN_ID": "customer_id", "EMAIL": "mail", "PHONE": "mobile", "FN": "given",
+    "FI": "given", "LN": "family", "GEN": "sex", "DOB": "born", "CT": "town", "ST": "state",
+    "ZIP": "post", "COUNTRY": "land", "MADID": "ad_id", "LOOKALIKE_VALUE": "ltv",
+}
+
+EXPECTED = {
+    "EXTERN_ID": ["C1", "C2", "C3", "C4"],
+    "EMAIL": ["john_smith@gmail.com", DIGEST, None, None],
+    "PHONE": ["16505551212", "442071838750", None, None],
+    "GEN": ["m", "f", None, None],
+    "DOBY": ["1997", None, "1980", None],
+    "DOBM": ["02", None, "01", None],
+    "DOBD": ["16", None, "01", None],
+    "LN": ["obrien", "김", "smithjones", None],
+    "FN": ["valéry", "정", "maryjane", None],
+    "FI": ["v", "정", "m", None],
+    "CT": ["saopaulo", "서울", "москва", None],
+    "ST": ["ca", "seoul", "ny", None],
+    "ZIP": ["94035", "04524", "sw1a1aa", "02134"],
+    "COUNTRY": ["us", "kr", "gb", None],
+    "MADID": ["6d92078a-8246-4ba4-ae5b-76104861e7dc", None, None, None],
+    "LOOKALIKE_VALUE": [44.5, 140.0, None, None],
+}
+
+
+def test_every_key_in_one_frame() -> None:
+    out = audframe.normalize(customers(), MAPPING, default_country="US")
+    expected = pl.DataFrame(
+        EXPECTED, schema={k: KEYS[k].dtype if k in KEYS else pl.String for k in EXPECTED}
+    )
+    assert_frame_equal(out, expected)
+
+
+def test_columns_in_catalogue_order_whatever_the_mapping_order() -> None:
+    reversed_mapping = dict(reversed(list(MAPPING.items())))
+    out = audframe.normalize(customers(), reversed_mapping, default_country="US")
+    assert out.columns == [k for k in KEYS if k in out.columns]
+    assert out.columns == list(EXPECTED)
+
+
+def test_dtypes_string_and_lookalike_float() -> None:
+    out = audframe.normalize(customers(), MAPPING, default_country="US")
+    assert {k: d for k, d in out.schema.items() if d != pl.String} == {
+        "LOOKALIKE_VALUE": pl.Float64
+    }
+
+
+def test_normalized_output_passes_the_contract() -> None:
+    out = audframe.normalize(customers(), MAPPING, default_country="US")
+    assert check_normalized(out) is out
+
+
+def test_the_contract_rejects_what_normalize_would_not_produce() -> None:
+    raw = pl.DataFrame({"EMAIL": ["John@Example.com"], "COUNTRY": ["usa"]})
+    with pytest.raises(audframe.ValidationError) as info:
+        check_normalized(raw)
+    assert "John@Example.com" not in str(info.value)
+    assert "EMAIL" in str(info.value)
+
+
+def test_no_empty_strings_anywhere() -> None:
+    out = audframe.normalize(customers(), MAPPING, default_country="US")
+    strings = [c for c, d in out.schema.items() if d == pl.String]
+    assert out.select(pl.any_horizontal(pl.col(strings) == "").any()).item() is False
+
+
+def test_mapping_keys_are_case_insensitive() -> None:
+    df = customers()
+    lower = audframe.normalize(df, {"email": "mail", " Fn ": "given", "zip": "post"})
+    upper = audframe.normalize(df, {"EMAIL": "mail", "FN": "given", "ZIP": "post"})
+    assert_frame_equal(lower, upper)
+    assert lower.columns == ["EMAIL", "FN", "ZIP"]
+
+
+def test_other_columns_dropped_unless_kept() -> None:
+    df = customers()
+    out = audframe.normalize(df, {"EMAIL": "mail"})
+    assert out.columns == ["EMAIL"]
+    kept = audframe.normalize(df, {"EMAIL": "mail"}, keep=["customer_id", "mail"])
+    assert kept.columns == ["EMAIL", "customer_id", "mail"]
+    assert kept["customer_id"].to_list() == df["customer_id"].to_list()  # unchanged
+    assert kept["mail"].to_list() == df["mail"].to_list()
+
+
+def test_keep_cannot_shadow_a_key_column() -> None:
+    df = pl.DataFrame({"mail": ["a@b.co"], "EMAIL": ["x"]})
+    with pytest.raises(audframe.AudframeError, match="EMAIL"):
+        audframe.normalize(df, {"EMAIL": "mail"}, keep=["EMAIL"])
+
+
+def test_keep_names_a_missing_column() -> None:
+    with pytest.raises(audframe.ColumnNotFoundError, match="'nope' not found"):
+        audframe.normalize(customers(), {"EMAIL": "mail"}, keep=["nope"])
+
+
+def test_fn_and_fi_from_one_column() -> None:
+    df = pl.DataFrame({"name": ["Émilie", " o'Hara", "123", DIGEST]})
+    out = audframe.normalize(df, {"FN": "name", "FI": "name"})
+    assert out.columns == ["FN", "FI"]
+    assert out["FN"].to_list() == ["émilie", "ohara", None, DIGEST]
+    # the initial of a digest is unknowable: missing, not the first hex character
+    assert out["FI"].to_list() == ["é", "o", None, None]
+
+
+def test_dob_expands_into_three_columns() -> None:
+    df = pl.DataFrame({"email": ["a@b.co", "c@d.co"], "born": ["2/16/1997", "1997-02-30"]})
+    out = audframe.normalize(df, {"EMAIL": "email", "DOB": "born"})
+    assert out.columns == ["EMAIL", "DOBY", "DOBM", "DOBD"]
+    assert out.rows() == [("a@b.co", "1997", "02", "16"), ("c@d.co", None, None, None)]
+
+
+def test_prehashed_cells_pass_through_per_cell() -> None:
+    digest = hashlib.sha256("valéry".encode()).hexdigest()
+    df = pl.DataFrame(
+        {"mail": [DIGEST, "Mary@Example.com", f" {DIGEST.upper()} "],
+         "first": ["Valéry", digest.upper(), "Mary"],
+         "zip": [digest, "94035-1234", None]}
+    )
+    out = audframe.normalize(df, {"EMAIL": "mail", "FN": "first", "ZIP": "zip"})
+    assert out["EMAIL"].to_list() == [DIGEST, "mary@example.com", DIGEST]
+    assert out["FN"].to_list() == ["valéry", digest, "mary"]
+    assert out["ZIP"].to_list() == [digest, "94035", None]
+    check_normalized(out)
+
+
+# ----------------------------------------------------------------------------- PHONE
+
+
+def test_phone_official_vector_with_default_country() -> None:
+    df = pl.DataFrame({"phone": ["(650)555-1212"]})
+    out = audframe.normalize(df, {"PHONE": "phone"}, default_country="US")
+    assert out["PHONE"].to_list() == ["16505551212"]
+    assert hashlib.sha256(b"16505551212").hexdigest() == (
+        "e323ec626319ca94ee8bff2e4c87cf613be6ea19919ed1364124e16807ab3176"
+    )
+
+
+def test_default_country_applies_only_where_the_row_has_no_country() -> None:
+    df = pl.DataFrame(
+        {"phone": ["020 7183 8750", "(650)555-1212"], "zip": ["SW1A 1AA", "2134"],
+         "country": ["United Kingdom", None]}
+    )
+    out = audframe.normalize(
+        df, {"PHONE": "phone", "ZIP": "zip", "COUNTRY": "country"}, default_country="usa"
+    )
+    assert out.rows() == [("442071838750", "sw1a1aa", "gb"), ("16505551212", "02134", None)]
+
+
+# ----------------------------------------------------------------------------- aliases
+
+
+@pytest.mark.parametrize(
+    ("column", "key"),
+    [
+        ("email", "EMAIL"), ("e_mail", "EMAIL"), ("E-Mail", "EMAIL"),
+        ("email_address", "EMAIL"), ("Email Address", "EMAIL"),
+        ("phone", "PHONE"), ("mobile", "PHONE"), ("phone_number", "PHONE"), ("tel", "PHONE"),
+        ("first_name", "FN"), ("First Name", "FN"), ("given_name", "FN"),
+        ("last_name", "LN"), ("surname", "LN"),
+        ("zip", "ZIP"), ("zipcode", "ZIP"), ("postcode", "ZIP"), ("postal_code", "ZIP"),
+        ("ZIP Code", "ZIP"),
+        ("city", "CT"), ("state", "ST"), ("country", "COUNTRY"), ("gender", "GEN"),
+        ("birth_date", "DOB"), ("dob", "DOB"), ("madid", "MADID"),
+        ("external_id", "EXTERN_ID"),
+    ],
+)
+def test_alias_table(column: str, key: str) -> None:
+    df = pl.DataFrame({column: ["x"], "unrelated": ["y"]})
+    assert detect_mapping(df) == {key: column}
+
+
+def test_aliases_documented_in_the_table() -> None:
+    for alias in ("email", "e_mail", "email_address", "phone", "mobile", "phone_number", "tel",
+                  "first_name", "given_name", "zip", "zipcode", "postcode", "postal_code"):
+        assert alias in ALIASES
+
+
+def test_without_a_mapping_columns_are_recognised_and_reported(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    df = pl.DataFrame(
+        {"Postcode": ["94035-1234"], "notes": ["secret"], "E-mail": [" Secret@Example.com "],
+         "first_name": ["Valéry"]}
+    )
+    with caplog.at_level(logging.INFO, logger="audframe"):
+        out = audframe.normalize(df, default_country="US")
+    assert out.columns == ["EMAIL", "FN", "ZIP"]
+    assert out.row(0) == ("secret@example.com", "valéry", "94035")
+    assert "EMAIL=E-mail" in caplog.text
+    assert "FN=first_name" in caplog.text
+    assert "ZIP=Postcode" in caplog.text
+    assert "secret" not in caplog.text.lower()  # column names only, never values
+
+
+def test_detect_mapping_prefers_parts_over_dob() -> None:
+    df = pl.DataFrame({"dob": ["1997-02-16"], "birth_year": ["1997"]})
+    assert detect_mapping(df) == {"DOBY": "birth_year"}
+
+
+# ----------------------------------------------------------------------------- lazy
+
+
+def test_lazy_stays_lazy_and_equals_eager() -> None:
+    df = customers()
+    lazy = audframe.normalize(df.lazy(), MAPPING, default_country="US")
+    assert isinstance(lazy, pl.LazyFrame)
+    assert lazy.collect_schema() == audframe.normalize(df, MAPPING, default_country="US").schema
+    assert_frame_equal(lazy.collect(), audframe.normalize(df, MAPPING, default_country="US"))
+
+
+def test_lazy_stays_lazy_through_the_namespace() -> None:
+    lf = customers().lazy()
+    out = lf.audience.normalize({"EMAIL": "mail"})
+    assert isinstance(out, pl.LazyFrame)
+
+
+# ----------------------------------------------------------------------------- sugar
+
+
+def test_frame_namespace_equals_typed_function() -> None:
+    df = customers()
+    kwargs: dict[str, Any] = {"default_country": "US", "keep": ["customer_id"]}
+    assert_frame_equal(
+        df.audience.normalize(MAPPING, **kwargs), audframe.normalize(df, MAPPING, **kwargs)
+    )
+    assert_frame_equal(
+        df.lazy().audience.normalize(MAPPING, **kwargs).collect(),
+        audframe.normalize(df.lazy(), MAPPING, **kwargs).collect(),
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "column"),
+    [("EMAIL", "mail"), ("FN", "given"), ("FI", "given"), ("LN", "family"), ("GEN", "sex"),
+     ("CT", "town"), ("ST", "state"), ("COUNTRY", "land"), ("MADID", "ad_id"),
+     ("EXTERN_ID", "customer_id"), ("LOOKALIKE_VALUE", "ltv")],
+)
+def test_expression_namespace_equals_typed_function_and_frame(key: str, column: str) -> None:
+    df = customers()
+    sugar = df.select(pl.col(column).audience.normalize(key))
+    typed = df.select(audframe.normalize_key(column, key))
+    assert_frame_equal(sugar, typed)
+    framewise = audframe.normalize(df, {key: column})
+    assert sugar.to_series().to_list() == framewise[key].to_list()
+    assert sugar.columns == [column]
+
+
+def test_expression_with_region_and_default_country() -> None:
+    df = pl.DataFrame({"zip": ["2134", "2134", "94035-1234"], "c": ["US", "AT", None]})
+    got = df.select(pl.col("zip").audience.normalize("ZIP", region="c", default_country="US"))
+    assert got["zip"].to_list() == ["02134", "2134", "94035"]
+    framewise = audframe.normalize(df, {"ZIP": "zip", "COUNTRY": "c"}, default_country="US")
+    assert framewise["ZIP"].to_list() == got["zip"].to_list()
+
+
+def test_expression_inside_a_users_own_select() -> None:
+    df = pl.DataFrame({"mail": [" A@B.CO "], "id": [7]})
+    out = df.select("id", pl.col("mail").audience.normalize("email").alias("EMAIL"))
+    assert out.rows() == [(7, "a@b.co")]
+
+
+# ----------------------------------------------------------------------------- downstream
+
+
+def test_hashing_the_normalized_frame_follows_the_spec() -> None:
+    # SDK mistakes: MADID hashed, "" hashed for empty cells.
+    out = audframe.hash(audframe.normalize(customers(), MAPPING, default_country="US"))
+    assert out["MADID"].to_list() == EXPECTED["MADID"]
+    assert out["EXTERN_ID"].to_list() == EXPECTED["EXTERN_ID"]
+    assert out["EMAIL"].to_list()[:2] == [
+        "62a14e44f765419d10fea99367361a727c12365e2520f32218d505ed9aa0f62f", DIGEST,
+    ]
+    assert out["FN"].to_list()[0] == (
+        "08e1996b5dd49e62a4b4c010d44e4345592a863bb9f8e3976219bac29417149c"
+    )
+    assert out["COUNTRY"].to_list()[0] == (
+        "79adb2a2fce5c6ba215fe5f27f532d4e7edbac4b6a5e09e1ef3a08084a904621"
+    )
+    assert out["EMAIL"].to_list()[2:] == [None, None]
+    strings = [c for c, d in out.schema.items() if d == pl.String]
+    assert out.select(pl.any_horizontal(pl.col(strings) == EMPTY_SHA256).any()).item() is False
+
+
+def test_date_column_frame() -> None:
+    df = pl.DataFrame({"birthday": [dt.date(1997, 2, 16)], "mail": ["a@b.co"]})
+    out = audframe.normalize(df)
+    assert out.columns == ["EMAIL", "DOBY", "DOBM", "DOBD"]
+    assert out.row(0) == ("a@b.co", "1997", "02", "16")
+
+
+def test_all_null_column() -> None:
+    df = pl.DataFrame({"mail": [None, None]})
+    out = audframe.normalize(df, {"EMAIL": "mail"})
+    assert out.schema == pl.Schema({"EMAIL": pl.String})
+    assert out["EMAIL"].to_list() == [None, None]

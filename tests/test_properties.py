@@ -1,0 +1,325 @@
+"""Hypothesis: audframe's normalizers against a small, plain Python reference.
+
+The reference below is written from shared/spec/normalization.md with ``unicodedata``,
+``str.lower`` and ``pycountry`` only; it never calls audframe. Each property feeds
+a whole list of generated cells through one polars call and compares cell by cell.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Callable
+from typing import Any
+
+import polars as pl
+import pycountry
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import audframe
+
+SETTINGS = settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+
+# ============================================================================ the reference
+
+#: Unicode White_Space: what "trim surrounding whitespace" trims.
+WHITESPACE = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+    "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+US_ZIP_REGIONS = {"us", "pr", "vi", "gu", "as", "mp"}  # the US and territories on US ZIPs
+
+
+def base(value: str) -> str:
+    """General rules: NFC before anything else, then trim."""
+    return unicodedata.normalize("NFC", value).strip(WHITESPACE)
+
+
+def digest(value: str) -> str | None:
+    """A cell that, trimmed, is 64 hex characters is a digest: lowercased, passed through."""
+    trimmed = value.strip(WHITESPACE)
+    return trimmed.lower() if HEX64.fullmatch(trimmed) else None
+
+
+def is_letter_or_mark(ch: str) -> bool:
+    return unicodedata.category(ch)[0] in "LM"
+
+
+def letters(value: str) -> str:
+    return "".join(ch for ch in value if is_letter_or_mark(ch))
+
+
+def fold_latin(value: str) -> str:
+    """NFKD, drop the combining marks that sit on Latin letters, back to NFC."""
+    out: list[str] = []
+    on_latin = False
+    for ch in unicodedata.normalize("NFKD", value):
+        if unicodedata.category(ch).startswith("M"):
+            if not on_latin:
+                out.append(ch)
+            continue
+        on_latin = unicodedata.name(ch, "").startswith("LATIN")
+        out.append(ch)
+    return unicodedata.normalize("NFC", "".join(out))
+
+
+def ref_email(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    if (d := digest(raw)) is not None:
+        return d
+    v = base(raw).lower()
+    if v.count("@") != 1 or any(ch in WHITESPACE for ch in v):
+        return None
+    local, domain = v.split("@")
+    labels = domain.split(".")
+    if not local or len(labels) < 2 or "" in labels:
+        return None
+    return v
+
+
+def ref_name(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    if (d := digest(raw)) is not None:
+        return d
+    return letters(base(raw).lower()) or None
+
+
+def ref_city(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    if (d := digest(raw)) is not None:
+        return d
+    return letters(fold_latin(base(raw).lower())) or None
+
+
+def ref_zip(raw: str | None, region: str | None) -> str | None:
+    if raw is None:
+        return None
+    if (d := digest(raw)) is not None:
+        return d
+    z = "".join(
+        ch for ch in base(raw).lower()
+        if ch not in WHITESPACE and ch != "-" and unicodedata.category(ch) != "Pd"
+    )
+    if not z:
+        return None
+    us = region in US_ZIP_REGIONS if region else bool(re.fullmatch(r"[0-9]{5}([0-9]{4})?", z))
+    if not us:
+        return z
+    if re.fullmatch(r"[0-9]{3,4}", z):  # Decision: a US ZIP that lost its leading zeros
+        z = z.zfill(5)
+    return z[:5] if re.fullmatch(r"[0-9]{5}([0-9]{4})?", z) else None
+
+
+def fold_country(label: str) -> str:
+    v = fold_latin(base(label).lower())
+    return "".join(ch for ch in v if unicodedata.category(ch).startswith("L"))
+
+
+#: Everyday English names ISO 3166 spells otherwise (the spec: "official and common").
+COMMON_NAMES = {
+    "gb": ["UK", "Britain", "Great Britain", "England", "Scotland", "Wales",
+           "Northern Ireland", "The United Kingdom"],
+    "us": ["America", "United States America", "The United States"],
+    "ru": ["Russia"], "vn": ["Vietnam"], "cz": ["Czech Republic"], "tr": ["Turkey"],
+    "nl": ["Holland", "The Netherlands"], "ci": ["Ivory Coast"], "mk": ["Macedonia"],
+    "sz": ["Swaziland"], "mm": ["Burma"], "cv": ["Cape Verde"], "tl": ["East Timor"],
+    "va": ["Vatican", "Vatican City"], "mo": ["Macau"], "ae": ["UAE", "Emirates"],
+    "kr": ["Korea"], "bs": ["The Bahamas"], "gm": ["The Gambia"],
+    "ph": ["The Philippines"], "sy": ["Syria"], "la": ["Laos"], "md": ["Moldova"],
+    "ir": ["Iran"], "bo": ["Bolivia"], "ve": ["Venezuela"], "tz": ["Tanzania"],
+    "bn": ["Brunei"], "fm": ["Micronesia"], "ps": ["Palestine"],
+    "cd": ["DR Congo", "DRC", "Democratic Republic of the Congo",
+           "Democratic Republic of Congo", "Congo-Kinshasa"],
+    "cg": ["Congo-Brazzaville", "Republic of the Congo"],
+}
+
+
+def country_table() -> dict[str, str]:
+    table: dict[str, str] = {}
+    for c in pycountry.countries:
+        for label in (c.alpha_2, c.alpha_3, c.name, getattr(c, "official_name", None),
+                      getattr(c, "common_name", None)):
+            if label:
+                # "Falkland Islands (Malvinas)" is also "Falkland Islands"
+                for spelling in (label, re.sub(r" *\(.*\)", "", label)):
+                    key = fold_country(spelling)
+                    table.setdefault(key, c.alpha_2.lower())
+                    if key.startswith("saint"):  # "St. Lucia"
+                        table.setdefault("st" + key[len("saint"):], c.alpha_2.lower())
+    for code, names in COMMON_NAMES.items():
+        table.update(dict.fromkeys(map(fold_country, names), code))
+    return table
+
+
+COUNTRIES = country_table()
+
+
+def ref_country(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    if (d := digest(raw)) is not None:
+        return d
+    return COUNTRIES.get(fold_country(raw))
+
+
+# ============================================================================ strategies
+
+ALPHABET = st.one_of(
+    st.characters(min_codepoint=0x20, max_codepoint=0x7E),  # ASCII
+    st.characters(min_codepoint=0xA0, max_codepoint=0x24F),  # Latin-1, Latin Extended-A/B
+    st.characters(min_codepoint=0x300, max_codepoint=0x36F),  # combining diacritics
+    st.characters(min_codepoint=0x391, max_codepoint=0x3C9),  # Greek
+    st.characters(min_codepoint=0x400, max_codepoint=0x45F),  # Cyrillic
+    st.characters(min_codepoint=0x900, max_codepoint=0x97F),  # Devanagari (spacing marks)
+    st.characters(min_codepoint=0xAC00, max_codepoint=0xAC40),  # Hangul syllables
+    st.characters(min_codepoint=0x4E00, max_codepoint=0x4E40),  # CJK
+    st.sampled_from([*WHITESPACE, "-", "–", "—", "@", ".", "'", "+", "_", "ß", "İ", "Σ"]),
+)
+TEXT = st.text(ALPHABET, max_size=16)
+DIGESTS = st.binary(min_size=1, max_size=8).map(lambda b: hashlib.sha256(b).hexdigest()).flatmap(
+    lambda h: st.sampled_from([h, h.upper(), f" {h}\t"])
+)
+
+
+def cells(*extra: st.SearchStrategy[str]) -> st.SearchStrategy[list[str | None]]:
+    return st.lists(st.one_of(st.none(), TEXT, DIGESTS, *extra), min_size=1, max_size=25)
+
+
+EMAIL_LIKE = st.builds(
+    lambda pre, local, dom, tld, post: f"{pre}{local}@{dom}.{tld}{post}",
+    st.sampled_from(["", " ", "\t", "\u3000"]),
+    TEXT,
+    st.text(ALPHABET, max_size=8),
+    st.text(ALPHABET, max_size=4),
+    st.sampled_from(["", " ", "\n", "."]),
+)
+
+
+def country_label(c: Any, which: str) -> str | None:
+    label: str | None = getattr(c, which, None)
+    return label
+
+
+COUNTRY_LABELS = st.builds(
+    lambda c, which, case, sep: (
+        None
+        if (label := country_label(c, which)) is None
+        else sep.join(getattr(label, case)().split(" "))
+    ),
+    st.sampled_from(list(pycountry.countries)),
+    st.sampled_from(["alpha_2", "alpha_3", "name", "official_name", "common_name"]),
+    st.sampled_from(["lower", "upper", "title", "strip"]),
+    st.sampled_from([" ", "", "-", ".", "  "]),
+)
+
+US_ZIPS = st.builds(
+    lambda five, four, sep: f"{five}{sep}{four}",
+    st.from_regex(r"[0-9]{3,6}", fullmatch=True),
+    st.sampled_from(["", "1234", "12"]),
+    st.sampled_from(["", "-", " ", "–"]),
+)
+UK_POSTCODES = st.sampled_from(["SW1A 1AA", "M1 1AE", "EC1A 1BB", "B33 8TH", "cr2 6xh"])
+
+
+# ============================================================================ properties
+
+
+def check(
+    keys: list[str], values: list[str | None], reference: Callable[[str | None], Any]
+) -> None:
+    df = pl.DataFrame({"x": values}, schema={"x": pl.String})
+    out = audframe.normalize(df, dict.fromkeys(keys, "x"))
+    want = [reference(v) for v in values]
+    for key in keys:
+        for value, g, w in zip(values, out[key].to_list(), want, strict=True):
+            assert g == w, (key, value, g, w)
+
+
+@SETTINGS
+@given(cells(EMAIL_LIKE))
+def test_email_matches_reference(values: list[str | None]) -> None:
+    check(["EMAIL"], values, ref_email)
+
+
+@SETTINGS
+@given(cells())
+def test_first_and_last_names_match_reference(values: list[str | None]) -> None:
+    check(["FN", "LN"], values, ref_name)
+
+
+@SETTINGS
+@given(cells())
+def test_city_matches_reference(values: list[str | None]) -> None:
+    check(["CT"], values, ref_city)
+
+
+@SETTINGS
+@given(cells(COUNTRY_LABELS, st.text(st.characters(min_codepoint=0x41, max_codepoint=0x5A),
+                                     min_size=2, max_size=3)))
+def test_country_matches_reference(values: list[str | None]) -> None:
+    check(["COUNTRY"], values, ref_country)
+
+
+@settings(SETTINGS, max_examples=60)  # two keys per example
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.none(), TEXT, DIGESTS, US_ZIPS, UK_POSTCODES),
+            st.sampled_from([None, "US", "United States", "GB", "DE", "Puerto Rico"]),
+        ),
+        min_size=1,
+        max_size=25,
+    )
+)
+def test_zip_matches_reference(rows: list[tuple[str | None, str | None]]) -> None:
+    df = pl.DataFrame(rows, schema={"zip": pl.String, "country": pl.String}, orient="row")
+    got = audframe.normalize(df, {"ZIP": "zip", "COUNTRY": "country"})["ZIP"].to_list()
+    for (value, country), g in zip(rows, got, strict=True):
+        region = None if country is None else COUNTRIES[fold_country(country)]
+        assert g == ref_zip(value, region), (value, country, g)
+
+
+@SETTINGS
+@given(st.lists(st.one_of(st.none(), TEXT, US_ZIPS, UK_POSTCODES), min_size=1, max_size=25),
+       st.sampled_from(["US", "GB", "DE"]))
+def test_zip_default_country_matches_reference(values: list[str | None], default: str) -> None:
+    df = pl.DataFrame({"zip": values}, schema={"zip": pl.String})
+    got = audframe.normalize(df, {"ZIP": "zip"}, default_country=default)["ZIP"].to_list()
+    assert got == [ref_zip(v, default.lower()) for v in values]
+
+
+@settings(SETTINGS, max_examples=50)
+@given(st.lists(st.integers(min_value=0, max_value=99999), min_size=1, max_size=25))
+def test_integer_us_zip_is_left_padded(values: list[int]) -> None:
+    df = pl.DataFrame({"zip": values})
+    got = audframe.normalize(df, {"ZIP": "zip"}, default_country="US")["ZIP"].to_list()
+    want = [f"{v:05d}" if v >= 100 else None for v in values]  # 3+ digits are a ZIP
+    assert got == want
+
+
+@settings(SETTINGS, max_examples=12)  # every key at once: a heavier query per example
+@given(cells(EMAIL_LIKE, COUNTRY_LABELS, US_ZIPS))
+def test_report_counts_add_up_for_every_key(values: list[str | None]) -> None:
+    df = pl.DataFrame({"x": values}, schema={"x": pl.String})
+    keys = [k for k in audframe.KEYS if k != "PHONE"]  # PHONE has its own suite
+    report = audframe.validate(df, dict.fromkeys(keys, "x"), default_country="US")
+    sums = report.group_by("key").agg(
+        pl.col("present").first(), pl.col("valid").first(), pl.col("invalid").first(),
+        pl.col("count").sum(),
+    )
+    for key, present, valid, invalid, count in sums.iter_rows():
+        assert invalid == count, key
+        assert present == valid + invalid, key
+        blank = sum(v is None or v.strip(WHITESPACE) == "" for v in values)
+        assert present == len(values) - blank, key
+    out = audframe.normalize(df, dict.fromkeys(keys, "x"), default_country="US")
+    strings = [c for c, d in out.schema.items() if d == pl.String]
+    assert out.select(pl.any_horizontal(pl.col(strings) == "").any()).item() is False

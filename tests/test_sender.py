@@ -1,0 +1,508 @@
+"""The sender against the emulator over real HTTP: faults, fatal errors, sessions, windows."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import polars as pl
+import pytest
+import requests
+from conftest import TOKEN, FakeClock, digest, make_chunks, make_rows
+
+from audframe.emulator import FATAL_FAULTS, FaultPlan, GraphEmulator, RequestRecord
+from audframe.errors import (
+    GraphAPIError,
+    NotHashedError,
+    RateLimitError,
+    TransportError,
+    ValidationError,
+)
+from audframe.retry import RetryPolicy
+from audframe.sender import Sender
+
+MakeSender = Callable[..., Sender]
+
+
+def accepted(emu: GraphEmulator) -> list[RequestRecord]:
+    """Requests the emulator applied, in arrival order."""
+    return [q for q in emu.requests if q.outcome == "ok"]
+
+
+def as_set(rows: list[list[Any]]) -> set[tuple[Any, ...]]:
+    return {tuple(r) for r in rows}
+
+
+def check_session_protocol(emu: GraphEmulator) -> None:
+    """One acceptance per batch_seq per session; a finished session holds 1..n, the flagged
+    batch last and once. (A session left at the 90-minute window may have gaps: those
+    batches went into the next session.)"""
+    assert emu.violations == []
+    by_session: dict[int, list[RequestRecord]] = {}
+    for q in accepted(emu):
+        assert q.session is not None
+        by_session.setdefault(q.session["session_id"], []).append(q)
+    for records in by_session.values():
+        seqs = [q.session["batch_seq"] for q in records]  # type: ignore[index]
+        assert len(set(seqs)) == len(seqs), "each batch_seq accepted once"
+        flags = [q.session["last_batch_flag"] for q in records]  # type: ignore[index]
+        if any(flags):  # a finished session: 1..n, the flagged one last
+            assert sorted(seqs) == list(range(1, len(seqs) + 1))
+            assert flags.count(True) == 1 and flags[-1] is True
+            assert records[-1].session["batch_seq"] == len(seqs)  # type: ignore[index]
+
+
+# -- everything arrives -------------------------------------------------------------
+
+
+def test_every_row_arrives_under_heavy_faults(make_sender: MakeSender) -> None:
+    rows = make_rows(600)
+    with GraphEmulator(token=TOKEN, faults=FaultPlan(rate=0.5), seed=3) as emu:
+        report = make_sender(emu.url, concurrency=4).add("101", make_chunks(rows, 10))
+        assert emu.rows("101", ["EMAIL"]) == as_set(rows)
+        check_session_protocol(emu)
+        faulted = [q for q in emu.requests if q.fault]
+        assert len(faulted) > len(emu.requests) / 3  # the faults were really heavy
+        kinds = {q.fault for q in faulted}
+        assert {"rate_limit", "unknown", "html_502", "drop"} <= kinds
+    assert report.rows == report.num_received == 600 and report.batches == 60
+    assert sum(report.retries.values()) == len(faulted)
+    assert report.retries["transport"] > 0 and report.retries["rate_limit"] > 0
+    assert report.batches_table["attempts"].sum() == len(emu.requests)
+
+
+@pytest.mark.parametrize("total", [1, 9, 10, 11, 40, 41])
+def test_the_last_batch_comes_last_also_at_exact_multiples(
+    make_sender: MakeSender, emulator: GraphEmulator, total: int
+) -> None:
+    rows = make_rows(total)
+    report = make_sender(emulator.url, concurrency=4).add("7", make_chunks(rows, 10))
+    check_session_protocol(emulator)
+    records = accepted(emulator)
+    assert records[-1].session["last_batch_flag"] is True  # type: ignore[index]
+    assert sum(q.session["last_batch_flag"] for q in records) == 1  # type: ignore[index]
+    assert len(records) == report.batches == -(-total // 10)
+    assert emulator.session(report.session_id)["last_seq"] == report.batches  # type: ignore[index]
+
+
+def test_a_frame_of_exactly_20000_rows_ends_with_a_flagged_full_batch(
+    make_sender: MakeSender, emulator: GraphEmulator
+) -> None:
+    emails = [digest(f"p{i}@example.com") for i in range(20_000)]
+    frame = pl.DataFrame({"EMAIL": emails})
+    report = make_sender(emulator.url).add("8", frame)
+    records = accepted(emulator)
+    assert [len(q.rows) for q in records] == [10_000, 10_000]
+    assert [q.session["last_batch_flag"] for q in records] == [False, True]  # type: ignore[index]
+    assert len(emulator.members("8")) == 20_000 and report.num_received == 20_000
+    assert report.session_id == records[0].session["session_id"]  # type: ignore[index]
+
+
+def test_concurrency_gives_the_same_audience_as_one_at_a_time(
+    make_sender: MakeSender,
+) -> None:
+    rows = make_rows(230)
+    with GraphEmulator(token=TOKEN, faults=FaultPlan(rate=0.3), seed=5, latency=0.002) as emu:
+        make_sender(emu.url, concurrency=1).add("1", make_chunks(rows, 10, session_id=1))
+        make_sender(emu.url, concurrency=4).add("4", make_chunks(rows, 10, session_id=4))
+        check_session_protocol(emu)
+        assert emu.members("1") == emu.members("4") and len(emu.members("4")) == 230
+
+
+def test_remove_sends_a_delete_with_the_payload_in_the_body(
+    make_sender: MakeSender, emulator: GraphEmulator
+) -> None:
+    rows = make_rows(50)
+    sender = make_sender(emulator.url)
+    sender.add("9", make_chunks(rows, 10))
+    report = sender.remove("9", make_chunks(rows[:20], 10, session_id=77))
+    assert emulator.rows("9", ["EMAIL"]) == as_set(rows[20:])
+    deletes = [q for q in emulator.requests if q.method == "DELETE"]
+    assert len(deletes) == report.batches == 2
+    for q in deletes:
+        assert "?" not in q.url and q.rows and digest("user0@example.com") not in q.url
+    assert report.operation == "remove"
+
+
+def test_replace_sends_batch_1_alone_first_and_never_again(make_sender: MakeSender) -> None:
+    old, new = make_rows(30, prefix="old"), make_rows(95, prefix="new")
+    with GraphEmulator(token=TOKEN, faults=FaultPlan(rate=0.4), seed=9) as emu:
+        sender = make_sender(emu.url, concurrency=4)
+        sender.add("12", make_chunks(old, 10))
+        emu.clear_requests()
+        report = sender.replace("12", make_chunks(new, 10, session_id=99))
+        assert emu.rows("12", ["EMAIL"]) == as_set(new)
+        check_session_protocol(emu)
+        records = emu.requests
+        firsts = [q for q in records if q.session and q.session["batch_seq"] == 1]
+        assert [q.outcome for q in firsts][-1] == "ok"
+        assert sum(q.outcome == "ok" for q in firsts) == 1  # accepted once
+        first_ok = next(q.n for q in firsts if q.outcome == "ok")
+        # nothing else was sent before batch 1 was acknowledged, and batch 1 never after
+        assert all(q.n > first_ok for q in records if q.session and q.session["batch_seq"] > 1)
+        assert all(q.n <= first_ok for q in firsts)
+    assert report.batches == 10 and report.operation == "replace"
+
+
+def test_an_empty_replace_is_refused(make_sender: MakeSender, emulator: GraphEmulator) -> None:
+    with pytest.raises(ValidationError, match="at least one row"):
+        make_sender(emulator.url).replace("3", [])
+    assert emulator.requests == []
+    assert make_sender(emulator.url).add("3", []).rows == 0
+
+
+# -- input checks --------------------------------------------------------------------
+
+
+def test_unhashed_frames_are_refused_before_any_request(
+    make_sender: MakeSender, emulator: GraphEmulator
+) -> None:
+    good = [digest(f"x{i}") for i in range(30)]
+    frame = pl.DataFrame({"EMAIL": [*good, "alice@example.com"]})
+    sender = make_sender(emulator.url)
+    with pytest.raises(NotHashedError, match="hash"):
+        sender.add("5", frame)
+    with pytest.raises(NotHashedError):
+        sender.add("5", frame.lazy(), batch_size=10)
+    assert emulator.requests == []
+
+
+def test_a_list_of_chunks_is_checked_whole_before_anything_is_sent(
+    make_sender: MakeSender, emulator: GraphEmulator
+) -> None:
+    rows = make_rows(50)
+    rows[37] = ["bob@example.com"]
+    with pytest.raises(NotHashedError):
+        make_sender(emulator.url).add("5", make_chunks(rows, 10))
+    assert emulator.requests == []
+
+
+def test_a_bad_chunk_from_an_iterator_is_never_sent(
+    make_sender: MakeSender, emulator: GraphEmulator
+) -> None:
+    rows = make_rows(50)
+    rows[37] = ["bob@example.com"]
+
+    def stream() -> Iterator[dict[str, Any]]:
+        yield from make_chunks(rows, 10)
+
+    with pytest.raises(NotHashedError):
+        make_sender(emulator.url, concurrency=1).add("5", stream())
+    assert all(b"bob@example.com" not in q.body for q in emulator.requests)
+    assert all(q.session["batch_seq"] < 4 for q in emulator.requests)  # type: ignore[index]
+
+
+def test_oversized_and_malformed_chunks_are_refused(
+    make_sender: MakeSender, emulator: GraphEmulator
+) -> None:
+    sender = make_sender(emulator.url)
+    with pytest.raises(ValidationError, match="10,000"):
+        sender.add("5", make_chunks(make_rows(10_001), 10_001))
+    with pytest.raises(ValidationError, match="list form"):
+        sender.add("5", {"payload": {"schema": "EMAIL", "data": []}})
+    with pytest.raises(TypeError):
+        sender.add("5", 42)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="numeric"):
+        sender.add("my-audience", [])
+    assert emulator.requests == []
+
+
+def test_a_hashed_lazy_frame_streams_through(
+    make_sender: MakeSender, emulator: GraphEmulator
+) -> None:
+    emails = [digest(f"z{i}") for i in range(45)]
+    frame = pl.LazyFrame({"EMAIL": emails, "PHONE": [None] * 44 + [digest("+1650")]})
+    report = make_sender(emulator.url).add("6", frame, batch_size=10, session_id=31337)
+    assert report.session_id == 31337 and report.batches == 5
+    assert {r[0] for r in emulator.rows("6", ["EMAIL"])} == set(emails)
+    check_session_protocol(emulator)
+
+
+# -- fatal errors and exhausted retries -----------------------------------------------
+
+
+def test_a_bad_token_stops_after_one_request(make_sender: MakeSender,
+                                             emulator: GraphEmulator) -> None:
+    sender = make_sender(emulator.url, token="EAAwrong", concurrency=4)
+    with pytest.raises(GraphAPIError) as info:
+        sender.add("5", make_chunks(make_rows(100), 10))
+    assert info.value.code == 190 and "190" in str(info.value)
+    assert "new" in str(info.value)  # says what to do next
+    assert len(emulator.requests) == 1
+
+
+@pytest.mark.parametrize("kind", FATAL_FAULTS)
+def test_fatal_codes_mid_upload_stop_at_once(make_sender: MakeSender, kind: str) -> None:
+    plan = FaultPlan(script={4: kind})
+    with GraphEmulator(token=TOKEN, faults=plan) as emu:
+        with pytest.raises(GraphAPIError) as info:
+            make_sender(emu.url, concurrency=1).add("5", make_chunks(make_rows(100), 10))
+        assert len(emu.requests) == 4
+    assert not isinstance(info.value, RateLimitError)
+    assert str(info.value.code) in str(info.value)
+    assert info.value.fbtrace_id
+
+
+def test_a_fatal_code_with_batches_in_flight_starts_no_new_request(
+    make_sender: MakeSender,
+) -> None:
+    plan = FaultPlan(script={5: "permission"})
+    with GraphEmulator(token=TOKEN, faults=plan, latency=0.005) as emu:
+        with pytest.raises(GraphAPIError) as info:
+            make_sender(emu.url, concurrency=4).add("5", make_chunks(make_rows(200), 10))
+        fatal = next(q for q in emu.requests if q.fault == "permission")
+        assert len(emu.requests) <= fatal.n + 3  # only those already in flight
+    assert info.value.code == 200
+
+
+def test_throttling_is_retried_although_it_arrives_as_http_400(
+    make_sender: MakeSender,
+) -> None:
+    plan = FaultPlan(script={1: "rate_limit", 2: "call_limit", 3: "busy"})
+    with GraphEmulator(token=TOKEN, faults=plan) as emu:
+        report = make_sender(emu.url).add("5", make_chunks(make_rows(20), 10))
+        assert [q.status for q in emu.requests[:3]] == [400, 400, 400]
+    assert dict(report.retries) == {"rate_limit": 1, "call_limit": 1, "audience_busy": 1}
+    assert report.batches_table.filter(pl.col("seq") == 1)["attempts"].item() == 4
+
+
+def test_the_regain_access_estimate_is_waited_for_within_the_cap(
+    make_sender: MakeSender,
+) -> None:
+    waits: list[float] = []
+    plan = FaultPlan(script={1: "rate_limit", 2: "rate_limit"}, regain_minutes=2)
+    with GraphEmulator(token=TOKEN, faults=plan) as emu:
+        make_sender(emu.url, sleep=waits.append, backoff_max=300.0).add(
+            "5", make_chunks(make_rows(5), 10))
+    assert waits == [120.0, 120.0]
+    waits.clear()
+    with GraphEmulator(token=TOKEN, faults=plan) as emu:
+        make_sender(emu.url, sleep=waits.append, backoff_max=30.0).add(
+            "5", make_chunks(make_rows(5), 10))
+    assert waits == [30.0, 30.0]
+
+
+def test_exhausted_throttling_raises_rate_limit_error(make_sender: MakeSender) -> None:
+    plan = FaultPlan(rate=1.0, kinds=("rate_limit",))
+    with GraphEmulator(token=TOKEN, faults=plan) as emu:
+        with pytest.raises(RateLimitError) as info:
+            make_sender(emu.url, max_attempts=3).add("5", make_chunks(make_rows(50), 10))
+        assert len(emu.requests) == 3
+    assert info.value.code == 80003 and info.value.subcode == 2446079
+    assert "3 attempts" in str(info.value) and "journal" in str(info.value)
+
+
+def test_exhausted_transport_raises_transport_error(make_sender: MakeSender) -> None:
+    plan = FaultPlan(rate=1.0, kinds=("drop", "html_502"))
+    with GraphEmulator(token=TOKEN, faults=plan) as emu:
+        with pytest.raises(TransportError, match="4 attempts"):
+            make_sender(emu.url, max_attempts=4).add("5", make_chunks(make_rows(5), 10))
+        assert len(emu.requests) == 4
+
+
+def test_timeouts_are_retried_then_a_transport_error(make_sender: MakeSender) -> None:
+    with GraphEmulator(token=TOKEN, latency=0.3) as emu:
+        with pytest.raises(TransportError, match=r"no answer within 0\.05 s"):
+            make_sender(emu.url, timeout=0.05, max_attempts=2).add(
+                "5", make_chunks(make_rows(5), 10))
+        assert len(emu.requests) == 2
+
+
+def test_nothing_listening_is_a_transport_error(make_sender: MakeSender) -> None:
+    with GraphEmulator(token=TOKEN) as emu:
+        url = emu.url
+    with pytest.raises(TransportError, match="connection failed"):
+        make_sender(url, max_attempts=2).add("5", make_chunks(make_rows(5), 10))
+
+
+def test_error_1_that_keeps_coming_suggests_a_smaller_batch(make_sender: MakeSender) -> None:
+    plan = FaultPlan(rate=1.0, kinds=("temporary",))
+    with GraphEmulator(token=TOKEN, faults=plan) as emu, pytest.raises(
+        GraphAPIError, match="batch_size"
+    ) as info:
+        make_sender(emu.url, max_attempts=2).add("5", make_chunks(make_rows(5), 10))
+    assert info.value.code == 1
+
+
+def test_a_full_retry_policy_can_be_given(make_sender: MakeSender) -> None:
+    plan = FaultPlan(rate=1.0, kinds=("went_wrong",))
+    with GraphEmulator(token=TOKEN, faults=plan) as emu:
+        policy = RetryPolicy(max_attempts=10, few_attempts=2, backoff_base=0.0)
+        with pytest.raises(GraphAPIError) as info:
+            make_sender(emu.url, retry=policy).add("5", make_chunks(make_rows(5), 10))
+        assert len(emu.requests) == 2  # "retry a few times" only
+    assert info.value.subcode == 1870148
+
+
+# -- the 90-minute window ----------------------------------------------------------------
+
+
+def advance_after(clock: FakeClock, rows: int, seconds: float) -> Callable[[int, int | None],
+                                                                          None]:
+    moved = []
+
+    def progress(done: int, total: int | None) -> None:
+        if done >= rows and not moved:
+            moved.append(done)
+            clock.advance(seconds)
+
+    return progress
+
+
+def test_an_add_outliving_its_session_continues_in_a_new_one(make_sender: MakeSender) -> None:
+    clock = FakeClock()
+    rows = make_rows(120)
+    with GraphEmulator(token=TOKEN, clock=clock) as emu:
+        sender = make_sender(emu.url, clock=clock, concurrency=4,
+                             progress=advance_after(clock, 50, 86 * 60))
+        report = sender.add("20", make_chunks(rows, 10))
+        assert emu.rows("20", ["EMAIL"]) == as_set(rows)
+        first, second = (emu.session(s) for s in report.session_ids)
+        assert first is not None and second is not None
+        assert first["last_seq"] is None and first["discarded"] == 0
+        assert second["operation"] == "add" and second["last_seq"] == len(second["batches"])
+        assert len(first["batches"]) + len(second["batches"]) == 12
+        check_session_protocol(emu)
+    assert len(report.session_ids) == 2 and report.batches == 12
+    assert report.num_received == 120
+
+
+def test_batches_retrying_when_the_window_ends_move_to_the_new_session(
+    make_sender: MakeSender,
+) -> None:
+    clock = FakeClock()
+    rows = make_rows(300)
+    with GraphEmulator(token=TOKEN, clock=clock, faults=FaultPlan(rate=0.5), seed=4) as emu:
+        sender = make_sender(emu.url, clock=clock, concurrency=4,
+                             progress=advance_after(clock, 100, 86 * 60))
+        report = sender.add("22", make_chunks(rows, 10))
+        assert emu.rows("22", ["EMAIL"]) == as_set(rows)
+        check_session_protocol(emu)
+        sessions = [emu.session(s) for s in report.session_ids]
+        assert sum(len(s["batches"]) for s in sessions) == 30  # type: ignore[index]
+        assert sessions[0]["last_seq"] is None  # type: ignore[index]
+    assert len(report.session_ids) == 2 and report.rows == 300
+
+
+def test_a_batch_whose_retry_would_cross_the_window_goes_to_the_new_session(
+    make_sender: MakeSender,
+) -> None:
+    clock = FakeClock()
+    rows = make_rows(60)
+
+    def slow_sleep(seconds: float) -> None:  # this backoff outlasts the window
+        clock.advance(86 * 60)
+
+    with GraphEmulator(token=TOKEN, clock=clock, faults=FaultPlan(script={4: "rate_limit"})
+                       ) as emu:
+        report = make_sender(emu.url, clock=clock, concurrency=1, sleep=slow_sleep).add(
+            "23", make_chunks(rows, 10))
+        throttled = emu.requests[3]
+        retried = [q for q in emu.requests if q.rows == throttled.rows]
+        assert [q.outcome for q in retried] == ["fault:rate_limit", "ok"]
+        old, new = (q.session["session_id"] for q in retried)  # type: ignore[index]
+        assert (old, new) == report.session_ids
+        assert retried[1].session["batch_seq"] == 1  # type: ignore[index]
+        assert emu.rows("23", ["EMAIL"]) == as_set(rows)
+        check_session_protocol(emu)
+    assert report.retries == {"rate_limit": 1} and report.batches == 6
+
+
+def test_a_replace_outliving_its_session_finishes_with_adds(make_sender: MakeSender) -> None:
+    clock = FakeClock()
+    old, new = make_rows(40, prefix="old"), make_rows(80, prefix="new")
+    with GraphEmulator(token=TOKEN, clock=clock) as emu:
+        sender = make_sender(emu.url, clock=clock, concurrency=2)
+        sender.add("21", make_chunks(old, 10))
+        sender = make_sender(emu.url, clock=clock, concurrency=2,
+                             progress=advance_after(clock, 30, 88 * 60))
+        report = sender.replace("21", make_chunks(new, 10, session_id=555))
+        assert emu.rows("21", ["EMAIL"]) == as_set(new)
+        replace, rest = (emu.session(s) for s in report.session_ids)
+        assert replace["operation"] == "replace" and rest["operation"] == "add"  # type: ignore[index]
+        assert rest["last_seq"] is not None  # type: ignore[index]
+        check_session_protocol(emu)
+    assert report.session_id == 555 and report.rows == 80
+
+
+# -- progress, small calls ---------------------------------------------------------------
+
+
+def test_progress_callable_counts_rows(make_sender: MakeSender, emulator: GraphEmulator) -> None:
+    seen: list[tuple[int, int | None]] = []
+    make_sender(emulator.url, progress=lambda d, t: seen.append((d, t))).add(
+        "5", make_chunks(make_rows(35), 10))
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert seen[-1] == (35, 35) and len(seen) == 4
+
+
+def test_a_tqdm_bar_can_be_forced(make_sender: MakeSender, emulator: GraphEmulator,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    make_sender(emulator.url, progress=True).add("5", make_chunks(make_rows(25), 10))
+    err = capsys.readouterr().err
+    assert "25" in err and "rows" in err
+
+
+def test_no_bar_by_default_when_stderr_is_not_a_terminal(
+    emulator: GraphEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with Sender(TOKEN, base_url=emulator.url) as sender:
+        assert sender.progress is None
+        sender.add("5", make_chunks(make_rows(25), 10))
+    assert capsys.readouterr().err == ""
+
+
+def test_create_audience_then_upload_and_read_the_session(make_sender: MakeSender) -> None:
+    with GraphEmulator(token=TOKEN, faults=FaultPlan(not_visible_after_create=1)) as emu:
+        sender = make_sender(emu.url)
+        audience = sender.create_audience("act_123", "VIP customers", description="LTV > 1k",
+                                          value_based=True)
+        info = emu.audience(audience)
+        assert info is not None and info["is_value_based"] is True
+        assert info["ad_account_id"] == "123" and info["description"] == "LTV > 1k"
+        report = sender.add(audience, make_chunks(make_rows(30), 10))
+        status = sender.session_status(audience, report.session_id)
+        assert status["stage"] == "finished" and status["num_received"] == 30
+        assert sender.session_status(audience, 1) == {}
+    assert report.retries == {"not_visible": 1}
+
+
+def test_logs_hold_counts_and_timings_not_rows(
+    make_sender: MakeSender, caplog: pytest.LogCaptureFixture
+) -> None:
+    rows = make_rows(40)
+    with caplog.at_level(logging.DEBUG, logger="audframe"), GraphEmulator(
+        token=TOKEN, faults=FaultPlan(script={2: "rate_limit"})
+    ) as emu:
+        make_sender(emu.url).add("5", make_chunks(rows, 10))
+    text = "\n".join(r.getMessage() for r in caplog.records if r.name == "audframe")
+    assert "40 rows in 4 batches" in text and "rate_limit" in text
+    assert rows[0][0] not in text and rows[0][0][:16] not in text
+
+
+def test_a_given_requests_session_is_used_and_left_open(emulator: GraphEmulator) -> None:
+    session = requests.Session()
+    session.headers["X-Probe"] = "yes"
+    with Sender(TOKEN, base_url=emulator.url, session=session, progress=False) as sender:
+        sender.add("5", make_chunks(make_rows(3), 10))
+    assert emulator.requests[0].headers.get("X-Probe") == "yes"
+    assert session.get(f"{emulator.url}/v21.0/5/sessions", headers={
+        "Authorization": f"Bearer {TOKEN}"}, timeout=5).ok
+    session.close()
+
+
+def test_invalid_entries_are_reported(make_sender: MakeSender, emulator: GraphEmulator) -> None:
+    rows = [[digest("a"), -1.0], [digest("b"), 2.5], [digest("c"), 0.0]]
+    chunks = make_chunks(rows, 2, schema=("EMAIL", "LOOKALIKE_VALUE"))
+    report = make_sender(emulator.url).add("5", chunks)
+    assert report.num_invalid_entries == 1 and report.num_received == 3
+    assert report.invalid_entry_samples == {"-1.0": "LOOKALIKE_VALUE: not a number ≥ 0"}
+    table = report.batches_table
+    assert table.columns == ["seq", "session_id", "rows", "attempts", "num_received",
+                             "num_invalid_entries", "seconds", "resumed"]
+    assert table["num_invalid_entries"].to_list() == [1, 0]
+    assert table["num_received"].to_list() == [2, 3]
+    assert report.to_dict()["batches_table"] == table.to_dicts()
+    assert "3 rows in 2 batches" in repr(report)
+    assert "<table>" in report._repr_html_() and "-1.0" in report._repr_html_()

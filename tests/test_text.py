@@ -1,0 +1,256 @@
+"""EMAIL, FN, LN, FI, CT and GEN, rule by rule, from shared/spec/normalization.md."""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from typing import Any, Final
+
+import polars as pl
+import pytest
+
+import audframe
+
+
+def norm(key: str, values: list[Any], **options: Any) -> list[Any]:
+    """Normalize a String column of ``values`` as ``key`` with the single-key expression."""
+    df = pl.DataFrame({"x": values}, schema={"x": pl.String})
+    out = df.select(audframe.normalize_key("x", key, **options))
+    assert out.columns == ["x"]
+    assert out.schema["x"] == pl.String
+    return out["x"].to_list()
+
+
+def one(key: str, value: str | None, **options: Any) -> Any:
+    return norm(key, [value], **options)[0]
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+NFD: Final = "NFD"
+
+
+# ----------------------------------------------------------------------------- Meta's vectors
+
+
+@pytest.mark.parametrize(
+    ("key", "raw", "normalized", "digest"),
+    [
+        ("EMAIL", "John_Smith@gmail.com", "john_smith@gmail.com",
+         "62a14e44f765419d10fea99367361a727c12365e2520f32218d505ed9aa0f62f"),
+        ("FN", "Mary", "mary",
+         "6915771be1c5aa0c886870b6951b03d7eafc121fea0e80a5ea83beb7c449f4ec"),
+        ("FN", "정", "정",
+         "8fa8cd9c440be61d0151429310034083132b35975c4bea67fdd74158eb51db14"),
+        ("FN", "Valéry", "valéry",
+         "08e1996b5dd49e62a4b4c010d44e4345592a863bb9f8e3976219bac29417149c"),
+    ],
+)
+def test_official_vectors(key: str, raw: str, normalized: str, digest: str) -> None:
+    got = one(key, raw)
+    assert got == normalized
+    assert sha256(got) == digest
+
+
+def test_official_vector_valery_decomposed_input_still_matches() -> None:
+    # NFC first: the decomposed spelling must give Meta's bytes, not e + U+0301.
+    decomposed = unicodedata.normalize(NFD, "Valéry")
+    assert decomposed != "Valéry"
+    got = one("FN", decomposed)
+    assert got == "valéry"
+    assert sha256(got) == "08e1996b5dd49e62a4b4c010d44e4345592a863bb9f8e3976219bac29417149c"
+
+
+def test_seed_payload_email_digests() -> None:
+    emails = [f"test{i}@example.com" for i in range(1, 5)]
+    got = norm("EMAIL", emails)
+    assert got == emails
+    assert [sha256(e) for e in got] == [
+        "9b431636bd164765d63c573c346708846af4f68fe3701a77a3bdd7e7e5166254",
+        "8cc62c145cd0c6dc444168eaeb1b61b351f9b1809a579cc9b4c9e9d7213a39ee",
+        "4eaf70b1f7a797962b9d2a533f122c8039012b31e0a52b34a426729319cb792a",
+        "98df8d46f118f8bef552b0ec0a3d729466a912577830212a844b73960777ac56",
+    ]
+
+
+# ----------------------------------------------------------------------------- EMAIL
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("  John_Smith@Gmail.COM\t", "john_smith@gmail.com"),  # trim + lowercase
+        ("ÉMILE@EXÄMPLE.COM", "émile@exämple.com"),  # Unicode lowercase, not ASCII only
+        ("john.smith+news@gmail.com", "john.smith+news@gmail.com"),  # no Gmail dot/+tag removal
+        ("a@b.co", "a@b.co"),
+        ("first.last@mail.example.co.uk", "first.last@mail.example.co.uk"),
+    ],
+)
+def test_email_valid(raw: str, expected: str) -> None:
+    assert one("EMAIL", raw) == expected
+
+
+def test_email_is_nfc() -> None:
+    raw = unicodedata.normalize(NFD, "José@exämple.com")
+    assert one("EMAIL", raw) == unicodedata.normalize("NFC", "josé@exämple.com")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "john.smith.gmail.com",  # no @
+        "a@b@c.com",  # two @
+        "@example.com",  # empty local part
+        "john@",  # no domain
+        "john@localhost",  # domain without a dot
+        "john@.example.com",  # empty first label
+        "john@example..com",  # empty middle label
+        "john@example.com.",  # empty last label
+    ],
+)
+def test_email_invalid_is_missing(raw: str) -> None:
+    assert one("EMAIL", raw) is None
+
+
+@pytest.mark.parametrize("raw", [None, "", "   ", "\t\n"])
+def test_email_empty_is_missing_never_empty_string(raw: str | None) -> None:
+    # SDK mistake: hashing "" for empty cells. Missing is null, never "".
+    assert one("EMAIL", raw) is None
+
+
+# ----------------------------------------------------------------------------- FN / LN
+
+
+@pytest.mark.parametrize("key", ["FN", "LN"])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Valéry", "valéry"),  # SDK mistake: valry
+        ("정", "정"),  # SDK mistake: dropped
+        ("Mary Jane", "maryjane"),
+        ("O'Brien", "obrien"),
+        ("  Jean-Luc  ", "jeanluc"),
+        ("Anne2", "anne"),  # digits removed
+        ("Dr. J. R. R.", "drjrr"),
+        ("Σοφία", "σοφία"),  # Greek keeps its accent
+        ("Ольга", "ольга"),
+        ("ZOË", "zoë"),
+        ("Mary\u00a0Jane", "maryjane"),  # no-break space is whitespace
+        ("田中", "田中"),
+    ],
+)
+def test_names(key: str, raw: str, expected: str) -> None:
+    assert one(key, raw) == expected
+
+
+@pytest.mark.parametrize("key", ["FN", "LN"])
+@pytest.mark.parametrize("raw", [None, "", "  ", "123", "'-.", "  4 2 "])
+def test_names_without_letters_are_missing(key: str, raw: str | None) -> None:
+    assert one(key, raw) is None
+
+
+def test_name_decomposed_accent_is_composed() -> None:
+    assert one("LN", unicodedata.normalize(NFD, "Müller")) == "müller"
+
+
+# ----------------------------------------------------------------------------- FI
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Émilie", "é"),
+        (unicodedata.normalize(NFD, "Émilie"), "é"),
+        ("mary", "m"),
+        ("  'Olga", "o"),  # first *letter* of the normalized name
+        ("정", "정"),
+        ("Ångström", "å"),
+    ],
+)
+def test_first_initial(raw: str, expected: str) -> None:
+    got = one("FI", raw)
+    assert got == expected
+    assert unicodedata.is_normalized("NFC", got)
+
+
+@pytest.mark.parametrize("raw", [None, "", "  ", "42", "--"])
+def test_first_initial_missing(raw: str | None) -> None:
+    assert one("FI", raw) is None
+
+
+# ----------------------------------------------------------------------------- CT
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("São Paulo", "saopaulo"),
+        ("New York", "newyork"),
+        ("  MENLO PARK ", "menlopark"),
+        ("Zürich", "zurich"),
+        ("Saint-Étienne", "saintetienne"),
+        ("Winston-Salem 2", "winstonsalem"),  # digits and punctuation go
+        ("Hà Nội", "hanoi"),  # stacked Latin marks all go
+        ("Москва", "москва"),  # Decision: non-Latin letters are kept
+        ("서울", "서울"),
+        ("Αθήνα", "αθήνα"),  # only *Latin* accents are folded
+        ("東京", "東京"),
+    ],
+)
+def test_city(raw: str, expected: str) -> None:
+    assert one("CT", raw) == expected
+
+
+def test_city_decomposed_input() -> None:
+    assert one("CT", unicodedata.normalize(NFD, "São Paulo")) == "saopaulo"
+
+
+@pytest.mark.parametrize("raw", [None, "", " ", "10115", "--"])
+def test_city_without_letters_is_missing(raw: str | None) -> None:
+    assert one("CT", raw) is None
+
+
+# ----------------------------------------------------------------------------- GEN
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        *[(v, "m") for v in ("m", "M", "male", "MALE", "Man", "boy", "Mr", "mr.", " Male ")],
+        *[(v, "f") for v in ("f", "F", "female", "Woman", "girl", "Mrs", "MS", "Miss", "mrs.")],
+    ],
+)
+def test_gender(raw: str, expected: str) -> None:
+    assert one("GEN", raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw", [None, "", " ", "x", "unknown", "other", "mf", "males", "fem", "1", "n/a"]
+)
+def test_gender_anything_else_is_missing(raw: str | None) -> None:
+    assert one("GEN", raw) is None
+
+
+# ----------------------------------------------------------------------------- pre-hashed
+
+
+DIGEST = sha256("john_smith@gmail.com")
+
+
+@pytest.mark.parametrize("key", ["EMAIL", "FN", "LN", "CT", "GEN"])
+def test_prehashed_cell_is_lowercased_and_passed_through(key: str) -> None:
+    assert one(key, "  " + DIGEST.upper() + " ") == DIGEST
+
+
+def test_prehashed_is_per_cell() -> None:
+    assert norm("EMAIL", [DIGEST, "Mary@Example.com", DIGEST.upper()]) == [
+        DIGEST, "mary@example.com", DIGEST,
+    ]
+
+
+def test_almost_a_digest_is_normalized_as_text() -> None:
+    # 63 hex characters are a name like any other (letters kept, digits removed).
+    assert one("FN", "ab" * 31 + "a") == "ab" * 31 + "a"
+    assert one("FN", "a1" * 32 + "g") == "a" * 32 + "g"
