@@ -11,10 +11,11 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 import polars as pl
 
-from audframe.errors import NotHashedError
+from audframe.errors import ColumnTypeError, ValidationError
 from audframe.frames import Frame, key_columns
 from audframe.keys import HASHED_KEYS
 from audframe.schemas import not_normalized
@@ -41,11 +42,13 @@ def _plugin_works() -> bool:
         except Exception:  # any failure to load or run the plugin means: fall back
             _plugin_state["ok"] = False
         if not _plugin_state["ok"]:
-            log.warning("polars-hash plugin unavailable; hashing with hashlib (slower, same output)")
+            log.warning(
+                "polars-hash plugin unavailable; hashing with hashlib (same output, slower)"
+            )
     return _plugin_state["ok"]
 
 
-def _hashlib_batch(s: pl.Series) -> pl.Series:
+def _hashlib_batch(s: pl.Series, **_polars: Any) -> pl.Series:
     return pl.Series(
         s.name,
         [None if v is None else hashlib.sha256(v.encode()).hexdigest() for v in s],
@@ -75,8 +78,10 @@ def sha256(expr: pl.Expr, *, use_plugin: bool | None = None) -> pl.Expr:
     if use_plugin is None:
         use_plugin = _plugin_works()
     if use_plugin:
+        import polars_hash  # noqa: F401  (registers the ``chash`` namespace)
+
         return expr.chash.sha2_256()  # type: ignore[attr-defined, no-any-return]
-    return expr.map_batches(_hashlib_batch, return_dtype=pl.String)
+    return expr.map_batches(_hashlib_batch, return_dtype=pl.String, is_elementwise=True)
 
 
 def is_digest(expr: pl.Expr) -> pl.Expr:
@@ -87,42 +92,64 @@ def is_digest(expr: pl.Expr) -> pl.Expr:
 def hash_key(expr: pl.Expr, *, use_plugin: bool | None = None) -> pl.Expr:
     """Hash one normalized key column, passing pre-hashed cells through.
 
-    Input String; output String of 64 lowercase hex characters. Null and ``""``
-    become null (the digest of an empty string is never produced). A cell that,
-    trimmed, is 64 hex characters is lowercased and kept, not hashed again.
+    Input String; output String of 64 lowercase hex characters. Surrounding
+    whitespace is not part of the value. Null, ``""`` and blank cells become null
+    (the digest of an empty string is never produced). A cell that, trimmed, is 64
+    hex characters is lowercased and kept, not hashed again.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> df = pl.DataFrame({"FN": ["mary", "", None, " " + "AB" * 32]})
+    >>> [v and v[:8] for v in df.select(hash_key(pl.col("FN")))["FN"]]
+    ['6915771b', None, None, 'abababab']
     """
     trimmed = expr.str.strip_chars()
     return (
         pl.when(trimmed.str.contains(_ANY_CASE_DIGEST))
         .then(trimmed.str.to_lowercase())
         .when(trimmed != "")
-        .then(sha256(expr, use_plugin=use_plugin))
+        .then(sha256(trimmed, use_plugin=use_plugin))
         .otherwise(None)
     )
 
 
+def _unhashable(key: str) -> pl.Expr:
+    """Boolean: a cell ``hash`` refuses: present, not blank, neither normalized nor a digest."""
+    col = pl.col(key)
+    return (
+        not_normalized(key)
+        & col.str.contains(r"\S")
+        & ~col.str.strip_chars().str.contains(_ANY_CASE_DIGEST)
+    ).fill_null(False)
+
+
+def _refuse(counts: dict[str, int]) -> None:
+    offenders = {c: n for c, n in counts.items() if n}
+    if offenders:
+        listed = ", ".join(f"{c} ({n} cells)" for c, n in offenders.items())
+        raise ValidationError(
+            f"columns are not normalized: {listed}; call audframe.normalize(...) "
+            "before audframe.hash(...)"
+        )
+
+
 def _guard(columns: Iterable[str]) -> pl.Expr:
-    """An expression that raises NotHashedError when a batch holds un-normalized cells."""
+    """True per row; raises ValidationError when a batch holds un-normalized cells.
+
+    Elementwise, so the streaming engine runs it batch by batch.
+    """
     names = list(columns)
 
-    def check(s: pl.Series) -> pl.Series:
-        bad = s.struct.unnest().select(
-            [pl.col(c).sum().alias(c) for c in names]
-        ).row(0, named=True)
-        offenders = {c: n for c, n in bad.items() if n}
-        if offenders:
-            listed = ", ".join(f"{c} ({n} cells)" for c, n in offenders.items())
-            raise NotHashedError(
-                f"columns are not normalized: {listed}; call audframe.normalize(...) "
-                "before audframe.hash(...)"
-            )
-        return pl.Series(s.name, [True] * len(s), dtype=pl.Boolean)
+    def check(s: pl.Series, **_polars: Any) -> pl.Series:
+        _refuse(s.struct.unnest().sum().row(0, named=True))
+        return pl.repeat(True, len(s), eager=True).alias(s.name)
 
-    flags = pl.struct([not_normalized(c).fill_null(False).alias(c) for c in names])
-    return flags.map_batches(check, return_dtype=pl.Boolean)
+    flags = pl.struct([_unhashable(c).alias(c) for c in names])
+    return flags.map_batches(check, return_dtype=pl.Boolean, is_elementwise=True)
 
 
-def hash(  # noqa: A001 - the public name the API promises
+def hash(
     frame: Frame, *, hash_extern_id: bool = False, use_plugin: bool | None = None
 ) -> Frame:
     """SHA-256 every hashed key column of a normalized frame.
@@ -143,16 +170,30 @@ def hash(  # noqa: A001 - the public name the API promises
 
     Raises
     ------
-    NotHashedError
-        when a hashed-key cell is neither normalized nor a digest (on collect,
-        for a LazyFrame): call ``normalize`` first.
+    ValidationError
+        when a hashed-key cell is neither normalized, blank nor a digest (on
+        collect, for a LazyFrame): call ``normalize`` first. The message names
+        the columns and counts, never the values.
+    ColumnTypeError
+        when a hashed-key column is not a String column.
     """
-    lazy = frame.lazy()
-    keys = key_columns(lazy)
+    keys = key_columns(frame)
     targets = [k for k in keys if k in HASHED_KEYS or (hash_extern_id and k == "EXTERN_ID")]
     checked = [k for k in targets if k in HASHED_KEYS]
-    out = lazy
-    if checked:
-        out = out.filter(_guard(checked))
-    out = out.with_columns(hash_key(pl.col(k), use_plugin=use_plugin) for k in targets)
-    return out.collect() if isinstance(frame, pl.DataFrame) else out
+    dtypes = frame.collect_schema()
+    wrong = [k for k in checked if dtypes[k] not in (pl.String, pl.Null)]
+    if wrong:
+        raise ColumnTypeError(
+            f"columns {', '.join(wrong)} are not String columns as normalize returns "
+            "them; call audframe.normalize(...) before audframe.hash(...)"
+        )
+    if hash_extern_id and "EXTERN_ID" in targets:
+        frame = frame.with_columns(pl.col("EXTERN_ID").cast(pl.String))
+    frame = frame.with_columns(pl.col(k).cast(pl.String) for k in checked)
+    hashed = [hash_key(pl.col(k), use_plugin=use_plugin) for k in targets]
+    if isinstance(frame, pl.DataFrame):
+        if checked:
+            _refuse(frame.select(_unhashable(k).sum() for k in checked).row(0, named=True))
+        return frame.with_columns(hashed)
+    out = frame.filter(_guard(checked)) if checked else frame
+    return out.with_columns(hashed)

@@ -89,7 +89,8 @@ def _column(key: str, *, hashed: bool) -> pa.Column:
         expr = _well_formed(key)
 
         def fn(data: Any, expr: pl.Expr = expr) -> pl.LazyFrame:
-            return data.lazyframe.select(expr.fill_null(True))
+            out: pl.LazyFrame = data.lazyframe.select(expr.fill_null(True))
+            return out
 
         check = pa.Check(fn, name=f"{key} is normalized")
     return pa.Column(pl.String, check, nullable=True, required=False)

@@ -1,0 +1,389 @@
+"""audframe.to_payloads, form_fields, check_chunk: Graph API chunks and sessions."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+import orjson
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import audframe
+from audframe.errors import NotHashedError, ValidationError
+from audframe.payloads import (
+    MAX_BATCH_SIZE,
+    Payloads,
+    check_chunk,
+    form_fields,
+    new_session_id,
+    to_payloads,
+)
+
+SEED = Path("/work/shared/seeds/000_b33c851752f835f2.txt")
+DIGEST = re.compile(r"^[0-9a-f]{64}$")
+HEX4 = re.compile(r"^[0-9a-f]{4}$")
+
+
+def h(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def hashed(n: int, *, offset: int = 0) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "EMAIL": [h(f"user{i}@example.com") for i in range(offset, offset + n)],
+            "LOOKALIKE_VALUE": [float(i) for i in range(offset, offset + n)],
+        }
+    )
+
+
+def seed_payload() -> Any:
+    text = SEED.read_text()
+    encoded = re.search(r"^payload=(\S+)$", text, re.MULTILINE)
+    assert encoded is not None
+    return orjson.loads(urllib.parse.unquote(encoded.group(1)))
+
+
+def test_the_seeds_own_example() -> None:
+    emails = [f"test{i}@example.com" for i in range(1, 5)]
+    raw = pl.DataFrame({"email": emails, "value": [44.5, 140, 0, 0.9]})
+    frame = audframe.hash(audframe.normalize(raw, {"EMAIL": "email", "LOOKALIKE_VALUE": "value"}))
+    expected = seed_payload()
+    chunks = list(to_payloads(frame, session_id=1))
+    assert len(chunks) == 1
+    fields = form_fields(chunks[0])
+    assert orjson.loads(fields["payload"]) == expected
+    # Byte for byte, as the seed's PHP example sends it: 140 and 0 are integers.
+    php = re.search(r"'payload' => '(\{.*\})'", SEED.read_text())
+    assert php is not None
+    assert fields["payload"] == php.group(1)
+    (session, fast), = to_payloads(frame, session_id=1).fields()
+    assert fast == fields
+    assert session == chunks[0]["session"]
+
+
+def test_chunk_shape_schema_order_missing_cells_and_numbers() -> None:
+    digest = h("a@b.co")
+    df = pl.DataFrame(
+        {
+            "other": ["ignored", "ignored", "ignored"],
+            "LOOKALIKE_VALUE": [1.5, None, 3.0],
+            "PHONE": [None, h("15551234567"), None],
+            "EMAIL": [digest, None, digest],
+            "EXTERN_ID": ["c1", "c2", None],
+        }
+    )
+    (chunk,) = to_payloads(df, session_id=42)
+    assert chunk == {
+        "payload": {
+            "schema": ["EXTERN_ID", "EMAIL", "PHONE", "LOOKALIKE_VALUE"],
+            "data": [
+                ["c1", digest, "", 1.5],
+                ["c2", "", h("15551234567"), ""],
+                ["", digest, "", 3],
+            ],
+        },
+        "session": {
+            "session_id": 42, "batch_seq": 1, "last_batch_flag": True, "estimated_num_total": 3,
+        },
+    }
+    assert type(chunk["payload"]["data"][2][3]) is int
+    assert form_fields(chunk)["payload"].startswith('{"schema":["EXTERN_ID","EMAIL"')
+
+
+def test_rows_without_a_match_key_are_dropped_and_counted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="audframe")
+    df = pl.DataFrame(
+        {
+            "EMAIL": [h("a"), None, "", None, h("b")],
+            "MADID": [None, None, None, "6d92078a-8246-4ba4-ae5b-76104861e7dc", None],
+            "LOOKALIKE_VALUE": [1.0, 2.0, 3.0, 4.0, None],
+        }
+    )
+    chunks = to_payloads(df)
+    assert chunks.stats.rows_read == 5
+    assert chunks.stats.rows_dropped == 2
+    assert chunks.stats.estimated_num_total == 3
+    assert "dropped 2 of 5 rows" in caplog.text
+    data = [row for chunk in chunks for row in chunk["payload"]["data"]]
+    assert [row[0] for row in data] == [h("a"), "", h("b")]
+
+
+@pytest.mark.parametrize("bad", [0, -1, MAX_BATCH_SIZE + 1, 2.5, True, "10"])
+def test_batch_size_outside_the_range_is_refused_by_the_call(bad: Any) -> None:
+    with pytest.raises(ValueError, match="batch_size"):
+        to_payloads(hashed(3), batch_size=bad)
+
+
+@pytest.mark.parametrize("bad", [0, -5, 2**63, 1.0])
+def test_a_bad_session_id_is_refused(bad: Any) -> None:
+    with pytest.raises(ValueError, match="session_id"):
+        to_payloads(hashed(3), session_id=bad)
+
+
+def test_random_session_ids_are_positive_63_bit() -> None:
+    ids = {new_session_id() for _ in range(200)} | {
+        to_payloads(hashed(1)).stats.session_id for _ in range(20)
+    }
+    assert len(ids) == 220
+    assert all(0 < i < 2**63 for i in ids)
+    assert any(i >= 2**62 for i in ids)  # the high bits are used
+
+
+@pytest.mark.parametrize(
+    ("rows", "size", "lengths"),
+    [
+        (1, 1, [1]),
+        (3, 1, [1, 1, 1]),
+        (10, 5, [5, 5]),  # an exact multiple still flags its last chunk
+        (11, 5, [5, 5, 1]),
+        (20_000, MAX_BATCH_SIZE, [10_000, 10_000]),
+        (20_001, MAX_BATCH_SIZE, [10_000, 10_000, 1]),
+    ],
+)
+@pytest.mark.parametrize("lazy", [False, True], ids=["eager", "lazy"])
+def test_chunk_sizes_and_session_fields(
+    rows: int, size: int, lengths: list[int], lazy: bool
+) -> None:
+    df = hashed(rows)
+    frame = df.lazy() if lazy else df
+    chunks = list(to_payloads(frame, batch_size=size, session_id=7))
+    assert [len(c["payload"]["data"]) for c in chunks] == lengths
+    sessions = [c["session"] for c in chunks]
+    assert [s["batch_seq"] for s in sessions] == list(range(1, len(lengths) + 1))
+    assert [s["last_batch_flag"] for s in sessions] == [False] * (len(lengths) - 1) + [True]
+    assert {s["estimated_num_total"] for s in sessions} == {rows}
+    assert {s["session_id"] for s in sessions} == {7}
+    data = [row for c in chunks for row in c["payload"]["data"]]
+    assert data == [list(r) for r in df.with_columns(pl.col("LOOKALIKE_VALUE").cast(int)).rows()]
+
+
+def test_the_default_batch_is_the_graph_maximum() -> None:
+    chunks = list(to_payloads(hashed(10_001)))
+    assert [len(c["payload"]["data"]) for c in chunks] == [10_000, 1]
+    assert chunks[0]["session"]["session_id"] == chunks[1]["session"]["session_id"]
+
+
+def test_app_and_page_ids_go_into_every_payload() -> None:
+    chunks = list(to_payloads(hashed(3), batch_size=2, app_ids=["123", 456], page_ids=[789]))
+    for chunk in chunks:
+        assert chunk["payload"]["app_ids"] == [123, 456]
+        assert chunk["payload"]["page_ids"] == [789]
+    assert "app_ids" not in next(to_payloads(hashed(1)))["payload"]
+    fast = [f for _, f in to_payloads(hashed(3), batch_size=2, app_ids=["123", 456],
+                                      page_ids=[789], session_id=3).fields()]
+    slow = [form_fields(c) for c in to_payloads(hashed(3), batch_size=2, app_ids=["123", 456],
+                                                page_ids=[789], session_id=3)]
+    assert fast == slow
+
+
+@pytest.mark.parametrize("lazy", [False, True], ids=["eager", "lazy"])
+def test_undigested_cells_are_refused_before_any_chunk(lazy: bool) -> None:
+    df = pl.concat([hashed(5), pl.DataFrame({"EMAIL": ["secret@example.com"],
+                                             "LOOKALIKE_VALUE": [1.0]})])
+    with pytest.raises(NotHashedError, match=r"EMAIL \(1 cells\).*audframe.hash") as info:
+        to_payloads(df.lazy() if lazy else df, batch_size=2)
+    assert "secret" not in str(info.value)
+    upper = pl.DataFrame({"FN": [h("x").upper()]})  # digests travel lowercase only
+    with pytest.raises(NotHashedError):
+        to_payloads(upper)
+
+
+def test_a_lazy_source_that_changes_between_reads_is_still_checked() -> None:
+    calls = []
+
+    def source(s: pl.Series) -> pl.Series:  # digests on the first read, raw on the next
+        calls.append(len(s))
+        return s if len(calls) == 1 else pl.Series(s.name, ["raw@example.com"] * len(s))
+
+    lazy = hashed(4).lazy().with_columns(
+        pl.col("EMAIL").map_batches(source, return_dtype=pl.String)
+    )
+    chunks = to_payloads(lazy, batch_size=2)
+    with pytest.raises(NotHashedError):
+        next(chunks)
+
+
+@pytest.mark.parametrize("lazy", [False, True], ids=["eager", "lazy"])
+def test_nothing_to_send_yields_no_chunk(lazy: bool) -> None:
+    empty = hashed(0)
+    no_keys = pl.DataFrame({"EMAIL": [None, ""], "LOOKALIKE_VALUE": [1.0, 2.0]})
+    for df in (empty, no_keys):
+        chunks = to_payloads(df.lazy() if lazy else df)
+        assert list(chunks) == []
+        assert chunks.stats.estimated_num_total == 0
+        assert chunks.stats.batches == 0
+        assert list(to_payloads(df.lazy() if lazy else df).fields()) == []
+
+
+def test_a_frame_without_a_match_key_column_is_refused() -> None:
+    with pytest.raises(ValidationError, match="match-key"):
+        to_payloads(pl.DataFrame({"LOOKALIKE_VALUE": [1.0]}))
+    with pytest.raises(ValidationError, match="match-key"):
+        to_payloads(pl.DataFrame({"email": [h("x")]}))
+    with pytest.raises(ValidationError, match="numeric"):
+        to_payloads(pl.DataFrame({"EMAIL": [h("x")], "LOOKALIKE_VALUE": ["1"]}))
+
+
+def test_non_finite_lookalike_values_are_missing() -> None:
+    df = pl.DataFrame({"EMAIL": [h("a")] * 3, "LOOKALIKE_VALUE": [float("nan"), float("inf"), 2]})
+    (chunk,) = to_payloads(df)
+    assert [r[1] for r in chunk["payload"]["data"]] == ["", "", 2]
+    assert orjson.loads(form_fields(chunk)["payload"])["data"][0][1] == ""
+
+
+def test_a_payloads_iterator_is_consumed_once() -> None:
+    chunks = to_payloads(hashed(3))
+    assert isinstance(chunks, Payloads)
+    assert iter(chunks) is chunks
+    assert len(list(chunks)) == 1
+    assert list(chunks) == []
+    with pytest.raises(RuntimeError, match="once"):
+        list(chunks.fields())
+
+
+def test_the_namespace_gives_the_same_chunks() -> None:
+    df = hashed(3)
+    assert list(df.audience.to_payloads(session_id=5)) == list(to_payloads(df, session_id=5))
+
+
+def test_form_fields_are_compact_json_and_equal_the_fast_path() -> None:
+    tricky = ['quote " back \\ slash', "tab\tnew\nline\r\x00\x1f\x7f", "é 정 \u2028 🎉", "plain"]
+    df = pl.DataFrame(
+        {
+            "EXTERN_ID": tricky,
+            "EMAIL": [h(t) for t in tricky],
+            "LOOKALIKE_VALUE": [0.1 + 0.2, 1e16, 1e-7, None],
+        }
+    )
+    (chunk,) = to_payloads(df, session_id=9)
+    fields = form_fields(chunk)
+    assert set(fields) == {"payload", "session"}
+    assert fields["session"] == (
+        '{"session_id":9,"batch_seq":1,"last_batch_flag":true,"estimated_num_total":4}'
+    )
+    assert ": " not in fields["payload"] and ", " not in fields["payload"].replace(", ", "", 0)
+    assert orjson.loads(fields["payload"]) == chunk["payload"]
+    assert orjson.loads(fields["payload"])["data"][0][0] == tricky[0]
+    ((session, fast),) = to_payloads(df, session_id=9).fields()
+    assert session == chunk["session"]
+    assert fast == fields  # byte for byte
+
+
+def test_check_chunk() -> None:
+    (chunk,) = to_payloads(hashed(3))
+    check_chunk(chunk)
+    bad = {"payload": {"schema": ["EMAIL", "MADID"], "data": [["raw@example.com", ""]]}}
+    with pytest.raises(NotHashedError, match=r"EMAIL \(1 cells\)") as info:
+        check_chunk(bad)
+    assert "raw@" not in str(info.value)
+    with pytest.raises(ValidationError, match="cells"):
+        check_chunk({"payload": {"schema": ["EMAIL"], "data": [["", ""]]}})
+    with pytest.raises(ValidationError, match="at most"):
+        check_chunk({"payload": {"schema": ["EMAIL"], "data": [[""]] * (MAX_BATCH_SIZE + 1)}})
+    with pytest.raises(ValidationError):
+        check_chunk({"payload": {}})
+    check_chunk({"payload": {"schema": ["MADID"], "data": [["anything"]]}})
+
+
+# -- properties over random frames ---------------------------------------------------
+
+_raw_text = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=0, max_size=12
+)
+_email = st.builds(
+    lambda local, domain: f"{local}@{domain}.com",
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789._", min_size=1, max_size=10),
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyzé", min_size=1, max_size=8),
+)
+_name = st.text(alphabet=st.characters(categories=("Ll", "Lo")), min_size=1, max_size=10)
+_prehashed = st.builds(
+    lambda s, upper, pad: (" " * pad) + (h(s).upper() if upper else h(s)) + (" " * pad),
+    _raw_text, st.booleans(), st.integers(0, 2),
+)
+_row = st.fixed_dictionaries(
+    {
+        "EXTERN_ID": st.one_of(st.none(), st.text(min_size=1, max_size=8).map(str.strip)),
+        "EMAIL": st.one_of(st.none(), st.just(""), _email, _prehashed),
+        "FN": st.one_of(st.none(), _name, _prehashed),
+        "LOOKALIKE_VALUE": st.one_of(st.none(), st.floats(0, 1e9), st.integers(0, 10**6)),
+    }
+)
+
+
+@st.composite
+def _frames(draw: st.DrawFn) -> tuple[pl.DataFrame, int]:
+    size = draw(st.integers(1, 7))
+    n = draw(st.one_of(st.integers(0, 3 * size + 1), st.sampled_from([size, 2 * size])))
+    rows = draw(st.lists(_row, min_size=n, max_size=n))
+    df = pl.DataFrame(
+        rows,
+        schema={"EXTERN_ID": pl.String, "EMAIL": pl.String, "FN": pl.String,
+                "LOOKALIKE_VALUE": pl.Float64},
+        orient="row",
+    ).with_columns(pl.col("EXTERN_ID").replace("", None))
+    return df, size
+
+
+@settings(max_examples=40, deadline=None)
+@given(_frames())
+def test_payload_properties_on_random_frames(case: tuple[pl.DataFrame, int]) -> None:
+    df, size = case
+    normalized = df.with_columns(
+        pl.col("EMAIL").str.strip_chars(), pl.col("FN").str.strip_chars()
+    )
+    hashed_frame = audframe.hash(normalized)
+    chunks = list(to_payloads(hashed_frame, batch_size=size, session_id=11))
+    lazy = list(to_payloads(audframe.hash(normalized.lazy()), batch_size=size, session_id=11))
+    assert chunks == lazy  # eager = lazy
+    fields = list(to_payloads(hashed_frame, batch_size=size, session_id=11).fields())
+    assert [f for _, f in fields] == [form_fields(c) for c in chunks]
+
+    # Every hashed cell is a digest or "".
+    for chunk in chunks:
+        assert chunk["payload"]["schema"] == ["EXTERN_ID", "EMAIL", "FN", "LOOKALIKE_VALUE"]
+        assert 1 <= len(chunk["payload"]["data"]) <= size
+        check_chunk(chunk)
+        for row in chunk["payload"]["data"]:
+            assert all(c == "" or DIGEST.match(c) for c in row[1:3])
+
+    # The chunks, concatenated, are the hashed frame minus rows without a key, in order.
+    keyed = hashed_frame.filter(
+        pl.any_horizontal(pl.col("EXTERN_ID", "EMAIL", "FN").is_not_null())
+    )
+    expected = [
+        ["" if v is None else v for v in row[:3]] + [("" if row[3] is None else row[3])]
+        for row in keyed.rows()
+    ]
+    data = [row for chunk in chunks for row in chunk["payload"]["data"]]
+    assert data == expected
+
+    # Session fields.
+    n = len(chunks)
+    assert n == -(-keyed.height // size)
+    for i, chunk in enumerate(chunks, start=1):
+        assert chunk["session"] == {
+            "session_id": 11, "batch_seq": i, "last_batch_flag": i == n,
+            "estimated_num_total": keyed.height,
+        }
+
+    # No raw value of a hashed key leaks into the JSON (EXTERN_ID is sent as given, and
+    # a digest may hold any hex 4-gram by chance).
+    sent = "".join(f["payload"] + f["session"] for _, f in fields)
+    extern = " ".join(df["EXTERN_ID"].drop_nulls())
+    for raw in normalized.select("EMAIL", "FN").unpivot()["value"].drop_nulls():
+        if DIGEST.match(raw.lower()):
+            continue
+        for i in range(len(raw) - 3):
+            gram = raw[i : i + 4]
+            if not HEX4.match(gram) and gram not in extern:
+                assert gram not in sent
