@@ -17,7 +17,8 @@ import polars as pl
 
 from audframe.errors import ColumnTypeError, ValidationError
 from audframe.frames import Frame, key_columns
-from audframe.keys import HASHED_KEYS
+from audframe.distinct import per_distinct
+from audframe.keys import HASHED_KEYS, ROW_UNIQUE_KEYS
 from audframe.schemas import not_normalized
 
 __all__ = ["DIGEST_PATTERN", "hash", "is_digest", "sha256"]
@@ -114,6 +115,14 @@ def hash_key(expr: pl.Expr, *, use_plugin: bool | None = None) -> pl.Expr:
     )
 
 
+def _hash_column(key: str, use_plugin: bool | None) -> pl.Expr:
+    """``hash_key`` over one column; once per distinct value for repetitive keys."""
+    if key in ROW_UNIQUE_KEYS:
+        return hash_key(pl.col(key), use_plugin=use_plugin)
+    inner = hash_key(pl.col(key), use_plugin=use_plugin)
+    return per_distinct({key: pl.col(key)}, inner, pl.String).alias(key)
+
+
 def _unhashable(key: str) -> pl.Expr:
     """Boolean: a cell ``hash`` refuses: present, not blank, neither normalized nor a digest."""
     col = pl.col(key)
@@ -190,7 +199,7 @@ def hash(
     if hash_extern_id and "EXTERN_ID" in targets:
         frame = frame.with_columns(pl.col("EXTERN_ID").cast(pl.String))
     frame = frame.with_columns(pl.col(k).cast(pl.String) for k in checked)
-    hashed = [hash_key(pl.col(k), use_plugin=use_plugin) for k in targets]
+    hashed = [_hash_column(k, use_plugin) for k in targets]
     if isinstance(frame, pl.DataFrame):
         if checked:
             _refuse(frame.select(_unhashable(k).sum() for k in checked).row(0, named=True))

@@ -15,6 +15,7 @@ __all__ = [
     "HASHED_KEYS",
     "INPUT_KEYS",
     "KEYS",
+    "ROW_UNIQUE_KEYS",
     "Key",
     "canonical_key",
 ]
@@ -77,6 +78,12 @@ INPUT_KEYS: tuple[str, ...] = (*KEYS, DOB)
 
 #: Keys whose values Meta expects as SHA-256 digests (EXTERN_ID only by opt-in).
 HASHED_KEYS: frozenset[str] = frozenset(k.name for k in KEYS.values() if k.hashed)
+
+#: Keys whose values are nearly unique per person: worked on row by row. The others
+#: repeat heavily (names, cities, ZIPs, dates) and are worked on once per distinct value.
+ROW_UNIQUE_KEYS: frozenset[str] = frozenset(
+    {"EMAIL", "PHONE", "MADID", "EXTERN_ID", "LOOKALIKE_VALUE"}
+)
 
 
 def canonical_key(name: str) -> str:

@@ -15,7 +15,7 @@ import polars as pl
 from audframe.distinct import per_distinct
 from audframe.errors import ColumnTypeError, UnknownKeyError
 from audframe.frames import Frame, require_columns
-from audframe.keys import DOB, KEYS, canonical_key
+from audframe.keys import DOB, KEYS, ROW_UNIQUE_KEYS, canonical_key
 from audframe.mapping import resolve_mapping
 from audframe.normalize import dates, geo, ids, text
 from audframe.normalize.rule import Rule, clean
@@ -134,8 +134,6 @@ def _rule(
 
 
 _RAW, _COUNTRY = "raw", "country"
-#: Keys whose values are nearly unique per row: evaluated directly, not per distinct value.
-_ROW_UNIQUE = {"EMAIL", "PHONE", "MADID", "EXTERN_ID", "LOOKALIKE_VALUE"}
 
 
 def _region(country: pl.Expr | None, default_country: str | None) -> pl.Expr | None:
@@ -153,7 +151,7 @@ def _plan(
     make: Callable[[Mapping[str, pl.Expr]], Rule],
 ) -> Rule:
     """The Rule over the frame: directly, or once per distinct input for repetitive keys."""
-    if key in _ROW_UNIQUE:
+    if key in ROW_UNIQUE_KEYS:
         return make(inputs)
     inner = make({name: pl.col(name) for name in inputs})
     return Rule(

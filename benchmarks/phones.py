@@ -1,0 +1,272 @@
+"""Phones alone: audframe's vectorized ``phone`` against per-row ``phonenumbers``.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/phones.py            # 1,000,000 rows, 100,000 per-row
+    .venv/bin/python benchmarks/phones.py --rows 200000 --sample 20000
+
+The data is generated deterministically (seeded, no network): phones from ten
+countries (US, GB, DE, FR, IT, ES, BR, IN, MX, AU) in national and international
+formats with realistic mess (separators, brackets, ``(0)``, ``00`` prefixes, country
+code without ``+``, stray whitespace, extensions, a little junk and vanity text), a
+lowercase country column, nearly every phone distinct. Every row has a region, as in
+audframe's pipeline, where the row's COUNTRY is coalesced with ``default_country``.
+
+The per-row baseline is what a careful user writes without audframe:
+``phonenumbers.parse(value, COUNTRY)`` and E.164 without ``+`` when
+``is_possible_number``, else null. Per-row parsing of 1,000,000 rows takes minutes,
+so it is timed on the first ``--sample`` rows and its rate is what the table shows.
+audframe is timed on all rows, eagerly and through the lazy streaming engine, and
+its output on the sample rows is compared with the baseline's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import random
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import phonenumbers
+import polars as pl
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from audframe.normalize.phone import phone
+
+Digits = Callable[[random.Random], str]
+
+
+def _d(rng: random.Random, n: int) -> str:
+    return "".join(rng.choice("0123456789") for _ in range(n))
+
+
+def _us(rng: random.Random) -> tuple[str, list[str], list[str]]:
+    a = rng.choice("23456789") + _d(rng, 2)
+    b = rng.choice("23456789") + _d(rng, 2)
+    c = _d(rng, 4)
+    national = [f"({a}) {b}-{c}", f"{a}-{b}-{c}", f"{a}.{b}.{c}", f"{a}{b}{c}",
+                f"1-{a}-{b}-{c}", f"1{a}{b}{c}", f"({a}){b}-{c}"]
+    intl = [f"+1 {a} {b} {c}", f"+1 ({a}) {b}-{c}", f"+1{a}{b}{c}", f"+1-{a}-{b}-{c}"]
+    return "us", national, intl
+
+
+def _gb(rng: random.Random) -> tuple[str, list[str], list[str]]:
+    if rng.random() < 0.7:
+        a, b = "7" + rng.choice("456789") + _d(rng, 2), _d(rng, 6)
+    else:
+        a, b = "20", _d(rng, 4) + " " + _d(rng, 4)
+    national = [f"0{a} {b}", f"0{a}-{b}", f"(0{a}) {b}", f"0{a}{b}".replace(" ", "")]
+    intl = [f"+44 {a} {b}", f"+44 (0){a} {b}", f"0044 {a} {b}", f"44{a}{b}".replace(" ", ""),
+            f"+44{a}{b}".replace(" ", "")]
+    return "gb", national, intl
+
+
+def _de(rng: random.Random) -> tuple[str, list[str], list[str]]:
+    if rng.random() < 0.6:
+        a, b = "1" + rng.choice("567") + rng.choice("0123456789"), _d(rng, rng.choice((7, 8)))
+    else:
+        a, b = rng.choice(("30", "40", "89", "69", "221")), _d(rng, rng.choice((7, 8)))
+    national = [f"0{a} {b}", f"0{a}/{b}", f"(0{a}) {b}", f"0{a}-{b}", f"0{a}{b}"]
+    intl = [f"+49 {a} {b}", f"+49 (0){a} {b}", f"0049 {a} {b}", f"+49{a}{b}", f"0049{a}{b}"]
+    return "de", national, intl
+
+
+def _fr(rng: random.Random) -> tuple[str, list[str], list[str]]:
+    first = rng.choice("1234567" + "66677")
+    g = [_d(rng, 2) for _ in range(4)]
+    national = [f"0{first} {' '.join(g)}", f"0{first}.{'.'.join(g)}", f"0{first}{''.join(g)}",
+                f"0{first}-{'-'.join(g)}"]
+    intl = [f"+33 {first} {' '.join(g)}", f"+33 (0){first} {' '.join(g)}",
+            f"0033 {first}{''.join(g)}", f"+33{first}{''.join(g)}"]
+    return "fr", national, intl
+
+
+def _it(rng: random.Random) -> tuple[str, list[str], list[str]]:
+    if rng.random() < 0.65:
+        a, b = "3" + rng.choice("123456789") + _d(rng, 1), _d(rng, 3) + " " + _d(rng, 4)
+    else:
+        a, b = rng.choice(("06", "02", "011", "055")), _d(rng, 4) + " " + _d(rng, 4)
+    national = [f"{a} {b}", f"{a}-{b}".replace(" ", ""), f"{a}{b}".replace(" ", ""),
+                f"({a}) {b}"]
+    intl = [f"+39 {a} {b}", f"0039 {a} {b}", f"+39{a}{b}".replace(" ", ""),
+            f"39{a}{b}".replace(" ", "")]
+    return "it", national, intl
+
+
+def _es(rng: random.Random) -> tuple[str, list[str], list[str]]:
+    n = rng.choice(("6", "7", "91", "93")) if rng.random() < 0.9 else "8" + rng.choice("5678")
+    n = n + _d(rng, 9 - len(n))
+    national = [f"{n[:3]} {n[3:5]} {n[5:7]} {n[7:]}", n, f"{n[:3]} {n[3:6]} {n[6:]}",
+                f"{n[:3]}-{n[3:6]}-{n[6:]}"]
+    intl = [f"+34 {n[:3]} {n[3:6]} {n[6:]}", f"0034{n}", f"+34{n}", f"34 {n}"]
+    return "es", national, intl
+
+
+def _br(rng: random.Random) -> tuple[str, list[str], list[str]]:
+    area = rng.choice(("11", "21", "31", "41", "51", "61", "71", "81", "85", "19"))
+    if rng.random() < 0.75:
+        a, b = "9" + _d(rng, 4), _d(rng, 4)
+    else:
+        a, b = rng.choice("2345") + _d(rng, 3), _d(rng, 4)
+    national = [f"({area}) {a}-{b}", f"{area} {a} {b}", f"{area}{a}{b}", f"0{area} {a}-{b}",
+                f"(0{area}) {a}-{b}"]
+    intl = [f"+55 {area} {a}-{b}", f"+55 ({area}) {a}-{b}", f"+55{area}{a}{b}", f"55{area}{a}{b}"]
+    return "br", national, intl
+
+
+def _in(rng: random.Random) -> tuple[str, list[str], list[str]]:
+    n = rng.choice("6789") + _d(rng, 9)
+    national = [f"{n[:5]} {n[5:]}", n, f"0{n}", f"0{n[:5]}-{n[5:]}", f"{n[:3]}-{n[3:6]}-{n[6:]}"]
+    intl = [f"+91 {n[:5]} {n[5:]}", f"+91-{n}", f"0091 {n}", f"91{n}", f"+91{n}"]
+    return "in", national, intl
+
+
+def _mx(rng: random.Random) -> tuple[str, list[str], list[str]]:
+    area = rng.choice(("55", "33", "81"))
+    a, b = _d(rng, 4), _d(rng, 4)
+    national = [f"{area} {a} {b}", f"({area}) {a}-{b}", f"{area}{a}{b}", f"{area}-{a}-{b}"]
+    intl = [f"+52 {area} {a} {b}", f"+52 1 {area} {a} {b}", f"0052 {area} {a} {b}",
+            f"+52{area}{a}{b}", f"52{area}{a}{b}"]
+    return "mx", national, intl
+
+
+def _au(rng: random.Random) -> tuple[str, list[str], list[str]]:
+    if rng.random() < 0.6:
+        a, b, c = "4" + _d(rng, 2), _d(rng, 3), _d(rng, 3)
+        national = [f"0{a} {b} {c}", f"0{a}{b}{c}", f"0{a}-{b}-{c}"]
+    else:
+        a, b, c = rng.choice("2378"), _d(rng, 4), _d(rng, 4)
+        national = [f"(0{a}) {b} {c}", f"0{a} {b} {c}", f"0{a}{b}{c}"]
+    intl = [f"+61 {a} {b} {c}", f"+61 (0){a} {b} {c}", f"+61{a}{b}{c}", f"61{a}{b}{c}"]
+    return "au", national, intl
+
+
+COUNTRIES = (_us, _gb, _de, _fr, _it, _es, _br, _in, _mx, _au)
+WEIGHTS = (30, 12, 10, 8, 8, 7, 8, 7, 5, 5)
+JUNK = ("n/a", "N/A", "unknown", "-", "0000000000", "123", "none", "tel", "12345", "x")
+ODD = ("tel: {}", "Phone: {}", "{} (mobile)", "{} / home", "{},")
+EXT = (" x{}", " ext. {}", " ext {}", "#{}", " X{}")
+VANITY = ("1-800-FLOWERS", "1-800-GO-FEDEX", "1-888-APPLE-01", "0800 REDCROSS")
+
+
+def generate(rows: int, seed: int = 20240601) -> pl.DataFrame:
+    """``rows`` phones with a ``country`` column, deterministic for a seed."""
+    rng = random.Random(seed)
+    phones: list[str] = []
+    countries: list[str | None] = []
+    makers = rng.choices(COUNTRIES, WEIGHTS, k=rows)
+    for make in makers:
+        country, national, intl = make(rng)
+        u = rng.random()
+        value = rng.choice(national) if u < 0.62 else rng.choice(intl)
+        u = rng.random()
+        if u < 0.04:
+            value = f" {value}  "
+        elif u < 0.05:
+            value = value + rng.choice(EXT).format(rng.randint(1, 9999))
+        elif u < 0.055:
+            value = rng.choice(ODD).format(value)
+        elif u < 0.062:
+            value = rng.choice(JUNK)
+        elif u < 0.063:
+            value = rng.choice(VANITY)
+        phones.append(value)
+        countries.append(country)
+    return pl.DataFrame({"phone": phones, "country": countries})
+
+
+def per_row(values: list[str | None], regions: list[str | None]) -> list[str | None]:
+    """The baseline: one ``phonenumbers`` parse per row."""
+    out: list[str | None] = []
+    e164 = phonenumbers.PhoneNumberFormat.E164
+    for value, region in zip(values, regions, strict=True):
+        if value is None:
+            out.append(None)
+            continue
+        try:
+            number = phonenumbers.parse(value, region.upper() if region else None)
+        except phonenumbers.NumberParseException:
+            out.append(None)
+            continue
+        if phonenumbers.is_possible_number(number):
+            out.append(phonenumbers.format_number(number, e164)[1:])
+        else:
+            out.append(None)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--sample", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=20240601)
+    args = parser.parse_args()
+
+    t = time.perf_counter()
+    df = generate(args.rows, args.seed)
+    gen_s = time.perf_counter() - t
+    distinct = df.select(pl.struct("phone", "country").n_unique()).item()
+    print(f"generated {df.height:,} rows ({distinct:,} distinct phone/country pairs) "
+          f"in {gen_s:.1f} s; python {platform.python_version()}, polars {pl.__version__}, "
+          f"phonenumbers {phonenumbers.__version__}, {platform.machine()}, "
+          f"{platform.system()}")
+
+    expr = phone(pl.col("phone"), region=pl.col("country"))
+    df.head(1000).select(expr)  # load the metadata the run needs, once
+
+    t = time.perf_counter()
+    eager = df.select(expr).to_series()
+    eager_s = time.perf_counter() - t
+
+    t = time.perf_counter()
+    lazy = df.lazy().select(expr).collect(engine="streaming").to_series()
+    lazy_s = time.perf_counter() - t
+    assert lazy.equals(eager, null_equal=True), "lazy streaming output differs from eager"
+
+    sample = df.head(args.sample)
+    t = time.perf_counter()
+    base = per_row(sample["phone"].to_list(), sample["country"].to_list())
+    base_s = time.perf_counter() - t
+
+    ours = eager.head(args.sample).to_list()
+    same = sum(a == b for a, b in zip(ours, base, strict=True))
+    possible = [(a, b) for a, b in zip(ours, base, strict=True) if b is not None]
+    same_possible = sum(a == b for a, b in possible)
+
+    base_rate = len(sample) / base_s
+    eager_rate = df.height / eager_s
+    lazy_rate = df.height / lazy_s
+    rows = [
+        ("per-row phonenumbers", len(sample), base_s, base_rate, 1.0),
+        ("audframe phone (eager)", df.height, eager_s, eager_rate, eager_rate / base_rate),
+        ("audframe phone (lazy, streaming)", df.height, lazy_s, lazy_rate, lazy_rate / base_rate),
+    ]
+    print()
+    print(f"| {'method':<34} | {'rows':>9} | {'seconds':>8} | {'rows/s':>11} | {'speed-up':>8} |")
+    print(f"|{'-' * 36}|{'-' * 11}|{'-' * 10}|{'-' * 13}|{'-' * 10}|")
+    for name, n, secs, rate, ratio in rows:
+        print(f"| {name:<34} | {n:>9,} | {secs:>8.2f} | {rate:>11,.0f} | {ratio:>7.1f}x |")
+    print()
+    print(f"identical output, all {len(sample):,} compared rows:           "
+          f"{same / len(sample):.4%} ({len(sample) - same:,} differ)")
+    print(f"identical output, rows libphonenumber finds possible ({len(possible):,}): "
+          f"{same_possible / len(possible):.4%}")
+    print(f"per-row phonenumbers on all {df.height:,} rows would take about "
+          f"{df.height / base_rate:.0f} s")
+    differ = [
+        (v, c, a, b)
+        for v, c, a, b in zip(sample["phone"], sample["country"], ours, base, strict=True)
+        if a != b
+    ]
+    if differ:
+        print("\nfirst differences (value, country, audframe, per-row phonenumbers):")
+        for row in differ[:8]:
+            print("  ", row)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,436 @@
+"""PHONE normalization: the spec's *Phones* section, against libphonenumber."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+
+import phonenumbers
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+
+from audframe.normalize.phone import phone, phone_reason
+
+REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)
+TEN = ["US", "GB", "DE", "FR", "IT", "ES", "BR", "IN", "MX", "AU"]
+REASONS = {
+    "phone has no digits",
+    "phone too short",
+    "phone too long",
+    "phone is all zeros",
+    "phone length not possible for its country",
+    "phone has no valid country calling code",
+    "phone is not a phone number",
+}
+
+
+# --------------------------------------------------------------------------- reference
+def libphonenumber(value: str, region: str | None) -> str | None:
+    """Plain per-row libphonenumber: E.164 without '+' when the number is possible."""
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
+
+
+def acceptable(e164: str | None) -> str | None:
+    """The spec's own exclusions on top of libphonenumber: 7–15 digits, not all zeros."""
+    if e164 is None or not 7 <= len(e164) <= 15:
+        return None
+    codes = phonenumbers.COUNTRY_CODE_TO_REGION_CODE
+    cc = next(e164[:i] for i in (1, 2, 3) if int(e164[:i]) in codes)
+    return None if set(e164[len(cc):]) == {"0"} else e164
+
+
+def reference(value: str | None, region: str | None) -> str | None:
+    """The spec, one value at a time, written the obvious way."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    region = region.upper() if region and region.upper() in phonenumbers.SUPPORTED_REGIONS else None
+    if not re.search(r"\d", value):
+        return None
+    first = re.search(r"[+\uff0b\d]", value)
+    plus = first is not None and first.group() in "+\uff0b"
+    if region is None and not plus:  # digits only, leading zeros stripped, read as +digits
+        return acceptable(libphonenumber("+" + re.sub(r"^(?:[^\d+\uff0b]|0)*", "", value), None))
+    out = acceptable(libphonenumber(value, region))
+    if out is None and region is not None and not plus and re.match(r"^[^\d+\uff0b]*0\D*0", value):
+        out = acceptable(libphonenumber(re.sub(r"^[^\d+\uff0b]*0\D*0", "+", value), None))
+    return out
+
+
+def run(values: list[str | None], regions: list[str | None] | None = None) -> pl.DataFrame:
+    df = pl.DataFrame(
+        {"tel": values, "country": regions if regions is not None else [None] * len(values)},
+        schema={"tel": pl.String, "country": pl.String},
+    )
+    return df.select(
+        phone=phone(pl.col("tel"), region=pl.col("country")),
+        reason=phone_reason(pl.col("tel"), region=pl.col("country")),
+    )
+
+
+def one(value: str | None, region: str | None = None) -> str | None:
+    result: str | None = run([value], [region])["phone"][0]
+    return result
+
+
+def why(value: str | None, region: str | None = None) -> str | None:
+    result: str | None = run([value], [region])["reason"][0]
+    return result
+
+
+# ----------------------------------------------------------------------- spec examples
+def test_official_vector() -> None:
+    assert one("(650)555-1212", "us") == "16505551212"
+    digest = hashlib.sha256(b"16505551212").hexdigest()
+    assert digest == "e323ec626319ca94ee8bff2e4c87cf613be6ea19919ed1364124e16807ab3176"
+
+
+def test_trunk_prefix_goes() -> None:
+    assert one("020 7183 8750", "gb") == "442071838750"
+
+
+def test_leading_zero_that_belongs_to_the_number_stays() -> None:
+    assert one("06 6982 0000", "it") == "390669820000"
+    assert one("+39 06 6982 0000", None) == "390669820000"
+
+
+def test_number_already_starting_with_calling_code_stays() -> None:
+    assert one("16505551212", "us") == "16505551212"
+    assert one("1 (650) 555-1212", "us") == "16505551212"
+    assert one("442071838750", "gb") == "442071838750"
+
+
+@pytest.mark.parametrize("region", ["us", "gb", "de", "it", None])
+def test_plus_carries_the_country_code(region: str | None) -> None:
+    assert one("+44 20 7183 8750", region) == "442071838750"
+    assert one("+44 (0)20 7183 8750", region) == "442071838750"
+    assert one("(+1) 650 555 1212", region) == "16505551212"
+
+
+@pytest.mark.parametrize("region", ["us", "gb", "de", "au", "br", None])
+def test_double_zero_carries_the_country_code(region: str | None) -> None:
+    # GB/DE dial abroad with 00 (libphonenumber agrees); US, AU and BR do not, the spec decides
+    assert one("0044 20 7183 8750", region) == "442071838750"
+    assert one("00 49 30 1234567", region) == "49301234567" or region == "au"
+
+
+def test_double_zero_yields_to_a_possible_national_reading() -> None:
+    # in AU, 00 49 30 1234567 is a possible national number for libphonenumber: it wins
+    assert libphonenumber("00 49 30 1234567", "AU") == "61049301234567"
+    assert one("00 49 30 1234567", "au") == "61049301234567"
+
+
+def test_region_international_prefix_is_understood() -> None:
+    assert one("011 44 20 7183 8750", "us") == "442071838750"
+    assert one("0011 61 412 345 678", "au") == "61412345678"
+
+
+def test_no_region_strips_leading_zeros_and_reads_a_calling_code() -> None:
+    assert one("0044 20 7183 8750") == "442071838750"
+    assert one("1 650 555 1212") == "16505551212"
+    assert one("0016505551212") == "16505551212"
+    # kept only when the length is possible for the calling code it starts with
+    assert one("44 20 7183") == "44207183"  # a possible (local) GB number
+    assert one("44 20") is None
+    assert why("44 20") == "phone too short"
+    assert one("999 1234 5678") is None  # 999 is no calling code
+    assert why("999 1234 5678") == "phone has no valid country calling code"
+
+
+def test_unknown_region_is_no_region() -> None:
+    assert one("0044 20 7183 8750", "zz") == "442071838750"
+    assert one("0044 20 7183 8750", "xx") == one("0044 20 7183 8750", None)
+
+
+def test_region_is_case_and_space_insensitive() -> None:
+    assert one("020 7183 8750", "GB") == one("020 7183 8750", " gb ") == "442071838750"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "(650) 555-1212 x123",
+        "650-555-1212 ext. 45",
+        "650-555-1212 ext 45",
+        "650.555.1212 EXT:45",
+        "650-555-1212#9",
+        "650-555-1212 X 12#",
+        "650 555 1212 extension 7",
+        "+1 650 555 1212;ext=44",
+        "650 555 1212, ext 2",
+        "(530) 583-6985 x302/x2303",
+    ],
+)
+def test_extensions_are_dropped(value: str) -> None:
+    assert one(value, "us") == "16505551212" or one(value, "us") == "15305836985"
+    assert one(value, "us") == reference(value, "us")
+
+
+@pytest.mark.parametrize(
+    ("value", "region", "reason"),
+    [
+        ("12345", "us", "phone too short"),
+        ("555 1", "gb", "phone too short"),  # libphonenumber: possible, +44 5551
+        ("12", "us", "phone too short"),
+        ("+49 30 1234567890123", None, "phone too long"),
+        ("1234567890123456", "us", "phone too long"),
+        ("n/a", "us", "phone has no digits"),
+        ("unknown", None, "phone has no digits"),
+        ("-", "gb", "phone has no digits"),
+        ("0000000000", "us", "phone is all zeros"),
+        ("+1 000 000 0000", None, "phone is all zeros"),
+        ("000-0000", "gb", "phone is all zeros"),
+        ("06 12 34 5", "fr", "phone too short"),
+        ("0612 34 56 78 90 1", "fr", "phone too long"),
+        ("+999 123 4567", "us", "phone has no valid country calling code"),
+        ("+61 4123 456 7890", None, "phone length not possible for its country"),
+    ],
+)
+def test_missing_values_and_their_reasons(value: str, region: str | None, reason: str) -> None:
+    assert one(value, region) is None
+    assert why(value, region) == reason
+
+
+def test_fewer_than_7_digits_even_when_libphonenumber_finds_them_possible() -> None:
+    # libphonenumber: '12345' is a possible German number (+49 12345); 7 digits after the
+    # calling code pass, fewer do not
+    assert libphonenumber("123", "DE") == "49123"
+    assert one("123", "de") is None
+    assert one("12345", "de") == "4912345"
+
+
+def test_more_than_15_digits_even_when_libphonenumber_finds_them_possible() -> None:
+    assert libphonenumber("+49 30 1234567890123", None) == "49301234567890123"
+    assert one("+49 30 1234567890123") is None
+    assert why("+49 30 1234567890123") == "phone too long"
+
+
+def test_vanity_letters_are_read_on_the_keypad() -> None:
+    # Decision: like libphonenumber, rather than dropping the letters
+    assert one("1-800-FLOWERS", "us") == "18003569377"
+    assert one("+1 800 GO FEDEX", None) == "18004633339"
+
+
+def test_letters_only_is_missing() -> None:
+    assert run(["abc", "N/A", "none", "x"], ["us"] * 4)["phone"].to_list() == [None] * 4
+
+
+def test_regions_sharing_a_calling_code() -> None:
+    assert one("(416) 555-0123", "ca") == "14165550123"
+    assert one("1 416 555 0123", "ca") == "14165550123"
+    assert one("8 (727) 123 4567", "kz") == "77271234567"
+    assert one("8 (495) 123-45-67", "ru") == "74951234567"
+    assert one("01481 256789", "gg") == "441481256789"
+    assert one("256789", "gg") == reference("256789", "gg")  # transform rule: 1481 + local
+
+
+@pytest.mark.parametrize(
+    ("value", "region"),
+    [
+        ("011 15 2345-6789", "ar"),  # AR mobile token: 15 after the area code becomes 9 …
+        ("+54 9 11 2345-6789", None),
+        ("0 11 91234-5678", "br"),  # BR: carrier code and trunk prefix
+        ("0 21 11 91234-5678", "br"),
+        ("(11) 91234-5678", "br"),
+        ("+52 1 55 1234 5678", None),  # MX: the old mobile '1'
+        ("55 1234 5678", "mx"),
+        ("044 55 1234 5678", "mx"),
+        ("03-1234-5678", "jp"),
+        ("0549 123456", "sm"),
+        ("123456", "sm"),
+    ],
+)
+def test_unusual_national_rules_follow_libphonenumber(value: str, region: str | None) -> None:
+    assert one(value, region) == reference(value, region)
+
+
+def test_whitespace_and_symbols() -> None:
+    values = ["  (650) 555-1212  ", "650/555/1212", "650.555.1212", "\t650 555 1212\n",
+              "[650] 555 1212"]
+    assert run(values, ["us"] * len(values))["phone"].to_list() == ["16505551212"] * len(values)
+
+
+def test_full_width_and_other_digits_go_through_libphonenumber() -> None:
+    assert one("６５０ ５５５ １２１２", "us") == "16505551212"
+    assert one("tel: +44 20 7183 8750", None) == "442071838750"
+    assert one("tel:+1-650-555-1212;phone-context=example.com", "us") == "16505551212"
+
+
+# ------------------------------------------------------------------ nulls, types, lazy
+def test_null_and_empty_are_missing_without_reason() -> None:
+    out = run([None, "", "   "], ["us", "us", None])
+    assert out["phone"].to_list() == [None, None, None]
+    assert out["reason"].to_list() == [None, None, None]
+
+
+def test_output_dtype_and_name() -> None:
+    df = pl.DataFrame({"mobile": ["(650)555-1212"]})
+    out = df.select(
+        phone(pl.col("mobile"), region=pl.lit("us")), phone_reason(pl.col("mobile")).alias("r")
+    )
+    assert out.schema == pl.Schema({"mobile": pl.String, "r": pl.String})
+
+
+def test_no_region_argument() -> None:
+    df = pl.DataFrame({"tel": ["+44 20 7183 8750", "020 7183 8750"]})
+    assert df.select(phone(pl.col("tel")))["tel"].to_list() == ["442071838750", "2071838750"]
+
+
+def test_integer_column() -> None:
+    df = pl.DataFrame({"tel": [16505551212, 2071838750, None], "c": ["us", "gb", "gb"]})
+    assert df.select(phone(pl.col("tel").cast(pl.String), region=pl.col("c")))["tel"].to_list() == [
+        "16505551212", "442071838750", None,
+    ]
+    # the cast is the caller's job, but an integer column works as it is
+    assert df.select(phone(pl.col("tel"), region=pl.col("c")))["tel"].to_list() == [
+        "16505551212", "442071838750", None,
+    ]
+
+
+def test_empty_frame() -> None:
+    df = pl.DataFrame({"tel": [], "c": []}, schema={"tel": pl.String, "c": pl.String})
+    out = df.select(phone(pl.col("tel"), region=pl.col("c")))
+    assert out.height == 0
+    assert out.schema == pl.Schema({"tel": pl.String})
+
+
+def test_duplicates_get_the_same_answer_in_their_own_rows() -> None:
+    values = ["020 7183 8750", "(650)555-1212", "020 7183 8750", None, "020 7183 8750"]
+    regions = ["gb", "us", "us", "gb", "gb"]
+    assert run(values, regions)["phone"].to_list() == [
+        "442071838750", "16505551212", None, None, "442071838750",
+    ]
+
+
+def messy_values(n: int, seed: int) -> tuple[list[str | None], list[str | None]]:
+    rng = random.Random(seed)
+    values: list[str | None] = []
+    regions: list[str | None] = []
+    for _ in range(n):
+        region = rng.choice(TEN * 5 + REGIONS)
+        values.append(format_number(rng, region))
+        regions.append(None if rng.random() < 0.1 else region.lower())
+    return values, regions
+
+
+def test_lazy_equals_eager_and_streams() -> None:
+    values, regions = messy_values(1200, 7)
+    df = pl.DataFrame({"tel": values, "country": regions})
+    exprs = [phone(pl.col("tel"), region=pl.col("country")),
+             phone_reason(pl.col("tel"), region=pl.col("country")).alias("why")]
+    eager = df.select(exprs)
+    lazy = pl.concat([df.slice(0, 1000).lazy(), df.slice(1000).lazy()]).select(exprs)
+    assert_frame_equal(lazy.collect(), eager)
+    assert_frame_equal(lazy.collect(engine="streaming"), eager)
+    streamed = df.lazy().with_columns(exprs).collect(engine="streaming")
+    assert_frame_equal(streamed.select("tel", "why"), eager)
+
+
+# ------------------------------------------------ properties against libphonenumber
+SEPARATORS = ["", " ", "-", ".", "/", " - ", "  "]
+EXTENSIONS = ["", "", "", " x12", " ext. 345", "#9", " EXT 1", " x 12#", ", x3", " int 4", ";ext=5"]
+
+
+def format_number(rng: random.Random, region: str) -> str:
+    """A number of ``region`` in one of the shapes people type, from its example numbers."""
+    kind = rng.choice([phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE,
+                       phonenumbers.PhoneNumberType.TOLL_FREE])
+    example = (phonenumbers.example_number_for_type(region, kind)
+               or phonenumbers.example_number(region))
+    if example is None:
+        nsn = "".join(rng.choice("0123456789") for _ in range(rng.randint(4, 13)))
+        cc = "1"
+        prefix = "0"
+    else:
+        nsn = phonenumbers.national_significant_number(example)
+        keep = rng.randint(max(1, len(nsn) - 6), len(nsn))
+        nsn = nsn[:keep] + "".join(rng.choice("0123456789") for _ in range(len(nsn) - keep))
+        if rng.random() < 0.15:
+            nsn = nsn[:-1] if rng.random() < 0.5 else nsn + rng.choice("0123456789")
+        cc = str(example.country_code)
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        prefix = (metadata.national_prefix if metadata else None) or ""
+    shape = rng.random()
+    if shape < 0.3:
+        text = (prefix if rng.random() < 0.8 else "") + nsn
+    elif shape < 0.5:
+        text = "+" + cc + rng.choice(SEPARATORS) + nsn
+    elif shape < 0.6:
+        text = "00" + cc + rng.choice(SEPARATORS) + nsn
+    elif shape < 0.67:
+        text = cc + nsn
+    elif shape < 0.72:
+        text = "+" + cc + " (" + prefix + ")" + nsn
+    elif shape < 0.8:
+        text = "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 18)))
+    elif shape < 0.84:
+        text = "+" + "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 17)))
+    elif shape < 0.88:
+        idd = rng.choice(["011", "0011", "810", "010", "00"])
+        text = idd + rng.choice([cc, "44", "1", "49"]) + nsn
+    else:
+        text = "0" + nsn
+    out = []
+    for ch in text:
+        out.append(ch)
+        if rng.random() < 0.2:
+            out.append(rng.choice(SEPARATORS))
+    text = "".join(out)
+    if rng.random() < 0.1:
+        text = "(" + text[:3] + ")" + text[3:]
+    text += rng.choice(EXTENSIONS)
+    if rng.random() < 0.03:
+        text = rng.choice(["tel: ", " ", "Phone ", "+", "  "]) + text
+    if rng.random() < 0.02:
+        text = text.replace("1", "I") if rng.random() < 0.5 else text + "ABC"
+    return text
+
+
+def check(values: list[str | None], regions: list[str | None]) -> None:
+    out = run(values, regions)
+    rows = zip(values, regions, out["phone"], out["reason"], strict=True)
+    for value, region, got, reason in rows:
+        expected = reference(value, region)
+        assert got == expected, (value, region)
+        # equal to libphonenumber whenever it finds a possible number (and the spec keeps it)
+        plain = None
+        if value and region:
+            plain = acceptable(libphonenumber(value.strip(), region.upper()))
+        if plain is not None:
+            assert got == plain, (value, region)
+        present = value is not None and value.strip() != ""
+        assert (reason is not None) == (present and got is None), (value, region, reason)
+        assert reason is None or reason in REASONS
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    regions=st.lists(st.sampled_from([*TEN, *REGIONS, None]), min_size=1, max_size=60),
+)
+def test_property_matches_libphonenumber(seed: int, regions: list[str | None]) -> None:
+    rng = random.Random(seed)
+    values: list[str | None] = [format_number(rng, r or rng.choice(TEN)) for r in regions]
+    check(values, [r.lower() if r and rng.random() < 0.9 else r for r in regions])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.text(alphabet="0123456789 +-().x#/e", max_size=22),
+                          st.sampled_from([*TEN, None])), min_size=1, max_size=40))
+def test_property_arbitrary_text(rows: list[tuple[str, str | None]]) -> None:
+    check([v for v, _ in rows], [r for _, r in rows])
+
+
+def test_many_regions_and_shapes_at_once() -> None:
+    values, regions = messy_values(4000, 11)
+    check(values, regions)
