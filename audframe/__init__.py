@@ -7,6 +7,7 @@ and Expr. The typed functions below are the same operations.
 from __future__ import annotations
 
 from audframe import namespace as _namespace  # noqa: F401  (registers the namespaces)
+from audframe.emulator import GraphEmulator
 from audframe.errors import (
     AudframeError,
     ColumnNotFoundError,
@@ -20,7 +21,6 @@ from audframe.errors import (
     ValidationError,
 )
 from audframe.hashing import hash
-from audframe.emulator import GraphEmulator
 from audframe.keys import KEYS
 from audframe.mapping import detect_mapping
 from audframe.normalize import normalize, normalize_key
@@ -33,13 +33,13 @@ from audframe.upload_report import UploadReport
 __version__ = "0.1.0"
 
 __all__ = [
+    "KEYS",
     "AudframeError",
     "ColumnNotFoundError",
     "ColumnTypeError",
     "GraphAPIError",
     "GraphEmulator",
     "JournalError",
-    "KEYS",
     "NotHashedError",
     "RateLimitError",
     "RetryPolicy",

@@ -15,9 +15,9 @@ from typing import Any
 
 import polars as pl
 
+from audframe.distinct import per_distinct
 from audframe.errors import ColumnTypeError, ValidationError
 from audframe.frames import Frame, key_columns
-from audframe.distinct import per_distinct
 from audframe.keys import HASHED_KEYS, ROW_UNIQUE_KEYS
 from audframe.schemas import not_normalized
 
