@@ -8,13 +8,15 @@ batch (:func:`not_normalized`, :func:`not_digest`) use the same table.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandera.polars as pa
 import polars as pl
 
 from audframe.errors import ValidationError
 from audframe.keys import HASHED_KEYS, KEYS
+
+if TYPE_CHECKING:  # pandera (and pandas under it) load only when a schema is used
+    import pandera.polars as pa
 
 __all__ = [
     "DIGEST",
@@ -81,6 +83,8 @@ def not_digest(key: str) -> pl.Expr:
 
 
 def _column(key: str, *, hashed: bool) -> pa.Column:
+    import pandera.polars as pa
+
     if key == "LOOKALIKE_VALUE":
         return pa.Column(pl.Float64, pa.Check.ge(0), nullable=True, required=False)
     if hashed and key in HASHED_KEYS:
@@ -97,6 +101,8 @@ def _column(key: str, *, hashed: bool) -> pa.Column:
 
 
 def normalized_schema() -> pa.DataFrameSchema:
+    import pandera.polars as pa
+
     """The pandera schema of a normalized frame: one nullable column per key."""
     return pa.DataFrameSchema(
         {k: _column(k, hashed=False) for k in KEYS}, strict=False, name="NormalizedFrame"
@@ -104,6 +110,8 @@ def normalized_schema() -> pa.DataFrameSchema:
 
 
 def hashed_schema() -> pa.DataFrameSchema:
+    import pandera.polars as pa
+
     """The pandera schema of a hashed frame: hashed keys are digests."""
     return pa.DataFrameSchema(
         {k: _column(k, hashed=True) for k in KEYS}, strict=False, name="HashedFrame"
@@ -111,6 +119,8 @@ def hashed_schema() -> pa.DataFrameSchema:
 
 
 def _run(schema: pa.DataFrameSchema, frame: pl.DataFrame) -> pl.DataFrame:
+    import pandera.polars as pa
+
     try:
         schema.validate(frame, lazy=True)
     except (pa.errors.SchemaErrors, pa.errors.SchemaError) as exc:
