@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Final
 
 import polars as pl
 
-__all__ = ["BATCH_COLUMNS", "UploadReport"]
+from audframe.journal import AckedBatch, JournalSession
+
+__all__ = ["BATCH_COLUMNS", "SAMPLES_MAX", "UploadReport", "build_report"]
+
+#: At most this many ``invalid_entry_samples`` are kept, per batch and per report.
+SAMPLES_MAX: Final = 100
 
 #: Columns of :attr:`UploadReport.batches_table`, with their dtypes.
 BATCH_COLUMNS: dict[str, type[pl.DataType]] = {
@@ -146,3 +151,61 @@ class UploadReport:
             )
             samples = f"<p>invalid entry samples:</p><ul>{items}</ul>"
         return f"<div><b>UploadReport</b><table>{cells}</table>{samples}</div>"
+
+
+def _count(value: Any) -> int | None:
+    return int(value) if isinstance(value, int) else None
+
+
+def build_report(
+    *,
+    operation: str,
+    audience_id: str,
+    sessions: Sequence[JournalSession],
+    acked: Mapping[int, AckedBatch],
+    resumed: set[int],
+    retries: Mapping[str, int],
+    elapsed: float,
+    session_id: int | None,
+) -> UploadReport:
+    """The report of an upload from its journaled batches; ``session_id`` stands in when
+    no session was used (nothing to send)."""
+    by_n = {s.n: s.session_id for s in sessions}
+    rows = []
+    received: dict[int, int] = {}
+    invalid = 0
+    samples: dict[str, str] = {}
+    for index in sorted(acked):
+        b = acked[index]
+        num_received = _count(b.response.get("num_received"))
+        num_invalid = _count(b.response.get("num_invalid_entries"))
+        if num_received is not None:
+            received[b.session_n] = max(received.get(b.session_n, 0), num_received)
+        invalid += num_invalid or 0
+        got = b.response.get("invalid_entry_samples")
+        if isinstance(got, dict):
+            for k, v in got.items():
+                if len(samples) >= SAMPLES_MAX:
+                    break
+                samples[str(k)] = str(v)
+        rows.append({
+            "seq": b.seq, "session_id": by_n.get(b.session_n, 0), "rows": b.rows,
+            "attempts": b.attempts, "num_received": num_received,
+            "num_invalid_entries": num_invalid, "seconds": b.seconds,
+            "resumed": index in resumed,
+        })
+    session_ids = tuple(s.session_id for s in sessions)
+    return UploadReport(
+        operation=operation,
+        audience_id=audience_id,
+        session_id=session_ids[0] if session_ids else session_id or 0,
+        session_ids=session_ids,
+        batches=len(acked),
+        rows=sum(b.rows for b in acked.values()),
+        num_received=sum(received.values()),
+        num_invalid_entries=invalid,
+        invalid_entry_samples=samples,
+        retries=dict(retries),
+        elapsed=elapsed,
+        batches_table=pl.DataFrame(rows, schema=BATCH_COLUMNS),
+    )

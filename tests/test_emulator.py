@@ -131,6 +131,33 @@ def test_unhashed_keys_pass_through(emulator: GraphEmulator) -> None:
     assert emulator.rows("1", ["EXTERN_ID"]) == {("cust-1",)}
 
 
+def test_form_values_decode_exactly_whatever_they_hold(emulator: GraphEmulator) -> None:
+    # '%' and '+' literally, escapes that look like escapes once decoded, non-ASCII, a
+    # quote, a backslash and control characters: the body decodes as urllib would.
+    ids = ["100%", "a+b c", "%41%2541", "é€😀", 'q"\\t\x01\n', "x" * 70]
+    rows = [[value, digest(value)] for value in ids]
+    fields = users(rows, schema=["EXTERN_ID", "EMAIL"])
+    raw = {k: json.dumps(v, ensure_ascii=False) for k, v in fields.items()}  # UTF-8 as is
+    response = post(emulator, "1/users", raw)
+    assert response.json()["num_invalid_entries"] == 0
+    assert emulator.rows("1", ["EXTERN_ID", "EMAIL"]) == {tuple(r) for r in rows}
+
+
+@pytest.mark.parametrize(
+    ("cell", "invalid"),
+    [(digest("a").upper(), 1), (digest("a")[:63], 1), (digest("a") + "0", 1),
+     (None, 0), (5, 1), ("", 0), (digest("a")[:32] + "\n" + digest("b")[:31], 1)],
+)
+def test_one_odd_hashed_cell_among_many_good_ones_is_found(
+    emulator: GraphEmulator, cell: Any, invalid: int
+) -> None:
+    rows: list[list[Any]] = [[digest(f"p{i}")] for i in range(500)]
+    rows[250] = [cell]
+    body = post(emulator, "1/users", users(rows)).json()
+    assert body["num_invalid_entries"] == invalid
+    assert len(emulator.members("1")) == 499
+
+
 def test_removal_by_delete_body_or_post_method_delete(emulator: GraphEmulator) -> None:
     rows = make_rows(4)
     post(emulator, "8/users", users(rows, sid=1, last=True))

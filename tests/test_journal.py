@@ -12,13 +12,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
-from conftest import TOKEN, FakeClock, make_chunks, make_rows
+from conftest import TOKEN, FakeClock, digest, make_chunks, make_rows
 
 import audframe
-from audframe.emulator import GraphEmulator, RequestRecord
-from audframe.errors import JournalError
+from audframe.emulator import FaultPlan, GraphEmulator, RequestRecord
+from audframe.errors import GraphAPIError, JournalError
 from audframe.journal import AckedBatch, Journal
+from audframe.payloads import to_payloads
 from audframe.sender import Sender
 
 MakeSender = Callable[..., Sender]
@@ -181,6 +183,33 @@ def test_rerun_after_a_crash_skips_acked_batches(
     assert len(again) + len(first_run) == 10
     assert emulator.rows("40", ["EMAIL"]) == as_set(rows)
     assert report.num_received == 100 and report.batches == 10
+
+
+@pytest.mark.parametrize("again_as", ["frame", "lazy", "chunks"])
+def test_a_frame_upload_resumes_from_its_journal(
+    tmp_path: Path, make_sender: MakeSender, again_as: str
+) -> None:
+    path = tmp_path / "j.sqlite"
+    frame = pl.DataFrame({"EMAIL": [digest(f"r{i}") for i in range(95)]})
+    again: Any = {"frame": frame, "lazy": frame.lazy(),
+                  "chunks": to_payloads(frame, batch_size=10)}[again_as]
+    with GraphEmulator(token=TOKEN, faults=FaultPlan(script={4: "permission"})) as emu:
+        with pytest.raises(GraphAPIError):
+            make_sender(emu.url, concurrency=1).add("48", frame, batch_size=10, journal=path)
+        first = ok(emu.requests)
+        assert len(first) == 3
+        cut = len(emu.requests)
+        report = make_sender(emu.url, concurrency=3).add("48", again, batch_size=10,
+                                                          journal=path)
+        later = emu.requests[cut:]
+        # the same session, nothing acknowledged sent again, nothing lost
+        sid = first[0].session["session_id"]  # type: ignore[index]
+        assert {q.session["session_id"] for q in later} == {sid}  # type: ignore[index]
+        assert sorted(q.session["batch_seq"] for q in later) == list(range(4, 11))  # type: ignore[index]
+        assert emu.rows("48", ["EMAIL"]) == {(e,) for e in frame["EMAIL"]}
+        assert emu.violations == []
+    assert report.session_id == sid and report.batches == 10 and report.rows == 95
+    assert report.batches_table["resumed"].sum() == 3
 
 
 def test_a_finished_journal_sends_nothing_more(

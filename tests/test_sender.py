@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import logging
+import sys
+import threading
+import types
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -19,6 +23,8 @@ from audframe.errors import (
     TransportError,
     ValidationError,
 )
+from audframe.payloads import form_fields, to_payloads
+from audframe.progress import wants_bar
 from audframe.retry import RetryPolicy
 from audframe.sender import Sender
 
@@ -219,6 +225,44 @@ def test_a_hashed_lazy_frame_streams_through(
     check_session_protocol(emulator)
 
 
+def test_a_frame_is_sent_as_the_payloads_fast_path_builds_it(
+    make_sender: MakeSender, emulator: GraphEmulator
+) -> None:
+    frame = pl.DataFrame({"EMAIL": [digest(f"f{i}") for i in range(25)],
+                          "PHONE": [digest("+16505550100"), *[None] * 24]})
+    report = make_sender(emulator.url, concurrency=2).add("15", frame, batch_size=10,
+                                                           session_id=15)
+    expected = [form_fields(chunk)["payload"]
+                for chunk in to_payloads(frame, batch_size=10, session_id=15)]
+    sent = sorted((q.session["batch_seq"], q.form["payload"])  # type: ignore[index]
+                  for q in accepted(emulator))
+    assert [payload for _, payload in sent] == expected  # byte for byte
+    assert report.batches_table["rows"].to_list() == [10, 10, 5]
+    assert report.rows == report.num_received == 25
+    check_session_protocol(emulator)
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+@pytest.mark.parametrize(
+    "frame",
+    [pl.DataFrame({"EMAIL": []}, schema={"EMAIL": pl.String}),
+     pl.DataFrame({"EMAIL": [None, "  "], "LOOKALIKE_VALUE": [1.0, 2.0]})],
+    ids=["empty", "no-match-key"],
+)
+def test_a_frame_without_rows_to_send_sends_nothing(
+    make_sender: MakeSender, emulator: GraphEmulator, frame: pl.DataFrame, lazy: bool
+) -> None:
+    data = frame.lazy() if lazy else frame
+    sender = make_sender(emulator.url)
+    report = sender.add("16", data, session_id=16)
+    assert (report.batches, report.rows, report.num_received) == (0, 0, 0)
+    assert report.batches_table.height == 0 and report.session_id == 16
+    assert sender.remove("16", data).rows == 0
+    with pytest.raises(ValidationError, match="at least one row"):
+        sender.replace("16", data)
+    assert emulator.requests == []
+
+
 # -- fatal errors and exhausted retries -----------------------------------------------
 
 
@@ -244,15 +288,43 @@ def test_fatal_codes_mid_upload_stop_at_once(make_sender: MakeSender, kind: str)
     assert info.value.fbtrace_id
 
 
+class RecordingSession(requests.Session):
+    """A real ``requests`` session that notes, in order, when each request starts and
+    when its answer is back, with the Graph error code it carried."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[tuple[str, int | None]] = []
+        self._events_lock = threading.Lock()
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        with self._events_lock:
+            self.events.append(("start", None))
+        response = super().request(*args, **kwargs)
+        code = response.json()["error"]["code"] if response.status_code >= 400 else None
+        with self._events_lock:
+            self.events.append(("answer", code))
+        return response
+
+
 def test_a_fatal_code_with_batches_in_flight_starts_no_new_request(
     make_sender: MakeSender,
 ) -> None:
     plan = FaultPlan(script={5: "permission"})
-    with GraphEmulator(token=TOKEN, faults=plan, latency=0.005) as emu:
+    session = RecordingSession()
+    with GraphEmulator(token=TOKEN, faults=plan, latency=0.02) as emu:
         with pytest.raises(GraphAPIError) as info:
-            make_sender(emu.url, concurrency=4).add("5", make_chunks(make_rows(200), 10))
-        fatal = next(q for q in emu.requests if q.fault == "permission")
-        assert len(emu.requests) <= fatal.n + 3  # only those already in flight
+            make_sender(emu.url, concurrency=4, session=session).add(
+                "5", make_chunks(make_rows(200), 10))
+        received = len(emu.requests)
+    session.close()
+    events = session.events
+    fatal = events.index(("answer", 200))
+    # Once the sender has the fatal answer, no batch is started: the only requests that
+    # may still start are those whose worker had already begun its attempt (at most one
+    # for each of the other concurrency - 1 workers). Without the stop, 15 more would go.
+    assert sum(kind == "start" for kind, _ in events[fatal:]) <= 3
+    assert received == sum(kind == "start" for kind, _ in events) < 20
     assert info.value.code == 200
 
 
@@ -437,11 +509,55 @@ def test_progress_callable_counts_rows(make_sender: MakeSender, emulator: GraphE
     assert seen[-1] == (35, 35) and len(seen) == 4
 
 
+def tqdm_monitors() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if type(t).__name__ == "TMonitor"}
+
+
 def test_a_tqdm_bar_can_be_forced(make_sender: MakeSender, emulator: GraphEmulator,
                                   capsys: pytest.CaptureFixture[str]) -> None:
+    before = tqdm_monitors()
     make_sender(emulator.url, progress=True).add("5", make_chunks(make_rows(25), 10))
     err = capsys.readouterr().err
     assert "25" in err and "rows" in err
+    assert err.endswith("\n") and "100%" in err.splitlines()[-1]  # closed, drawn in full
+    # no tqdm monitor thread: nothing else draws on stderr, during or after the upload
+    assert tqdm_monitors() <= before
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_by_default_a_bar_is_drawn_in_a_terminal(
+    emulator: GraphEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with Sender(TOKEN, base_url=emulator.url) as sender:
+        sender.add("5", make_chunks(make_rows(25), 10))
+    assert "25.0/25.0" in terminal.getvalue() and "add 5" in terminal.getvalue()
+
+
+def test_by_default_a_bar_is_drawn_in_a_notebook_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    class ZMQInteractiveShell:  # what get_ipython() returns in Jupyter
+        pass
+
+    class TerminalInteractiveShell:  # what it returns in the IPython shell
+        pass
+
+    shell: list[object] = []
+    fake = types.ModuleType("IPython")
+    fake.get_ipython = lambda: shell[0] if shell else None  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "IPython", fake)
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    assert not wants_bar(None)  # IPython imported, no shell running
+    shell.append(TerminalInteractiveShell())
+    assert not wants_bar(None)
+    shell[0] = ZMQInteractiveShell()
+    assert wants_bar(None)
+    assert not wants_bar(False) and wants_bar(True)
+    assert not wants_bar(lambda done, total: None)
 
 
 def test_no_bar_by_default_when_stderr_is_not_a_terminal(

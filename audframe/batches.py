@@ -1,0 +1,126 @@
+"""What the sender sends: the input turned into numbered, encoded, digested batches.
+
+Internal to :class:`audframe.Sender`. A hashed DataFrame/LazyFrame goes through
+:func:`audframe.to_payloads` and its fast path ``fields()`` (the payload JSON built by
+polars, refused at call time when a hashed key holds a non-digest); dict chunks (from
+``to_payloads`` or built by hand) are checked and encoded with orjson. Either way a batch
+carries its ``payload`` JSON exactly as it is sent, and the journal's digest is the
+SHA-256 of that string: a frame and ``to_payloads`` of the same frame give the same
+digests. The last batch is marked by reading one ahead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Final
+
+import orjson
+import polars as pl
+
+from audframe.errors import ValidationError
+from audframe.payloads import check_chunk, to_payloads
+
+__all__ = ["MAX_ROWS", "Batch", "batches"]
+
+#: Meta's limit of rows per request.
+MAX_ROWS: Final = 10_000
+
+
+@dataclass
+class Batch:
+    """One request's payload. ``index`` is its 0-based position in the input;
+    ``session`` is the input's own session dict (its ``session_id`` and
+    ``estimated_num_total`` are read from the first batch)."""
+
+    index: int
+    payload: str
+    rows: int
+    schema: Sequence[str]
+    session: Mapping[str, Any]
+    last: bool = False
+
+    @cached_property
+    def digest(self) -> str:
+        return hashlib.sha256(self.payload.encode()).hexdigest()
+
+
+def _payload_of(chunk: Any) -> tuple[dict[str, Any], int]:
+    """Check one chunk's shape, size and digests; return its payload and row count."""
+    if not isinstance(chunk, Mapping) or not isinstance(chunk.get("payload"), Mapping):
+        raise ValidationError(
+            "each chunk must be a dict with a 'payload' dict, as audframe.to_payloads "
+            f"yields; got {type(chunk).__name__}"
+        )
+    payload = dict(chunk["payload"])
+    schema, rows = payload.get("schema"), payload.get("data")
+    if not isinstance(schema, list) or not isinstance(rows, list):
+        raise ValidationError(
+            "payload.schema must be a list of keys (the list form, even for one key) and "
+            "payload.data a list of rows"
+        )
+    if len(rows) > MAX_ROWS:
+        raise ValidationError(
+            f"a chunk holds {len(rows):,} rows; Meta takes at most {MAX_ROWS:,} per request: "
+            "make the chunks with audframe.to_payloads(frame, batch_size=10_000)"
+        )
+    check_chunk({"payload": payload})
+    return payload, len(rows)
+
+
+def _from_chunks(chunks: Iterable[Any], checked: bool) -> Iterator[Batch]:
+    """Encode dict chunks (checking each unless ``checked``); skip empty ones."""
+    index = 0
+    for chunk in chunks:
+        payload, rows = _payload_of(chunk) if not checked else (
+            dict(chunk["payload"]), len(chunk["payload"]["data"]))
+        if rows == 0:
+            continue
+        session = chunk.get("session")
+        yield Batch(index, orjson.dumps(payload).decode(), rows, payload["schema"],
+                    session if isinstance(session, Mapping) else {})
+        index += 1
+
+
+def _from_frame(
+    frame: pl.DataFrame | pl.LazyFrame, session_id: int | None, batch_size: int
+) -> Iterator[Batch]:
+    payloads = to_payloads(frame, batch_size=batch_size, session_id=session_id)
+    total = payloads.stats.estimated_num_total
+    return (
+        Batch(index, fields["payload"], min(batch_size, total - index * batch_size),
+              payloads.schema, session)
+        for index, (session, fields) in enumerate(payloads.fields())
+    )
+
+
+def _flag_last(source: Iterator[Batch]) -> Iterator[Batch]:
+    held = next(source, None)
+    while held is not None:
+        batch, held = held, next(source, None)
+        batch.last = held is None
+        yield batch
+
+
+def batches(data: Any, session_id: int | None, batch_size: int) -> Iterator[Batch]:
+    """The batches of ``data``, the last one flagged.
+
+    A frame or a list of chunks is refused here, before anything is sent, when it holds
+    undigested hashed cells; chunks from an iterator are checked one by one as read.
+    """
+    if isinstance(data, pl.DataFrame | pl.LazyFrame):
+        return _flag_last(_from_frame(data, session_id, batch_size))
+    if isinstance(data, Mapping):
+        data = [data]
+    if isinstance(data, Sequence) and not isinstance(data, str | bytes):
+        for chunk in data:
+            _payload_of(chunk)
+        return _flag_last(_from_chunks(data, checked=True))
+    if isinstance(data, Iterable) and not isinstance(data, str | bytes):
+        return _flag_last(_from_chunks(data, checked=False))
+    raise TypeError(
+        "data must be a hashed polars DataFrame/LazyFrame or the chunks of "
+        f"audframe.to_payloads, got {type(data).__name__}"
+    )

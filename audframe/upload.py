@@ -1,0 +1,298 @@
+"""One ``add``/``remove``/``replace`` call: the batches sent in order, acknowledged, journaled.
+
+Internal to :class:`audframe.Sender`. The rules of the send loop:
+
+- the first batch of a session goes alone (a bad token or audience fails after one
+  request, and a replace's batch 1 must be acknowledged before any other); then up to
+  ``concurrency`` batches are in flight;
+- the batch with ``last_batch_flag`` goes last, alone, once every other batch was
+  acknowledged, and exactly once;
+- when the session nears Meta's 90-minute window, the batches in flight settle and the
+  rest goes into a new session (see :mod:`audframe.sessions`); a batch whose window ran
+  out between its attempts is sent again in the new session;
+- a fatal failure stops every worker before its next attempt and no new batch starts;
+  what was acknowledged meanwhile is still journaled;
+- batches a journal recorded as acknowledged are skipped (their digests must match).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import logging
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+import orjson
+
+from audframe.batches import Batch, batches
+from audframe.errors import JournalError, ValidationError
+from audframe.journal import AckedBatch, Journal
+from audframe.progress import Progress, ProgressSetting
+from audframe.sessions import Segment, Sessions
+from audframe.transport import Aborted, Expired, Transport
+from audframe.upload_report import SAMPLES_MAX, UploadReport, build_report
+
+__all__ = ["Operation", "Upload"]
+
+log = logging.getLogger("audframe")
+
+Operation = Literal["add", "remove", "replace"]
+_EDGES: Final[dict[str, tuple[str, str]]] = {
+    "add": ("POST", "users"),
+    "remove": ("DELETE", "users"),
+    "replace": ("POST", "usersreplace"),
+}
+
+
+@dataclass(frozen=True)
+class _Sent:
+    response: dict[str, Any]
+    segment: Segment
+    seq: int
+    attempts: int
+    seconds: float
+
+
+class Upload:
+    """The state of one add/remove/replace call; :meth:`run` it once."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        operation: Operation,
+        audience_id: str,
+        journal: Journal,
+        *,
+        session_id: int | None,
+        concurrency: int,
+        progress: ProgressSetting,
+        clock: Callable[[], float],
+    ) -> None:
+        self.transport = transport
+        self.operation = operation
+        self.audience_id = audience_id
+        self.journal = journal
+        self.requested_session = session_id
+        self.concurrency = concurrency
+        self.progress_setting = progress
+        self.clock = clock
+        self.retries: Counter[str] = Counter()
+        self.lock = threading.Lock()
+        self.abort = threading.Event()
+        self.acked: dict[int, AckedBatch] = {}
+        self.resumed: set[int] = set()
+        self.progress = Progress(False, None, "")
+        # the send loop
+        self._source: Iterator[Batch] = iter(())
+        self._requeue: deque[Batch] = deque()  # sent, but the session expired first
+        self._held_last: Batch | None = None
+        self._inflight: dict[Future[_Sent], Batch] = {}
+        self._gate: Batch | None = None  # the first batch of a session, alone in flight
+        self._probe = False  # the next batch sent opens a session
+
+    def run(self, data: Any, batch_size: int) -> UploadReport:
+        started = time.monotonic()
+        self.journal.bind(operation=self.operation, audience_id=self.audience_id)
+        self.acked.update(self.journal.acked())
+        self.sessions = Sessions(self.journal, self.operation, self.requested_session,
+                                 self.acked)
+        source = batches(data, self.sessions.wanted, batch_size)
+        first = next(source, None)
+        if first is None:
+            if self.operation == "replace":
+                raise ValidationError(
+                    "replace needs at least one row: an empty replace cannot be sent; to "
+                    "empty an audience, remove its users"
+                )
+            log.info("%s audience %s: no rows to send", self.operation, self.audience_id)
+        else:
+            self._open(first)
+            try:
+                self._dispatch(itertools.chain([first], source))
+            finally:
+                self.progress.close()
+        if self.acked:
+            self.journal.mark_completed(self.clock())
+        report = build_report(
+            operation=self.operation, audience_id=self.audience_id,
+            sessions=self.sessions.all, acked=self.acked, resumed=self.resumed,
+            retries=self.retries, elapsed=time.monotonic() - started,
+            session_id=self.sessions.wanted,
+        )
+        log.info("%s audience %s: %d rows in %d batches, %d retries, %.2f s",
+                 self.operation, self.audience_id, report.rows, report.batches,
+                 report.total_retries, report.elapsed)
+        return report
+
+    def _open(self, first: Batch) -> None:
+        """Check the input against the journal, open the session, start the progress."""
+        estimated = first.session.get("estimated_num_total")
+        total = int(estimated) if isinstance(estimated, int) else None
+        self.journal.check_fingerprint(hashlib.sha256(orjson.dumps(
+            [list(first.schema), total, first.digest])).hexdigest())
+        own = first.session.get("session_id")
+        self.sessions.open(total, own if isinstance(own, int) else None)
+        self.progress = Progress(self.progress_setting, total,
+                                 f"{self.operation} {self.audience_id}")
+
+    # -- one batch (in a worker thread) --------------------------------------------
+
+    def _count_retry(self, reason: str) -> None:
+        with self.lock:
+            self.retries[reason] += 1
+
+    def _send(self, batch: Batch, segment: Segment) -> _Sent:
+        session = segment.fields(batch.index, batch.last)
+        seq = session["batch_seq"]
+        method, edge = _EDGES[segment.operation]
+        started = time.monotonic()
+        try:
+            response, attempts = self.transport.call(
+                method, f"{self.audience_id}/{edge}",
+                data={"payload": batch.payload, "session": orjson.dumps(session).decode()},
+                what=f"batch {seq} of session {segment.session_id}",
+                on_retry=self._count_retry, abort=self.abort,
+                expired=lambda: segment.expired(self.clock()),
+            )
+        except (Expired, Aborted):
+            raise
+        except BaseException:
+            self.abort.set()  # the other workers stop before their next attempt
+            raise
+        return _Sent(response, segment, seq, attempts, time.monotonic() - started)
+
+    def _ack(self, batch: Batch, sent: _Sent) -> None:
+        samples = sent.response.get("invalid_entry_samples")
+        kept = {
+            "audience_id": sent.response.get("audience_id"),
+            "session_id": sent.response.get("session_id"),
+            "num_received": sent.response.get("num_received"),
+            "num_invalid_entries": sent.response.get("num_invalid_entries"),
+            "invalid_entry_samples": dict(list(samples.items())[:SAMPLES_MAX])
+            if isinstance(samples, dict) else {},
+        }
+        acked = AckedBatch(
+            index=batch.index, session_n=sent.segment.n, seq=sent.seq, rows=batch.rows,
+            digest=batch.digest, attempts=sent.attempts, seconds=sent.seconds,
+            response=kept, acked_at=self.clock(),
+        )
+        self.journal.ack(acked)
+        self.acked[batch.index] = acked
+        self.progress.update(batch.rows)
+        log.debug("batch %d of session %d: %d rows acknowledged after %d attempt(s) in "
+                  "%.3f s", sent.seq, sent.segment.session_id, batch.rows, sent.attempts,
+                  sent.seconds)
+
+    # -- the send loop --------------------------------------------------------------
+
+    def _take(self) -> Batch | None:
+        """The next batch to send (None: nothing more for now); holds back the last one
+        and skips what the journal recorded."""
+        while True:
+            if self._requeue:
+                return self._requeue.popleft()
+            batch = next(self._source, None)
+            if batch is None:
+                return None
+            done = self.acked.get(batch.index)
+            if done is not None:
+                if done.digest != batch.digest:
+                    raise JournalError(
+                        f"journal {self.journal.path} recorded other data for batch "
+                        f"{batch.index + 1} than this input holds; rerun with the exact "
+                        "input that started the journal, or pass a new journal path"
+                    )
+                self.resumed.add(batch.index)
+                self.progress.update(batch.rows)
+                continue
+            if not batch.last:
+                return batch
+            self._held_last = batch
+
+    def _submit(self, pool: ThreadPoolExecutor, batch: Batch) -> None:
+        sessions = self.sessions
+        if sessions.current.expired(self.clock()):
+            sessions.rotate(self.audience_id)
+            self._probe = True
+        sessions.start(self.clock())
+        if self._probe:
+            self._gate, self._probe = batch, False
+        self._inflight[pool.submit(self._send, batch, sessions.current)] = batch
+
+    def _fill(self, pool: ThreadPoolExecutor) -> None:
+        """Submit batches while the rules allow."""
+        while (not self.abort.is_set() and self._gate is None
+               and len(self._inflight) < self.concurrency):
+            if self._inflight and self.sessions.current.expired(self.clock()):
+                return  # let the session's batches settle, then start a new one
+            batch = self._take()
+            if batch is None:
+                return
+            self._submit(pool, batch)
+
+    def _settle(self, failure: BaseException | None) -> BaseException | None:
+        """Wait for a batch in flight to end; ack it, requeue it or keep its failure."""
+        done, _ = wait(self._inflight, return_when=FIRST_COMPLETED)
+        for future in done:
+            batch = self._inflight.pop(future)
+            if self._gate is batch:
+                self._gate = None
+            try:
+                sent = future.result()
+            except Expired:
+                if batch.last:
+                    self._held_last = batch
+                else:
+                    self._requeue.append(batch)
+                continue
+            except Aborted:
+                continue
+            except BaseException as exc:
+                if failure is None:
+                    failure = exc
+                    self.abort.set()
+                continue
+            self._ack(batch, sent)
+        return failure
+
+    def _drain(self) -> None:
+        """After a failure: wait for the batches in flight, journal those acknowledged."""
+        for future, batch in list(self._inflight.items()):
+            try:
+                sent = future.result()
+            except BaseException:
+                continue
+            self._ack(batch, sent)
+        self._inflight.clear()
+
+    def _dispatch(self, source: Iterator[Batch]) -> None:
+        self._source = source
+        current = self.sessions.current.n
+        self._probe = not any(b.session_n == current for b in self.acked.values())
+        failure: BaseException | None = None
+        pool = ThreadPoolExecutor(max_workers=self.concurrency,
+                                  thread_name_prefix="audframe-send")
+        try:
+            while True:
+                self._fill(pool)
+                if not self._inflight:
+                    if failure is not None:
+                        raise failure
+                    if self._held_last is None:
+                        return
+                    # every other batch is acknowledged: the last one goes, alone
+                    self._submit(pool, self._held_last)
+                    self._held_last = None
+                failure = self._settle(failure)
+        except BaseException:
+            self.abort.set()
+            self._drain()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
