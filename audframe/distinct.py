@@ -39,8 +39,9 @@ def per_distinct(
         rows = batch.struct.unnest()
         unique = rows.unique()
         if unique.height * 2 > rows.height:
-            return rows.select(expr.alias(_OUT)).to_series()
-        mapped = unique.with_columns(expr.alias(_OUT))
+            return rows.lazy().select(expr.alias(_OUT)).collect().to_series()
+        # Lazy, so that polars' common-subexpression elimination runs (eager skips it).
+        mapped = unique.lazy().with_columns(expr.alias(_OUT)).collect()
         joined = rows.join(mapped, on=names, how="left", nulls_equal=True, maintain_order="left")
         return joined.get_column(_OUT)
 

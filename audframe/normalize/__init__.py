@@ -174,7 +174,14 @@ def build_rules(
     """
     country = None
     if "COUNTRY" in mapping:
-        country = _as_text(mapping["COUNTRY"], schema[mapping["COUNTRY"]], "COUNTRY")
+        column = mapping["COUNTRY"]
+        code = _plan("COUNTRY", {_RAW: _as_text(column, schema[column], "COUNTRY")},
+                     lambda c: geo.country(c[_RAW])).value
+        country = code if default_country is None else pl.coalesce(
+            code, pl.lit(geo.country_code(default_country))
+        )
+    elif default_country is not None:
+        country = pl.lit(geo.country_code(default_country))
     rules: dict[str, tuple[str, pl.Expr, Rule]] = {}
     for key, column in mapping.items():
         raw = _as_text(column, schema[column], key)
@@ -187,13 +194,12 @@ def build_rules(
                 rules[part] = (column, raw, _plan(part, inputs, make_part))
             continue
         if key in ("PHONE", "ZIP") and country is not None:
-            inputs[_COUNTRY] = country
+            inputs[_COUNTRY] = country  # each row's country code, already normalized
         from_integer = _family(schema[column]) in (_INT, _FLOAT)
 
         def make(c: Mapping[str, pl.Expr], key: str = key, from_integer: bool = from_integer
                  ) -> Rule:
-            region = _region(c.get(_COUNTRY), default_country)
-            return _rule(key, c[_RAW], region=region, from_integer=from_integer)
+            return _rule(key, c[_RAW], region=c.get(_COUNTRY), from_integer=from_integer)
 
         rules[key] = (column, raw, _plan(key, inputs, make))
     return {k: rules[k] for k in KEYS if k in rules}
@@ -251,7 +257,9 @@ def normalize(
         frame.collect_schema(), resolved, default_country=default_country, dob_format=dob_format
     )
     exprs = [rule.value.alias(key) for key, (_, _, rule) in rules.items()]
-    return frame.select(*exprs, *keep)
+    out = frame.lazy().select(*exprs, *keep)
+    # Collected lazily even for a DataFrame: eager select skips common-subexpression elimination.
+    return out.collect() if isinstance(frame, pl.DataFrame) else out
 
 
 def normalize_key(

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 import polars as pl
 
-__all__ = ["Rule", "clean", "make_rule", "present"]
+__all__ = ["Rule", "clean", "make_rule", "nfc", "present"]
 
 
 class Rule(NamedTuple):
@@ -17,9 +17,23 @@ class Rule(NamedTuple):
     reason: pl.Expr
 
 
+def _nfc(values: pl.Series) -> pl.Series:
+    """NFC of the non-ASCII values only: ASCII text is already NFC, and NFC is costly."""
+    wide = values.str.len_bytes() != values.str.len_chars()
+    if not wide.any():
+        return values
+    where = wide.arg_true()
+    return values.clone().scatter(where, values.gather(where).str.normalize("NFC"))
+
+
+def nfc(expr: pl.Expr) -> pl.Expr:
+    """Unicode NFC. String in, String out, null kept."""
+    return expr.map_batches(_nfc, return_dtype=pl.String, is_elementwise=True)
+
+
 def clean(expr: pl.Expr) -> pl.Expr:
     """Unicode NFC, then trim surrounding whitespace. String in, String out, null kept."""
-    return expr.str.normalize("NFC").str.strip_chars()
+    return nfc(expr).str.strip_chars()
 
 
 def present(raw: pl.Expr) -> pl.Expr:
@@ -34,13 +48,15 @@ def make_rule(
     *,
     empty: str,
     result: pl.Expr | None = None,
+    valid: pl.Expr | None = None,
 ) -> Rule:
     """Build a Rule from a cleaned value and ordered (rejects, reason) checks.
 
     ``cleaned`` null or ``""`` means missing; a present raw cell that ends up missing is
     reported with the ``empty`` reason. The first check whose condition is true
     rejects the cell with its reason. ``result`` (default ``cleaned``) is the value
-    of a cell that passes every check.
+    of a cell that passes every check. ``valid``, when given, is a cheaper predicate
+    equivalent to "not blank and no check fails", used for the value alone.
     """
     blank = cleaned.is_null() | (cleaned == "")
     value: Any = pl.when(blank).then(None)
@@ -48,4 +64,9 @@ def make_rule(
     for condition, why in checks:
         value = value.when(condition).then(None)
         reason = reason.when(condition).then(pl.lit(why))
-    return Rule(value.otherwise(cleaned if result is None else result), reason.otherwise(None))
+    result = cleaned if result is None else result
+    if valid is not None:
+        value = pl.when(valid.fill_null(False)).then(result).otherwise(None)
+    else:
+        value = value.otherwise(result)
+    return Rule(value, reason.otherwise(None))

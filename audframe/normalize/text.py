@@ -9,6 +9,7 @@ from __future__ import annotations
 import polars as pl
 
 from audframe.normalize.rule import Rule, clean, make_rule
+from audframe.schemas import PATTERNS
 
 __all__ = ["city", "email", "first_initial", "fold_latin", "gender", "letters", "name"]
 
@@ -35,6 +36,7 @@ def email(raw: pl.Expr) -> Rule:
             (~domain.str.contains(r"^[^.]+(\.[^.]+)+$"), "email domain is not valid"),
         ],
         empty="email is empty",
+        valid=v.str.contains(PATTERNS["EMAIL"]),
     )
 
 
