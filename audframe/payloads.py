@@ -17,8 +17,12 @@ from __future__ import annotations
 
 import logging
 import secrets
+import shutil
+import tempfile
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -283,23 +287,28 @@ class Payloads(Iterator[Chunk]):
             kept = cleaned.filter(_has_key(keys)).collect()
             _refuse_undigested(kept, self._hashed)
             read, total = frame.height, kept.height
-            self._lazy = False
             self._source: pl.DataFrame | pl.LazyFrame = kept
+            self._cleanup = None
         else:
-            # One streaming pass counts the rows and looks for undigested cells, so a
-            # bad frame is refused before any chunk exists.
-            has_key = _has_key(keys)
-            counts = cleaned.select(
+            # The frame is computed once: its key columns go, streaming, to a private
+            # temporary Parquet file, which is then counted, checked and chunked. Only
+            # digests and unhashed keys are written; the file goes with this object.
+            spool = tempfile.mkdtemp(prefix="audframe-")
+            self._cleanup = weakref.finalize(self, shutil.rmtree, spool, ignore_errors=True)
+            path = Path(spool) / "keys.parquet"
+            frame.lazy().select(keys).sink_parquet(path, compression="lz4")
+            source = pl.scan_parquet(path)
+            counts = source.select(_cleaned(keys)).select(
                 pl.len().alias("\0read"),
-                has_key.sum().alias("\0kept"),
+                _has_key(keys).sum().alias("\0kept"),
                 *(not_digest(k).sum().alias(k) for k in self._hashed),
             ).collect(engine="streaming").row(0, named=True)
             read, total = counts.pop("\0read"), counts.pop("\0kept")
             bad = {k: n for k, n in counts.items() if n}
             if bad:
+                self._cleanup()
                 raise _not_hashed_error(bad)
-            self._lazy = True
-            self._source = frame.lazy()
+            self._source = source
         self.stats = PayloadStats(
             session_id=sid,
             rows_read=read,
@@ -333,10 +342,10 @@ class Payloads(Iterator[Chunk]):
         seq = 0
         while ahead is not None:
             batch, ahead = ahead, next(parts, None)
-            if self._lazy:  # the source is read again: check what this read gives
-                _refuse_undigested(batch, self._hashed)
             seq += 1
             yield seq, ahead is None, batch
+        if self._cleanup is not None:
+            self._cleanup()
 
     def _session(self, seq: int, last: bool) -> dict[str, Any]:
         return {
@@ -425,13 +434,15 @@ def to_payloads(
         no match-key column, or a LOOKALIKE_VALUE column that is not numeric.
     NotHashedError
         a hashed key holds a cell that is not 64 lowercase hex characters: raised
-        by the call, before any chunk (and checked again on every batch a
-        LazyFrame gives when it is read for the chunks).
+        by the call, before any chunk.
 
     Notes
     -----
-    A LazyFrame is read twice, streaming: once to count the rows and check them,
-    once to chunk them; it is never collected whole.
+    A LazyFrame is computed once and never collected whole: its key columns are
+    streamed to a temporary Parquet file (digests and unhashed keys only, in a
+    private temporary folder), which is counted, checked and then read back chunk
+    by chunk. The file is deleted when the chunks are exhausted or the
+    ``Payloads`` object is dropped.
 
     Examples
     --------
