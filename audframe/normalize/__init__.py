@@ -136,13 +136,12 @@ def _rule(
 _RAW, _COUNTRY = "raw", "country"
 
 
-def _region(country: pl.Expr | None, default_country: str | None) -> pl.Expr | None:
-    """Each row's alpha-2 country from a COUNTRY text expression, else the default."""
+def _region(code: pl.Expr | None, default_country: str | None) -> pl.Expr | None:
+    """Each row's alpha-2 country (``code``, already normalized), else the default."""
     default = None if default_country is None else pl.lit(geo.country_code(default_country))
-    if country is None:
+    if code is None:
         return default
-    row = geo.country(country).value
-    return row if default is None else pl.coalesce(row, default)
+    return code if default is None else pl.coalesce(code, default)
 
 
 def _plan(
@@ -172,16 +171,12 @@ def build_rules(
     ``mapping`` is already resolved (canonical keys, existing columns). Repetitive
     keys are evaluated once per distinct value (see :mod:`audframe.distinct`).
     """
-    country = None
+    code = None
     if "COUNTRY" in mapping:
         column = mapping["COUNTRY"]
         code = _plan("COUNTRY", {_RAW: _as_text(column, schema[column], "COUNTRY")},
                      lambda c: geo.country(c[_RAW])).value
-        country = code if default_country is None else pl.coalesce(
-            code, pl.lit(geo.country_code(default_country))
-        )
-    elif default_country is not None:
-        country = pl.lit(geo.country_code(default_country))
+    country = _region(code, default_country)
     rules: dict[str, tuple[str, pl.Expr, Rule]] = {}
     for key, column in mapping.items():
         raw = _as_text(column, schema[column], key)
@@ -297,7 +292,8 @@ def normalize_key(
     col = pl.col(expr) if isinstance(expr, str) else expr
     raw = col.cast(pl.String)
     area = pl.col(region) if isinstance(region, str) else region
-    where = _region(None if area is None else area.cast(pl.String), default_country)
+    code = None if area is None else geo.country(area.cast(pl.String)).value
+    where = _region(code, default_country)
     value = _rule(name, raw, region=where, from_integer=False).value
     # Keep the input's name (some rules start with a literal, which would name it "literal").
     output = col.meta.output_name(raise_if_undetermined=False)
