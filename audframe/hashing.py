@@ -202,7 +202,12 @@ def hash(
     hashed = [_hash_column(k, use_plugin) for k in targets]
     if isinstance(frame, pl.DataFrame):
         if checked:
-            _refuse(frame.select(_unhashable(k).sum() for k in checked).row(0, named=True))
-        return frame.with_columns(hashed)
+            flags = [
+                (_unhashable(k) if k in ROW_UNIQUE_KEYS
+                 else per_distinct({k: pl.col(k)}, _unhashable(k), pl.Boolean)).sum().alias(k)
+                for k in checked
+            ]
+            _refuse(frame.lazy().select(flags).collect().row(0, named=True))
+        return frame.lazy().with_columns(hashed).collect()
     out = frame.filter(_guard(checked)) if checked else frame
     return out.with_columns(hashed)
