@@ -12,7 +12,7 @@ import os
 import secrets
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -35,6 +35,13 @@ SECRET_ENV = "AUDFRAME_APP_SECRET"
 
 class UsageError(Exception):
     """A mistake on the command line: exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a mistake is one line (``--help`` still shows the usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        _fail(f"{message} (see {self.prog} --help)")
 
 
 def read_input(path: str) -> pl.LazyFrame:
@@ -81,9 +88,23 @@ def _print_validation(report: pl.DataFrame, rows: int) -> None:
             "key", "reason", "count", "example_rows"
         )
         if dropped.height:
-            _say("", "dropped as invalid, by reason:", str(dropped))
+            _say("", "dropped as invalid, by reason (example rows are 0-based positions):",
+                 str(dropped))
         else:
             _say("", "nothing dropped")
+
+
+def _int_between(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not between {low:,} and {high:,}")
+        return value
+
+    return parse
 
 
 def _common(sub: argparse.ArgumentParser) -> None:
@@ -104,12 +125,14 @@ def _prepare_frame(args: argparse.Namespace) -> tuple[pl.LazyFrame, dict[str, st
     return frame, mapping, rows
 
 
-def _validated(args: argparse.Namespace) -> tuple[pl.LazyFrame, dict[str, str], pl.DataFrame]:
+def _validated(
+    args: argparse.Namespace,
+) -> tuple[pl.LazyFrame, dict[str, str], pl.DataFrame, int]:
     frame, mapping, rows = _prepare_frame(args)
     report = validate(frame, mapping, default_country=args.default_country,
                       dob_format=args.dob_format)
     _print_validation(report, rows)
-    return frame, mapping, report
+    return frame, mapping, report, rows
 
 
 def _hashed(args: argparse.Namespace, frame: pl.LazyFrame, mapping: dict[str, str]) -> Any:
@@ -120,7 +143,7 @@ def _hashed(args: argparse.Namespace, frame: pl.LazyFrame, mapping: dict[str, st
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """``audframe validate``: the report in the terminal, optionally as HTML."""
-    _, _, report = _validated(args)
+    _, _, report, _ = _validated(args)
     if args.html:
         Path(args.html).write_text(report_html(report, title=f"audframe: {args.input}"))
         _say("", f"HTML report written to {args.html}")
@@ -129,7 +152,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_prepare(args: argparse.Namespace) -> int:
     """``audframe prepare``: payloads as NDJSON (one Graph request per line) and the report."""
-    frame, mapping, report = _validated(args)
+    frame, mapping, report, _ = _validated(args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     batches = rows = 0
@@ -147,6 +170,8 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 def _token(args: argparse.Namespace) -> str | None:
     token = os.environ.get(args.token_env)
+    if token is not None and not token.strip():
+        raise UsageError(f"{args.token_env} is set but empty")
     if token is None and not args.emulator:
         raise UsageError(
             f"no access token: set {args.token_env} (or name another variable with "
@@ -161,7 +186,7 @@ def cmd_upload(args: argparse.Namespace) -> int:
     from audframe.sender import Sender
 
     token = _token(args)
-    frame, mapping, validation = _validated(args)
+    frame, mapping, validation, rows = _validated(args)
     hashed = _hashed(args, frame, mapping)
     operation = "remove" if args.remove else "replace" if args.replace else "add"
     emulator = None
@@ -183,14 +208,19 @@ def cmd_upload(args: argparse.Namespace) -> int:
     except (GraphAPIError, TransportError) as exc:
         resume = (f"rerun the same command to resume from {args.journal}" if args.journal
                   else "no --journal was given, so a rerun starts over")
-        _say("", f"audframe: upload failed: {exc}", f"audframe: {resume}")
+        print(f"audframe: upload failed: {exc}", f"audframe: {resume}", sep="\n",
+              file=sys.stderr, flush=True)
         return 1
     finally:
         if emulator is not None:
-            held = (emulator.audience(args.audience_id) or {}).get("size")
+            held = (emulator.audience(args.audience_id) or {}).get("size") or 0
             emulator.stop()
     seconds = time.perf_counter() - started
+    resumed = int(upload.batches_table["resumed"].sum()) if upload.batches_table.height else 0
+    if resumed:
+        _say("", f"batches already acknowledged in {args.journal} (not sent again): {resumed}")
     _say("", repr(upload), f"batches: {upload.batches}, rows sent: {upload.rows:,}",
+         f"rows without any valid match key (not sent): {max(rows - upload.rows, 0):,}",
          f"Meta num_received: {upload.num_received:,}, "
          f"num_invalid_entries: {upload.num_invalid_entries:,}",
          f"elapsed: {seconds:.2f} s, {upload.rows / max(seconds, 1e-9):,.0f} rows/s")
@@ -213,9 +243,7 @@ def cmd_emulator(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``audframe`` command."""
-    parser = argparse.ArgumentParser(
-        prog="audframe", description="Customer tables into Meta Custom Audiences."
-    )
+    parser = _Parser(prog="audframe", description="Customer tables into Meta Custom Audiences.")
     subs = parser.add_subparsers(dest="command", required=True)
 
     p = subs.add_parser("validate", help="report what each key keeps and drops")
@@ -226,7 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = subs.add_parser("prepare", help="write hashed payloads as NDJSON, plus the report")
     _common(p)
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    p.add_argument("--batch-size", type=int, default=10_000)
+    p.add_argument("--batch-size", type=_int_between(1, 10_000), default=10_000)
     p.add_argument("--hash-extern-id", action="store_true", help="hash EXTERN_ID too")
     p.set_defaults(run=cmd_prepare)
 
@@ -243,14 +271,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"environment variable holding the token (default {TOKEN_ENV})")
     p.add_argument("--api-version", default="v21.0")
     p.add_argument("--base-url", default="https://graph.facebook.com")
-    p.add_argument("--concurrency", type=int, default=4)
+    p.add_argument("--concurrency", type=_int_between(1, 64), default=4)
     p.add_argument("--hash-extern-id", action="store_true", help="hash EXTERN_ID too")
     p.add_argument("--no-progress", dest="progress", action="store_false")
     p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report")
     p.set_defaults(run=cmd_upload)
 
     p = subs.add_parser("emulator", help="run the local Graph API emulator")
-    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--port", type=_int_between(0, 65_535), default=0)
     p.add_argument("--token-env", default=TOKEN_ENV, metavar="VAR",
                    help="accept the token in this variable (default: print a random one)")
     p.set_defaults(run=cmd_emulator)
@@ -267,8 +295,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         status: int = args.run(args)
-    except (UsageError, AudframeError, FileNotFoundError) as exc:
-        _fail(str(exc))
+    except (UsageError, AudframeError, ValueError, OSError) as exc:
+        _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     except pl.exceptions.PolarsError as exc:
         _fail(f"could not read {args.input!r}: {str(exc).splitlines()[0]}")
     return status

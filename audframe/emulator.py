@@ -227,7 +227,7 @@ class _Audience:
     ad_account_id: str = ""
     description: str = ""
     customer_file_source: str = "USER_PROVIDED_ONLY"
-    value_based: bool = False
+    value_based: bool | None = False  # None: made on first use, the first upload decides
     created_at: float = 0.0
     members: set[tuple[tuple[str, Any], ...]] = field(default_factory=set)
     not_visible_left: int = 0
@@ -523,7 +523,7 @@ class GraphEmulator:
             return {
                 "id": a.id, "name": a.name, "ad_account_id": a.ad_account_id,
                 "description": a.description, "customer_file_source": a.customer_file_source,
-                "is_value_based": a.value_based, "size": len(a.members),
+                "is_value_based": bool(a.value_based), "size": len(a.members),
             }
 
     # -- HTTP -----------------------------------------------------------------
@@ -648,7 +648,9 @@ class GraphEmulator:
                 if not self.auto_create:
                     return _param_error(f"Object with ID '{node}' does not exist, cannot be "
                                         "loaded due to missing permissions")
-                audience = self._audiences[node] = _Audience(node, created_at=self._clock())
+                audience = self._audiences[node] = _Audience(
+                    node, created_at=self._clock(), value_based=None
+                )
             if audience.not_visible_left > 0:
                 audience.not_visible_left -= 1
                 return _graph_error(400, 803, "(#803) Some of the aliases you requested do "
@@ -743,6 +745,14 @@ class GraphEmulator:
             return _param_error(f"payload.schema has unknown or repeated keys: {bad_keys}")
         if not isinstance(data, list):
             return _param_error("payload.data must be a list of rows")
+        valued = "LOOKALIKE_VALUE" in schema
+        if audience.value_based is None:
+            audience.value_based = valued
+        elif valued != audience.value_based:
+            return _param_error(
+                "LOOKALIKE_VALUE is only for value-based audiences (is_value_based=true)"
+                if valued else "this value-based audience needs LOOKALIKE_VALUE in the schema"
+            )
         if len(data) > MAX_ROWS:
             return _graph_error(500, 1, "An unknown error occurred")
         for i, row in enumerate(data):

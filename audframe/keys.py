@@ -65,7 +65,7 @@ KEYS: dict[str, Key] = {
         Key("MADID", False, pl.String,
             ("madid", "maid", "idfa", "gaid", "advertising_id", "mobile_advertiser_id")),
         Key("LOOKALIKE_VALUE", False, pl.Float64,
-            ("lookalike_value", "value", "ltv", "customer_value")),
+            ("lookalike_value", "ltv", "customer_value", "customer_ltv")),
     )
 }
 

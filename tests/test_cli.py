@@ -55,13 +55,19 @@ def test_explicit_map_is_used(capsys: pytest.CaptureFixture[str]) -> None:
         (["validate", PARQUET, "--map", "EMAIL"], "KEY=column"),
         (["validate", PARQUET, "--default-country", "Atlantis"], "is not a country"),
         (["upload", PARQUET, "--audience-id", "1"], "AUDFRAME_ACCESS_TOKEN"),
+        (["upload", PARQUET, "--audience-id", "abc", "--emulator"], "audience"),
+        (["upload", PARQUET, "--audience-id", "1", "--concurrency", "0"], "between 1"),
+        (["prepare", PARQUET, "--out", "x", "--batch-size", "0"], "between 1"),
+        (["prepare", PARQUET, "--out", "x", "--batch-size", "10001"], "between 1"),
+        (["validate", PARQUET, "--html", str(DATA)], "directory"),
     ],
 )
 def test_user_mistakes_exit_2_with_one_line(
     argv: list[str], needle: str, capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
 ) -> None:
     monkeypatch.delenv("AUDFRAME_ACCESS_TOKEN", raising=False)
+    monkeypatch.chdir(tmp_path)
     status, _, err = run(argv, capsys)
     assert status == 2
     assert needle in err
@@ -121,6 +127,45 @@ def test_send_failure_exits_1_and_says_whether_a_rerun_resumes(
             capsys,
         )
     assert status == 1
-    assert "190" in out
-    assert "resume" in out and "j.sqlite" in out
+    assert "190" in err
+    assert "resume" in err and "j.sqlite" in err
+    assert "Traceback" not in err
     assert "wrong-token" not in out + err
+
+
+def test_an_empty_token_is_a_user_mistake(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUDFRAME_ACCESS_TOKEN", "  ")
+    status, _, err = run(["upload", PARQUET, "--audience-id", "1"], capsys)
+    assert status == 2 and "empty" in err and "Traceback" not in err
+
+
+def test_ndjson_input_remove_replace_html_and_journal_resume(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import polars as pl
+
+    source = tmp_path / "people.ndjson"
+    pl.read_csv(CSV, infer_schema=False).head(300).write_ndjson(source)
+    monkeypatch.setenv("AUDFRAME_ACCESS_TOKEN", "tok-ndjson")
+    base = ["upload", str(source), "--audience-id", "99", "--emulator", "--no-progress",
+            "--default-country", "US"]
+    page = tmp_path / "upload.html"
+    status, out, err = run([*base, "--replace", "--html", str(page)], capsys)
+    assert status == 0, err
+    assert "rows read: 300" in out and "replace audience 99" in out
+    assert "<svg" in page.read_text() and "num_received" in page.read_text()
+    status, out, err = run([*base, "--remove"], capsys)
+    assert status == 0, err
+    assert "remove audience 99" in out
+    journal = tmp_path / "run.sqlite"
+    first = run([*base, "--journal", str(journal)], capsys)
+    again = run([*base, "--journal", str(journal)], capsys)
+    assert first[0] == again[0] == 0
+    sent_first = re.search(r"rows sent: ([\d,]+)", first[1])
+    sent_again = re.search(r"rows sent: ([\d,]+)", again[1])
+    assert sent_first is not None and sent_again is not None
+    assert sent_first.group(1) == sent_again.group(1)  # the journal's batches, not resent
+    assert "(not sent again): 1" not in first[1]
+    assert "(not sent again): 1" in again[1]

@@ -300,3 +300,25 @@ def test_serve_prints_url_and_token_until_interrupted(
     module.serve(0, "cli-tok")
     assert answers == [200]
     assert "stopped" in capsys.readouterr().out
+
+
+def test_lookalike_value_only_goes_to_value_based_audiences() -> None:
+    import polars as pl
+    import pytest
+
+    import audframe
+
+    digest = "a" * 64
+    with_value = pl.DataFrame({"EMAIL": [digest], "LOOKALIKE_VALUE": [3.0]})
+    without = pl.DataFrame({"EMAIL": [digest]})
+    with audframe.GraphEmulator(token="t") as emu, audframe.Sender(
+        "t", base_url=emu.url, progress=False
+    ) as sender:
+        plain = sender.create_audience("1", "plain")
+        valued = sender.create_audience("1", "valued", value_based=True)
+        with pytest.raises(audframe.GraphAPIError, match="value-based"):
+            sender.add(plain, with_value)
+        with pytest.raises(audframe.GraphAPIError, match="LOOKALIKE_VALUE"):
+            sender.add(valued, without)
+        assert sender.add(valued, with_value).num_received == 1
+        assert sender.add(plain, without).num_received == 1

@@ -26,7 +26,7 @@ from audframe.payloads import (
     to_payloads,
 )
 
-SEED = Path("/work/shared/seeds/000_b33c851752f835f2.txt")
+SEED = Path(__file__).parent / "data" / "seed_example.txt"  # lines of the seed page
 DIGEST = re.compile(r"^[0-9a-f]{64}$")
 HEX4 = re.compile(r"^[0-9a-f]{4}$")
 

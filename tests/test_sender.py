@@ -572,10 +572,9 @@ def test_no_bar_by_default_when_stderr_is_not_a_terminal(
 def test_create_audience_then_upload_and_read_the_session(make_sender: MakeSender) -> None:
     with GraphEmulator(token=TOKEN, faults=FaultPlan(not_visible_after_create=1)) as emu:
         sender = make_sender(emu.url)
-        audience = sender.create_audience("act_123", "VIP customers", description="LTV > 1k",
-                                          value_based=True)
+        audience = sender.create_audience("act_123", "VIP customers", description="LTV > 1k")
         info = emu.audience(audience)
-        assert info is not None and info["is_value_based"] is True
+        assert info is not None and info["is_value_based"] is False
         assert info["ad_account_id"] == "123" and info["description"] == "LTV > 1k"
         report = sender.add(audience, make_chunks(make_rows(30), 10))
         status = sender.session_status(audience, report.session_id)
