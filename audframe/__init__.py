@@ -27,6 +27,7 @@ from audframe.normalize import normalize, normalize_key
 from audframe.payloads import form_fields, to_payloads
 from audframe.report import validate
 from audframe.retry import RetryPolicy
+from audframe.schemas import check_hashed, check_normalized
 from audframe.sender import Sender
 from audframe.upload_report import UploadReport
 
@@ -49,6 +50,8 @@ __all__ = [
     "UploadReport",
     "ValidationError",
     "__version__",
+    "check_hashed",
+    "check_normalized",
     "detect_mapping",
     "form_fields",
     "hash",

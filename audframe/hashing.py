@@ -116,7 +116,14 @@ def hash_key(expr: pl.Expr, *, use_plugin: bool | None = None) -> pl.Expr:
 
 
 def _hash_column(key: str, use_plugin: bool | None) -> pl.Expr:
-    """``hash_key`` over one column; once per distinct value for repetitive keys."""
+    """``hash_key`` over one column; once per distinct value for repetitive keys.
+
+    EXTERN_ID (hashed only on request) is hashed in every row alike: an id that
+    happens to look like a digest is an id, not a digest.
+    """
+    if key == "EXTERN_ID":
+        text = pl.col(key).str.strip_chars()
+        return pl.when(text != "").then(sha256(text, use_plugin=use_plugin)).alias(key)
     if key in ROW_UNIQUE_KEYS:
         return hash_key(pl.col(key), use_plugin=use_plugin)
     inner = hash_key(pl.col(key), use_plugin=use_plugin)

@@ -65,7 +65,7 @@ def validate(
             pl.col(_ROW).sort().head(examples).cast(pl.UInt32).alias("example_rows"),
         )
     )
-    sums, why = pl.collect_all([totals, reasons])
+    sums, why = pl.collect_all([totals, reasons], engine="streaming")
     got = sums.row(0, named=True)
     base = pl.DataFrame(
         {

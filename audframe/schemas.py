@@ -101,18 +101,18 @@ def _column(key: str, *, hashed: bool) -> pa.Column:
 
 
 def normalized_schema() -> pa.DataFrameSchema:
+    """The pandera schema of a normalized frame: one nullable column per key."""
     import pandera.polars as pa
 
-    """The pandera schema of a normalized frame: one nullable column per key."""
     return pa.DataFrameSchema(
         {k: _column(k, hashed=False) for k in KEYS}, strict=False, name="NormalizedFrame"
     )
 
 
 def hashed_schema() -> pa.DataFrameSchema:
+    """The pandera schema of a hashed frame: hashed keys are digests."""
     import pandera.polars as pa
 
-    """The pandera schema of a hashed frame: hashed keys are digests."""
     return pa.DataFrameSchema(
         {k: _column(k, hashed=True) for k in KEYS}, strict=False, name="HashedFrame"
     )

@@ -116,7 +116,8 @@ class UploadReport:
         sessions = "" if len(self.session_ids) == 1 else f" in {len(self.session_ids)} sessions"
         return (
             f"<UploadReport {self.operation} audience {self.audience_id}: "
-            f"{self.rows:,} rows in {self.batches} batches{sessions}, "
+            f"{self.rows:,} rows in {self.batches} batch{'' if self.batches == 1 else 'es'}"
+            f"{sessions}, "
             f"num_received={self.num_received:,}, "
             f"num_invalid_entries={self.num_invalid_entries:,}, "
             f"retries: {retries}, {self.elapsed:.1f}s>"

@@ -240,3 +240,15 @@ def test_both_paths_equal_hashlib_on_random_names(values: list[str | None]) -> N
         assert audframe.hash(df, use_plugin=use_plugin)["FN"].to_list() == expected
         lazy = audframe.hash(df.lazy(), use_plugin=use_plugin).collect()
         assert lazy["FN"].to_list() == expected
+
+
+def test_hash_extern_id_hashes_every_row_alike() -> None:
+    looks_hashed = "ab" * 32
+    df = pl.DataFrame({"EXTERN_ID": [" C001 ", looks_hashed, None]})
+    out = audframe.hash(df, hash_extern_id=True)["EXTERN_ID"].to_list()
+    assert out == [
+        hashlib.sha256(b"C001").hexdigest(),
+        hashlib.sha256(looks_hashed.encode()).hexdigest(),
+        None,
+    ]
+    assert audframe.hash(df)["EXTERN_ID"].to_list() == df["EXTERN_ID"].to_list()

@@ -337,3 +337,14 @@ def test_all_null_column() -> None:
     out = audframe.normalize(df, {"EMAIL": "mail"})
     assert out.schema == pl.Schema({"EMAIL": pl.String})
     assert out["EMAIL"].to_list() == [None, None]
+
+
+def test_expression_form_reads_whole_floats_like_the_frame_form() -> None:
+    df = pl.DataFrame({"zip": [94035.0, None], "tel": [6505551212.0, 12.5]})
+    exprs = df.select(
+        audframe.normalize_key("zip", "ZIP", default_country="US"),
+        audframe.normalize_key("tel", "PHONE", default_country="US"),
+    )
+    frame = audframe.normalize(df, {"ZIP": "zip", "PHONE": "tel"}, default_country="US")
+    assert exprs["zip"].to_list() == frame["ZIP"].to_list() == ["94035", None]
+    assert exprs["tel"].to_list() == frame["PHONE"].to_list() == ["16505551212", None]

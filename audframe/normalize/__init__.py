@@ -291,6 +291,8 @@ def normalize_key(
         raise UnknownKeyError("DOB expands into three columns: use audframe.normalize(frame, …)")
     col = pl.col(expr) if isinstance(expr, str) else expr
     raw = col.cast(pl.String)
+    if name in _NUMERIC_OK and name != "LOOKALIKE_VALUE":
+        raw = raw.str.replace(r"^(-?[0-9]+)\.0*$", "${1}")  # a whole float: 94035.0 → 94035
     area = pl.col(region) if isinstance(region, str) else region
     code = None if area is None else geo.country(area.cast(pl.String)).value
     where = _region(code, default_country)
