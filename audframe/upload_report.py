@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -66,6 +66,9 @@ class UploadReport:
         One row per batch: ``seq``, ``session_id``, ``rows``, ``attempts``,
         ``num_received``, ``num_invalid_entries``, ``seconds``, ``resumed`` (acknowledged
         in an earlier run, read from the journal).
+    coverage:
+        The validation report of the uploaded data, when attached with
+        :meth:`with_coverage`: its per-key chart is drawn in notebooks.
     """
 
     operation: str
@@ -82,6 +85,11 @@ class UploadReport:
     batches_table: pl.DataFrame = field(
         default_factory=lambda: pl.DataFrame(schema=BATCH_COLUMNS)
     )
+    coverage: pl.DataFrame | None = None
+
+    def with_coverage(self, validation: pl.DataFrame) -> UploadReport:
+        """This report with ``audframe.validate``'s report attached (drawn per key as a chart)."""
+        return replace(self, coverage=validation)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "invalid_entry_samples", _frozen(self.invalid_entry_samples))
@@ -151,7 +159,12 @@ class UploadReport:
                 for k, v in list(self.invalid_entry_samples.items())[:5]
             )
             samples = f"<p>invalid entry samples:</p><ul>{items}</ul>"
-        return f"<div><b>UploadReport</b><table>{cells}</table>{samples}</div>"
+        chart = ""
+        if self.coverage is not None:
+            from audframe.charts import coverage_chart
+
+            chart = coverage_chart(self.coverage, title="Cells per key in the uploaded data")
+        return f"<div><b>UploadReport</b><table>{cells}</table>{samples}{chart}</div>"
 
 
 def _count(value: Any) -> int | None:

@@ -43,3 +43,16 @@ def test_html_page_needs_no_network() -> None:
     assert "t &lt;&amp;&gt;" in page
     assert not re.search(r"<(script|link|img)[^>]+(src|href)=", page)
     assert "@import" not in page
+
+
+def test_upload_report_draws_the_chart_of_the_data_it_sent() -> None:
+    report = audframe.validate(FRAME)
+    hashed = audframe.hash(audframe.normalize(FRAME))
+    with audframe.GraphEmulator(token="t") as emu, audframe.Sender(
+        "t", base_url=emu.url, progress=False
+    ) as sender:
+        upload = sender.add("42", hashed)
+    assert "<svg" not in upload._repr_html_()
+    page = upload.with_coverage(report)._repr_html_()
+    assert "<svg" in page and ">EMAIL<" in page and "num_received" in page
+    assert upload.with_coverage(report).rows == upload.rows == 3
