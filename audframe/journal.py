@@ -13,7 +13,9 @@ one input. It records
 
 Each acknowledgement is committed before the next batch is scheduled (WAL mode), so a
 rerun of the same call skips exactly what Meta acknowledged. The journal never holds the
-access token, the app secret or row values.
+access token, the app secret or the payloads; Meta's responses are kept as sent, and
+their ``invalid_entry_samples`` may quote a few sent cells (digests, or the unhashed
+MADID and EXTERN_ID values).
 """
 
 from __future__ import annotations
