@@ -8,7 +8,8 @@ schema and row widths, counts badly hashed cells as Meta does, and applies the s
 rules. It keeps each audience's members so a test or a demo can ask what an audience
 holds, logs every request, and injects seeded faults: throttling codes as HTTP 400,
 code 2 as HTTP 500, HTML 502 pages, dropped connections and latency. A faulted request
-changes no state.
+changes no state, except ``applied_then_dropped``: processed, then the connection is
+dropped without a reply (the reply lost after Meta applied the request).
 
 Examples
 --------
@@ -42,6 +43,7 @@ import orjson
 from audframe.keys import HASHED_KEYS, KEYS
 
 __all__ = [
+    "AMBIGUOUS_FAULTS",
     "FATAL_FAULTS",
     "RETRYABLE_FAULTS",
     "FaultPlan",
@@ -104,6 +106,10 @@ RETRYABLE_FAULTS: Final = (
 )
 #: Faults a sender must stop at, at once.
 FATAL_FAULTS: Final = ("invalid_token", "permission", "invalid_param")
+#: Faults after which a sender cannot tell whether the request was applied: the request is
+#: processed (state changes), then the connection drops without a reply. Not drawn by
+#: default: script them.
+AMBIGUOUS_FAULTS: Final = ("applied_then_dropped",)
 
 _HTML_502: Final = (
     b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>"
@@ -121,8 +127,8 @@ class FaultPlan:
         Probability that a request to a users edge is faulted, drawn from the emulator's
         seeded generator.
     kinds:
-        Fault kinds drawn from, uniformly: any of :data:`RETRYABLE_FAULTS` and
-        :data:`FATAL_FAULTS`.
+        Fault kinds drawn from, uniformly: any of :data:`RETRYABLE_FAULTS`,
+        :data:`FATAL_FAULTS` and :data:`AMBIGUOUS_FAULTS`.
     script:
         Request number (1-based, counting every request the emulator received) → fault
         kind, applied whatever ``rate`` says. Deterministic faults for tests.
@@ -143,7 +149,7 @@ class FaultPlan:
     not_visible_after_create: int = 0
 
     def __post_init__(self) -> None:
-        known = set(_GRAPH_FAULTS) | {"html_502", "drop"}
+        known = set(_GRAPH_FAULTS) | {"html_502", "drop", *AMBIGUOUS_FAULTS}
         unknown = sorted({*self.kinds, *self.script.values()} - known)
         if unknown:
             raise ValueError(f"unknown fault kinds {unknown}; known kinds: {sorted(known)}")
@@ -157,8 +163,10 @@ class RequestRecord:
 
     ``n`` numbers the requests from 1; ``url`` is the path with the query string as
     sent; ``form`` holds the body's fields; ``status`` is ``None`` for a dropped
-    connection; ``outcome`` says ``"ok"``, ``"fault:<kind>"``, ``"error:<code>"`` or
-    ``"discarded"`` (a batch after the session's 90-minute window).
+    connection; ``outcome`` says ``"ok"``, ``"fault:<kind>"``, ``"error:<code>"``,
+    ``"replayed"`` (the last batch again) or ``"discarded"`` (a batch after the session's
+    90-minute window). An ``applied_then_dropped`` request keeps the outcome of its
+    processing, with ``fault`` set and ``status`` ``None``.
     """
 
     n: int
@@ -556,13 +564,17 @@ class GraphEmulator:
         if record.fault == "html_502":
             reply = _Reply(502, _HTML_502, headers={"Content-Type": "text/html"},
                            outcome="fault:html_502")
-        elif record.fault is not None:
+        elif record.fault is not None and record.fault not in AMBIGUOUS_FAULTS:
             reply = self._fault_reply(record.fault)
         elif bad_body:
             reply = _param_error("the request body cannot be parsed")
         else:
             with self._lock:
                 reply = self._dispatch(method, handler.path, headers, form)
+        if record.fault in AMBIGUOUS_FAULTS:  # applied, then the reply is lost
+            record.outcome = reply.outcome
+            handler.close_connection = True
+            return
         record.status, record.outcome = reply.status, reply.outcome
         self._send(handler, reply)
 
@@ -855,6 +867,7 @@ class GraphEmulator:
             return _Reply(200, self._response(audience, s, 0, {}), outcome="discarded")
         if s.last_seq is not None:
             if seq == s.last_seq:
+                self.violations.append(f"session {sid}: last batch {seq} received twice")
                 return _Reply(200, s.responses[seq], outcome="replayed")
             self.violations.append(f"session {sid}: batch_seq {seq} after the last batch")
             return _param_error(

@@ -116,6 +116,7 @@ class _Failure:
     reason: str | None  # None: fatal
     error: AudframeError
     server_wait: float | None = None
+    unsure: bool = False  # no reply: the request may have been applied
 
 
 class Expired(Exception):
@@ -206,10 +207,10 @@ class Transport:
             )
         except requests.Timeout:
             return _Failure("transport", TransportError(
-                f"{what}: no answer within {self.timeout:g} s"))
+                f"{what}: no answer within {self.timeout:g} s"), unsure=True)
         except requests.RequestException as exc:
             return _Failure("transport", TransportError(
-                f"{what}: the connection failed ({type(exc).__name__})"))
+                f"{what}: the connection failed ({type(exc).__name__})"), unsure=True)
         status = response.status_code
         try:
             parsed: Any = orjson.loads(response.content)
@@ -264,6 +265,17 @@ class Transport:
         else:
             time.sleep(seconds)
 
+    @staticmethod
+    def _confirm(
+        confirm: Callable[[], dict[str, Any] | None] | None, what: str
+    ) -> dict[str, Any] | None:
+        if confirm is None:
+            return None
+        confirmed = confirm()
+        log.info("%s: no reply; %s", what, "Meta had applied it" if confirmed is not None
+                 else "not known to be applied")
+        return confirmed
+
     def call(
         self,
         method: str,
@@ -275,6 +287,7 @@ class Transport:
         on_retry: Callable[[str], object] | None = None,
         abort: threading.Event | None = None,
         expired: Callable[[], bool] | None = None,
+        confirm: Callable[[], dict[str, Any] | None] | None = None,
     ) -> tuple[dict[str, Any], int]:
         """Send with retries; return the body and the attempts it took.
 
@@ -282,6 +295,11 @@ class Transport:
         than ``appsecret_proof``, which Graph accepts there). Raises :class:`Aborted`
         when ``abort`` is set and :class:`Expired` when ``expired()`` says so, both
         before an attempt; a fatal or exhausted failure raises its error.
+
+        ``confirm`` is for a request that must not be applied twice: after an attempt
+        without a reply (timeout, connection reset), which may have been applied, it is
+        asked before the next attempt (or before giving up) and returns the body to
+        answer with when the request was applied, ``None`` to go on retrying.
         """
         if self._proof is not None:
             if data is not None:
@@ -290,9 +308,12 @@ class Transport:
                 params = {**(params or {}), "appsecret_proof": self._proof}
         body = None if data is None else form_body(data)
         attempts = 0
+        unsure = False
         while True:
             if abort is not None and abort.is_set():
                 raise Aborted
+            if unsure and (confirmed := self._confirm(confirm, what)) is not None:
+                return confirmed, attempts
             if expired is not None and expired():
                 raise Expired
             attempts += 1
@@ -301,7 +322,10 @@ class Transport:
                 return outcome, attempts
             if outcome.reason is None:
                 raise outcome.error
+            unsure = outcome.unsure
             if attempts >= self.retry.attempts_for(outcome.reason):
+                if unsure and (confirmed := self._confirm(confirm, what)) is not None:
+                    return confirmed, attempts
                 raise self._exhausted(outcome, attempts, what)
             delay = self.retry.delay(
                 attempts, outcome.reason, server_wait=outcome.server_wait, rand=self._rng.random

@@ -6,7 +6,9 @@ Internal to :class:`audframe.Sender`. The rules of the send loop:
   request, and a replace's batch 1 must be acknowledged before any other); then up to
   ``concurrency`` batches are in flight;
 - the batch with ``last_batch_flag`` goes last, alone, once every other batch was
-  acknowledged, and exactly once;
+  acknowledged, and exactly once: like a replace's batch 1 (a second one restarts the
+  replace), when an attempt gets no reply it is sent again only if the session's status
+  shows Meta did not count it;
 - when the session nears Meta's 90-minute window, the batches in flight settle and the
   rest goes into a new session (see :mod:`audframe.sessions`); a batch whose window ran
   out between its attempts is sent again in the new session;
@@ -31,7 +33,7 @@ from typing import Any, Final, Literal
 import orjson
 
 from audframe.batches import Batch, batches
-from audframe.errors import JournalError, ValidationError
+from audframe.errors import AudframeError, JournalError, ValidationError
 from audframe.journal import AckedBatch, Journal
 from audframe.progress import Progress, ProgressSetting
 from audframe.sessions import Segment, Sessions
@@ -151,6 +153,7 @@ class Upload:
         session = segment.fields(batch.index, batch.last)
         seq = session["batch_seq"]
         method, edge = _EDGES[segment.operation]
+        once = batch.last or (segment.operation == "replace" and seq == 1)
         started = time.monotonic()
         try:
             response, attempts = self.transport.call(
@@ -159,6 +162,7 @@ class Upload:
                 what=f"batch {seq} of session {segment.session_id}",
                 on_retry=self._count_retry, abort=self.abort,
                 expired=lambda: segment.expired(self.clock()),
+                confirm=(lambda: self._counted(batch, segment)) if once else None,
             )
         except (Expired, Aborted):
             raise
@@ -166,6 +170,39 @@ class Upload:
             self.abort.set()  # the other workers stop before their next attempt
             raise
         return _Sent(response, segment, seq, attempts, time.monotonic() - started)
+
+    def _counted(self, batch: Batch, segment: Segment) -> dict[str, Any] | None:
+        """For a batch alone in flight that got no reply: whether the session's status
+        counts it (then a response built from the status), ``None`` when it does not or
+        the status cannot be read."""
+        try:
+            body, _ = self.transport.call(
+                "GET", f"{self.audience_id}/sessions",
+                params={"session_id": str(segment.session_id)},
+                what=f"status of session {segment.session_id}", abort=self.abort,
+            )
+        except AudframeError as exc:
+            log.info("status of session %d unknown (%s)", segment.session_id, exc)
+            return None
+        data = body.get("data")
+        status = data[0] if isinstance(data, list) and data and isinstance(data[0], dict) else {}
+        before = [b for b in list(self.acked.values()) if b.session_n == segment.n]
+        received = status.get("num_received")
+        expected = sum(b.rows for b in before) + batch.rows
+        if not ((isinstance(received, int) and received >= expected)
+                or (batch.last and status.get("stage") == "finished")):
+            return None
+        invalid = status.get("num_invalid_entries")
+        invalid_before = sum(n for b in before
+                             if isinstance(n := b.response.get("num_invalid_entries"), int))
+        return {
+            "audience_id": self.audience_id,
+            "session_id": str(segment.session_id),
+            "num_received": received,
+            "num_invalid_entries": max(invalid - invalid_before, 0)
+            if isinstance(invalid, int) else None,
+            "invalid_entry_samples": {},
+        }
 
     def _ack(self, batch: Batch, sent: _Sent) -> None:
         samples = sent.response.get("invalid_entry_samples")

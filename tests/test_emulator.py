@@ -190,7 +190,9 @@ def test_a_batch_after_the_last_is_rejected_but_the_last_may_be_repeated(
     assert code(late) == 100 and "last batch" in late.json()["error"]["message"]
     assert len(emulator.members("1")) == 2
     assert emulator.session(9)["num_received"] == 2  # type: ignore[index]
-    assert emulator.violations  # the late batch is recorded as a protocol violation
+    # both the repeat and the late batch are recorded as protocol violations
+    assert any("last batch 2 received twice" in v for v in emulator.violations)
+    assert any("batch_seq 3 after the last batch" in v for v in emulator.violations)
 
 
 def test_last_batch_before_the_others_is_a_violation(emulator: GraphEmulator) -> None:
@@ -264,6 +266,36 @@ def test_faults_are_seeded_and_change_nothing() -> None:
     first = run()
     assert first == run()
     assert {"200", "400", "500", "502", "dropped"} <= set(first)
+
+
+def test_applied_then_dropped_changes_state_but_sends_no_reply(
+    emulator: GraphEmulator,
+) -> None:
+    emulator.faults = FaultPlan(script={1: "applied_then_dropped"})
+    with pytest.raises(requests.ConnectionError):
+        post(emulator, "1/users", users(make_rows(2), seq=1, last=True))
+    record = emulator.requests[0]
+    assert record.fault == "applied_then_dropped" and record.status is None
+    assert record.outcome == "ok"
+    assert len(emulator.members("1")) == 2
+    status = requests.get(f"{emulator.url}/v21.0/1/sessions", params={"session_id": "9"},
+                          headers=AUTH, timeout=10).json()["data"][0]
+    assert status["stage"] == "finished" and status["num_received"] == 2
+    assert emulator.violations == []
+    post(emulator, "1/users", users(make_rows(2), seq=1, last=True))  # sent once more
+    assert emulator.violations == ["session 9: last batch 1 received twice"]
+
+
+def test_a_second_replace_batch_1_is_a_violation(emulator: GraphEmulator) -> None:
+    post(emulator, "5/usersreplace", users(make_rows(2), sid=3, seq=1))
+    assert emulator.violations == []
+    post(emulator, "5/usersreplace", users(make_rows(2), sid=3, seq=1))
+    assert emulator.violations == ["session 3: replace restarted by a second batch 1"]
+
+
+def test_a_misspelt_scripted_fault_is_refused_naming_the_known_ones() -> None:
+    with pytest.raises(ValueError, match="applied_then_dropped"):
+        FaultPlan(script={1: "applied_then_lost"})
 
 
 def test_throttle_faults_carry_the_usage_header(emulator: GraphEmulator) -> None:

@@ -32,8 +32,8 @@ MakeSender = Callable[..., Sender]
 
 
 def accepted(emu: GraphEmulator) -> list[RequestRecord]:
-    """Requests the emulator applied, in arrival order."""
-    return [q for q in emu.requests if q.outcome == "ok"]
+    """Requests the emulator applied, in arrival order (status reads apply nothing)."""
+    return [q for q in emu.requests if q.outcome == "ok" and q.method != "GET"]
 
 
 def as_set(rows: list[list[Any]]) -> set[tuple[Any, ...]]:
@@ -149,6 +149,62 @@ def test_replace_sends_batch_1_alone_first_and_never_again(make_sender: MakeSend
         assert all(q.n > first_ok for q in records if q.session and q.session["batch_seq"] > 1)
         assert all(q.n <= first_ok for q in firsts)
     assert report.batches == 10 and report.operation == "replace"
+
+
+# -- a reply lost after Meta applied the request ------------------------------------
+
+
+def test_a_last_batch_applied_but_unanswered_is_not_sent_again(make_sender: MakeSender) -> None:
+    rows = make_rows(30)
+    plan = FaultPlan(script={3: "applied_then_dropped"})  # request 3: the last batch
+    with GraphEmulator(token=TOKEN, faults=plan) as emu:
+        report = make_sender(emu.url).add("21", make_chunks(rows, 10))
+        assert emu.rows("21", ["EMAIL"]) == as_set(rows)
+        check_session_protocol(emu)
+        lost = emu.requests[2]
+        assert lost.fault == "applied_then_dropped" and lost.outcome == "ok"
+        assert lost.session is not None and lost.session["last_batch_flag"] is True
+        assert [q.method for q in emu.requests] == ["POST", "POST", "POST", "GET"]
+        assert emu.requests[3].path == "/v21.0/21/sessions"
+    assert report.batches == 3 and report.rows == report.num_received == 30
+    # the lost reply counts as a transport failure; the status acknowledged the batch
+    assert report.retries["transport"] == 1
+    assert report.batches_table["attempts"].to_list() == [1, 1, 1]
+
+
+def test_a_replace_batch_1_applied_but_unanswered_is_not_sent_again(
+    make_sender: MakeSender,
+) -> None:
+    old, new = make_rows(20, prefix="old"), make_rows(35, prefix="new")
+    plan = FaultPlan(script={3: "applied_then_dropped"})  # request 3: replace batch 1
+    with GraphEmulator(token=TOKEN, faults=plan) as emu:
+        sender = make_sender(emu.url, concurrency=4)
+        sender.add("22", make_chunks(old, 10))
+        report = sender.replace("22", make_chunks(new, 10, session_id=77))
+        assert emu.rows("22", ["EMAIL"]) == as_set(new)
+        check_session_protocol(emu)
+        firsts = [q for q in emu.requests
+                  if q.session and (q.session["session_id"], q.session["batch_seq"]) == (77, 1)]
+        assert [q.fault for q in firsts] == ["applied_then_dropped"]  # sent once
+    assert report.batches == 4 and report.rows == report.num_received == 35
+
+
+@pytest.mark.parametrize("kind", ["drop", "unknown", "html_502"])
+def test_a_plain_fault_on_the_last_batch_is_retried(make_sender: MakeSender, kind: str) -> None:
+    rows = make_rows(30)
+    with GraphEmulator(token=TOKEN, faults=FaultPlan(script={3: kind})) as emu:
+        report = make_sender(emu.url).add("23", make_chunks(rows, 10))
+        assert emu.rows("23", ["EMAIL"]) == as_set(rows)
+        check_session_protocol(emu)
+        methods = [q.method for q in emu.requests]
+        # without a reply the status is asked first (it shows the batch missing); an
+        # error reply is retried at once
+        assert methods == (["POST"] * 3 + ["GET", "POST"] if kind == "drop" else
+                           ["POST"] * 4)
+        assert [q.outcome for q in emu.requests if q.method == "POST"][2:] == [
+            f"fault:{kind}", "ok"]
+    assert report.retries["transport" if kind != "unknown" else "temporary"] == 1
+    assert report.rows == report.num_received == 30
 
 
 def test_an_empty_replace_is_refused(make_sender: MakeSender, emulator: GraphEmulator) -> None:
@@ -378,7 +434,10 @@ def test_timeouts_are_retried_then_a_transport_error(make_sender: MakeSender) ->
         with pytest.raises(TransportError, match=r"no answer within 0\.05 s"):
             make_sender(emu.url, timeout=0.05, max_attempts=2).add(
                 "5", make_chunks(make_rows(5), 10))
-        assert len(emu.requests) == 2
+        # the one batch is the last: before its retry and before giving up, the session
+        # status was asked (and timed out too)
+        assert [q.method for q in emu.requests].count("POST") == 2
+        assert all(q.path == "/v21.0/5/sessions" for q in emu.requests if q.method == "GET")
 
 
 def test_nothing_listening_is_a_transport_error(make_sender: MakeSender) -> None:
