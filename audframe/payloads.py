@@ -385,11 +385,23 @@ class Payloads(Iterator[Chunk]):
         # Digests (checked) need no escaping; EXTERN_ID and MADID cells may.
         others = [k for k in self.schema if k not in HASHED_KEYS and k != _LOOKALIKE]
         rows: dict[tuple[str, ...], pl.Expr] = {}
-        for seq, last, batch in self._frames():
-            escaped = tuple(k for k in others if batch[k].str.contains(_NEEDS_ESCAPE).any())
+
+        def lines(frame: pl.DataFrame) -> pl.Series:
+            """Each row's JSON array, escaping only the columns that need it."""
+            escaped = tuple(k for k in others if frame[k].str.contains(_NEEDS_ESCAPE).any())
             if escaped not in rows:
-                rows[escaped] = pl.concat_str(_json_cells(self.schema, escaped)).str.join(",")
-            body = batch.select(rows[escaped]).item()
+                rows[escaped] = pl.concat_str(_json_cells(self.schema, escaped))
+            return frame.select(rows[escaped]).to_series()
+
+        # An in-memory frame is encoded in one pass; a spooled one batch by batch.
+        whole = lines(self._source) if isinstance(self._source, pl.DataFrame) else None
+        offset = 0
+        for seq, last, batch in self._frames():
+            if whole is None:
+                part = lines(batch)
+            else:
+                part, offset = whole.slice(offset, batch.height), offset + batch.height
+            body = part.str.join(",").item()
             session = self._session(seq, last)
             yield session, {
                 "payload": '{"schema":' + head + ',"data":[' + body + tail,
