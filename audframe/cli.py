@@ -24,7 +24,7 @@ from audframe.errors import AudframeError, GraphAPIError, TransportError
 from audframe.hashing import hash
 from audframe.mapping import resolve_mapping
 from audframe.normalize import normalize
-from audframe.payloads import form_fields, to_payloads
+from audframe.payloads import to_payloads
 from audframe.report import validate
 
 __all__ = ["main"]
@@ -155,12 +155,13 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     frame, mapping, report, _ = _validated(args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    batches = rows = 0
+    payloads = to_payloads(_hashed(args, frame, mapping), batch_size=args.batch_size)
+    batches = 0
     with (out / "payloads.ndjson").open("wb") as sink:
-        for chunk in to_payloads(_hashed(args, frame, mapping), batch_size=args.batch_size):
-            sink.write(orjson.dumps(form_fields(chunk)) + b"\n")
+        for _, fields in payloads.fields():
+            sink.write(orjson.dumps(fields) + b"\n")
             batches += 1
-            rows += len(chunk["payload"]["data"])
+    rows = payloads.stats.estimated_num_total
     (out / "report.html").write_text(report_html(report, title=f"audframe: {args.input}"))
     report.drop("example_rows").write_csv(out / "report.csv")
     _say("", f"{rows:,} rows in {batches} payloads written to {out / 'payloads.ndjson'}",
@@ -196,7 +197,8 @@ def cmd_upload(args: argparse.Namespace) -> int:
         emulator = GraphEmulator(token=token, latency=args.emulator_latency).start()
         base_url = emulator.url
         _say("", f"sending to the built-in Graph API emulator at {base_url}")
-    assert token is not None
+    if token is None:  # _token() refused this already, unless --emulator made one
+        raise UsageError(f"no access token: set {args.token_env}")
     app_secret = os.environ.get(SECRET_ENV)
     started = time.perf_counter()
     try:
