@@ -33,9 +33,17 @@ from pathlib import Path
 import polars as pl
 import pyarrow.parquet as pq
 
-__all__ = ["COLUMNS", "default_path", "ensure_parquet", "make_chunk", "make_rows", "write_parquet"]
+__all__ = [
+    "COLUMNS", "MAPPING", "default_path", "ensure_parquet", "make_chunk", "make_rows",
+    "write_parquet",
+]
 
 COLUMNS = ("email", "phone", "country", "first_name", "last_name", "city", "state", "zip")
+#: Meta key → column, the mapping every benchmark gives audframe.
+MAPPING = {
+    "EMAIL": "email", "PHONE": "phone", "COUNTRY": "country", "FN": "first_name",
+    "LN": "last_name", "CT": "city", "ST": "state", "ZIP": "zip",
+}
 DATA_DIR = Path(__file__).resolve().parent / "data"
 CHUNK_ROWS = 1_000_000
 ROW_GROUP_ROWS = 250_000

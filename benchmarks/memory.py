@@ -32,10 +32,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-MAPPING = {
-    "EMAIL": "email", "PHONE": "phone", "COUNTRY": "country", "FN": "first_name",
-    "LN": "last_name", "CT": "city", "ST": "state", "ZIP": "zip",
-}
+import make_data  # noqa: E402
+
+MAPPING = make_data.MAPPING
 TARGET_MIB = 1024
 TRACE_EVERY = 1_000_000
 
@@ -98,8 +97,6 @@ def main() -> None:
     if args.child is not None:
         print(json.dumps(child(args.child, args.batch_size)))
         return
-
-    import make_data
 
     path = make_data.default_path(args.rows, args.seed)
     if not path.exists():

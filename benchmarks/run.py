@@ -69,10 +69,7 @@ sys.path.insert(0, str(HERE.parent))
 
 import make_data  # noqa: E402
 
-MAPPING = {
-    "EMAIL": "email", "PHONE": "phone", "COUNTRY": "country", "FN": "first_name",
-    "LN": "last_name", "CT": "city", "ST": "state", "ZIP": "zip",
-}
+MAPPING = make_data.MAPPING
 SCHEMA = list(MAPPING)  # the SDK's multi-key schema, in the same order as its rows
 BATCH = 10_000
 DEFAULT_COUNTRY = "US"
