@@ -133,9 +133,13 @@ def main() -> None:
         steps = ", ".join(f"{r:,}: {m:,.0f}" for r, m in out["trace"])
         print(f"RSS (MiB) after rows sent: {steps}")
     print(f"peak RSS: {peak:,.0f} MiB")
-    verdict = "met" if peak < TARGET_MIB else "NOT met"
-    print(f"target: peak RSS under {TARGET_MIB:,} MiB for 20,000,000 rows: {verdict}"
-          + ("" if args.rows >= 20_000_000 else f" (this run: {args.rows:,} rows)"))
+    under = "under" if peak < TARGET_MIB else "NOT under"
+    if args.rows >= 20_000_000:
+        print(f"target: peak RSS under {TARGET_MIB:,} MiB for 20,000,000 rows: "
+              + ("met" if peak < TARGET_MIB else "NOT met"))
+    else:
+        print(f"peak RSS {under} {TARGET_MIB:,} MiB for {args.rows:,} rows; the target is "
+              "for 20,000,000 rows, so this run does not decide it")
 
 
 if __name__ == "__main__":
