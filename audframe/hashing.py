@@ -21,12 +21,11 @@ from audframe.frames import Frame, key_columns
 from audframe.keys import HASHED_KEYS, ROW_UNIQUE_KEYS
 from audframe.schemas import not_normalized
 
-__all__ = ["DIGEST_PATTERN", "hash", "is_digest", "sha256"]
+__all__ = ["hash", "hash_key", "is_digest", "sha256"]
 
 log = logging.getLogger("audframe")
 
-#: A SHA-256 digest as Meta expects it: 64 lowercase hex characters.
-DIGEST_PATTERN = r"^[0-9a-f]{64}$"
+#: A digest as users may give it: 64 hex characters in any case (sent lowercased).
 _ANY_CASE_DIGEST = r"^[0-9A-Fa-f]{64}$"
 
 _plugin_state: dict[str, bool] = {}
@@ -136,7 +135,7 @@ def _unhashable(key: str) -> pl.Expr:
     return (
         not_normalized(key)
         & col.str.contains(r"\S")
-        & ~col.str.strip_chars().str.contains(_ANY_CASE_DIGEST)
+        & ~is_digest(col)
     ).fill_null(False)
 
 

@@ -15,10 +15,11 @@ import polars as pl
 from audframe.distinct import per_distinct
 from audframe.errors import ColumnTypeError, UnknownKeyError
 from audframe.frames import Frame, require_columns
+from audframe.hashing import is_digest
 from audframe.keys import DOB, KEYS, ROW_UNIQUE_KEYS, canonical_key
 from audframe.mapping import resolve_mapping
 from audframe.normalize import dates, geo, ids, text
-from audframe.normalize.rule import Rule, clean
+from audframe.normalize.rule import Rule
 
 __all__ = ["build_rules", "normalize", "normalize_key"]
 
@@ -27,7 +28,6 @@ _INT = "integer"
 _FLOAT = "float"
 _DATE = "date"
 _NUMERIC_OK = {"PHONE", "ZIP", "DOBY", "DOBM", "DOBD", "EXTERN_ID", DOB, "LOOKALIKE_VALUE"}
-_PREHASHED = r"^[0-9A-Fa-f]{64}$"
 
 
 def _family(dtype: pl.DataType) -> str | None:
@@ -75,7 +75,7 @@ def _as_text(column: str, dtype: pl.DataType, key: str) -> pl.Expr:
 
 def _prehashed(raw: pl.Expr, rule: Rule) -> Rule:
     """A hashed key's cell that is already a digest is lowercased and passed through."""
-    digest = raw.str.strip_chars().str.contains(_PREHASHED).fill_null(False)
+    digest = is_digest(raw).fill_null(False)
     return Rule(
         pl.when(digest).then(raw.str.strip_chars().str.to_lowercase()).otherwise(rule.value),
         pl.when(digest).then(None).otherwise(rule.reason),
@@ -98,7 +98,7 @@ def _rule(
         case "FN" | "LN":
             rule = text.name(raw)
         case "FI":
-            digest = clean(raw).str.contains(_PREHASHED).fill_null(False)
+            digest = is_digest(raw).fill_null(False)
             fi = text.first_initial(raw)
             return Rule(
                 pl.when(digest).then(None).otherwise(fi.value),

@@ -59,14 +59,13 @@ def make_rule(
     equivalent to "not blank and no check fails", used for the value alone.
     """
     blank = cleaned.is_null() | (cleaned == "")
-    value: Any = pl.when(blank).then(None)
     reason: Any = pl.when(~present(raw)).then(None).when(blank).then(pl.lit(empty))
     for condition, why in checks:
-        value = value.when(condition).then(None)
         reason = reason.when(condition).then(pl.lit(why))
     result = cleaned if result is None else result
     if valid is not None:
-        value = pl.when(valid.fill_null(False)).then(result).otherwise(None)
-    else:
-        value = value.otherwise(result)
-    return Rule(value, reason.otherwise(None))
+        return Rule(pl.when(valid.fill_null(False)).then(result), reason.otherwise(None))
+    value: Any = pl.when(blank).then(None)
+    for condition, _ in checks:
+        value = value.when(condition).then(None)
+    return Rule(value.otherwise(result), reason.otherwise(None))
