@@ -3,21 +3,89 @@
 Most key columns repeat heavily (first names, cities, ZIPs, countries): normalizing
 and hashing each distinct value once, rather than each row, is most of audframe's
 speed. Runs per batch, so it streams.
+
+How distinct rows are found cheaply: each row is hashed to 64 bits, the first row of
+each hash is its group's representative, and rows find their representative by a join
+on the hash (integers, not strings). Every row is then compared with its
+representative exactly, so a hash collision can never mix two values: if one occurs,
+the batch falls back to an exact join on the values themselves.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import NamedTuple
 
 import polars as pl
 
-__all__ = ["per_distinct"]
+__all__ = ["Distinct", "collect_whole", "distinct", "per_distinct", "per_distinct_batch"]
 
 _OUT = "__audframe_out"
+_H = "__audframe_h"
+_I = "__audframe_i"
+
+
+class Distinct(NamedTuple):
+    """The distinct rows of a frame and, per row, the position of its distinct row.
+
+    ``rows[i]`` equals ``reps[positions[i]]`` for every ``i`` (nulls equal nulls), so a
+    Series computed on ``reps`` is back per row as ``series[positions]``.
+    """
+
+    reps: pl.DataFrame
+    positions: pl.Series
+
+
+def _exact(rows: pl.DataFrame) -> Distinct:
+    """Distinct rows by an exact join on the values (the collision fallback)."""
+    names = rows.columns
+    reps = rows.unique(maintain_order=True)
+    numbered = reps.with_row_index(_I)
+    positions = rows.join(
+        numbered, on=names, how="left", nulls_equal=True, maintain_order="left"
+    ).get_column(_I)
+    return Distinct(reps, positions)
+
+
+def _row_hash(rows: pl.DataFrame) -> pl.Series:
+    """A 64-bit hash per row (UInt64); equal rows hash alike."""
+    return rows.hash_rows() if rows.width > 1 else rows.to_series().hash()
+
+
+def distinct(rows: pl.DataFrame, *, most: float = 0.5) -> Distinct | None:
+    """Find the distinct rows of ``rows``, or None when more than ``most`` of them are.
+
+    Parameters
+    ----------
+    rows : any columns; nulls are values like any other.
+    most : the share of distinct rows above which grouping does not pay off.
+
+    Returns
+    -------
+    A :class:`Distinct` (representatives in order of first appearance), or None.
+    """
+    h = _row_hash(rows)
+    first = h.arg_unique()
+    if first.len() > most * rows.height:
+        return None
+    reps = rows[first]
+    keys = pl.DataFrame({_H: h.gather(first), _I: pl.int_range(first.len(), eager=True)})
+    positions = (
+        pl.DataFrame({_H: h})
+        .join(keys, on=_H, how="left", maintain_order="left")
+        .get_column(_I)
+    )
+    if not reps[positions].equals(rows, null_equal=True):  # a 64-bit hash collision
+        return _exact(rows)
+    return Distinct(reps, positions)
 
 
 def per_distinct(
-    inputs: Mapping[str, pl.Expr], expr: pl.Expr, dtype: pl.DataType | type[pl.DataType]
+    inputs: Mapping[str, pl.Expr],
+    expr: pl.Expr,
+    dtype: pl.DataType | type[pl.DataType],
+    *,
+    dedupe: bool = True,
 ) -> pl.Expr:
     """``expr`` (written over columns named like ``inputs``' keys) evaluated per distinct input.
 
@@ -31,19 +99,51 @@ def per_distinct(
     -------
     An expression of ``dtype``, row for row equal to ``expr`` over ``inputs``. Nulls
     are values like any other (a null input gets ``expr``'s output for null). When
-    most values of a batch are distinct, ``expr`` runs on the batch directly.
+    most values of a batch are distinct, or ``dedupe`` is false, ``expr`` runs on
+    the batch directly.
+
+    Either way ``expr`` runs over plain columns, so polars shares its common
+    subexpressions (which it does not do across a Python function such as the
+    ones computing ``inputs``).
     """
-    names = list(inputs)
+
+    def evaluate(frame: pl.DataFrame) -> pl.Series:
+        # Lazy, so that polars' common-subexpression elimination runs (eager skips it).
+        return frame.lazy().select(expr.alias(_OUT)).collect().to_series()
+
+    return per_distinct_batch(inputs, evaluate, dtype, dedupe=dedupe)
+
+
+def per_distinct_batch(
+    inputs: Mapping[str, pl.Expr],
+    fn: Callable[[pl.DataFrame], pl.Series],
+    dtype: pl.DataType | type[pl.DataType],
+    *,
+    dedupe: bool = True,
+) -> pl.Expr:
+    """Like :func:`per_distinct`, with a function of a frame of distinct inputs.
+
+    ``fn`` takes a DataFrame whose columns are named like ``inputs``' keys and returns
+    a Series of ``dtype``, one value per row.
+    """
 
     def run(batch: pl.Series) -> pl.Series:
         rows = batch.struct.unnest()
-        unique = rows.unique()
-        if unique.height * 2 > rows.height:
-            return rows.lazy().select(expr.alias(_OUT)).collect().to_series()
-        # Lazy, so that polars' common-subexpression elimination runs (eager skips it).
-        mapped = unique.lazy().with_columns(expr.alias(_OUT)).collect()
-        joined = rows.join(mapped, on=names, how="left", nulls_equal=True, maintain_order="left")
-        return joined.get_column(_OUT)
+        found = distinct(rows) if dedupe else None
+        if found is None:
+            return fn(rows).alias(batch.name)
+        return fn(found.reps)[found.positions].alias(batch.name)
 
     packed = pl.struct([e.alias(n) for n, e in inputs.items()])
     return packed.map_batches(run, return_dtype=dtype, is_elementwise=True)
+
+
+def collect_whole(frame: pl.DataFrame, exprs: Iterable[pl.Expr]) -> pl.DataFrame:
+    """``frame.select(exprs)``, with every per-distinct step seeing whole columns.
+
+    The in-memory engine hands an elementwise function one chunk at a time, so the
+    frame is made one chunk first: distinct values are then found across the whole
+    column, not per chunk. Lazy, so that polars' common-subexpression elimination
+    runs (eager ``select`` skips it).
+    """
+    return frame.rechunk().lazy().select(exprs).collect(engine="in-memory")

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable
 from typing import Any
 
 import polars as pl
 
-from audframe.distinct import per_distinct
+from audframe.distinct import collect_whole, per_distinct_batch
 from audframe.errors import ColumnTypeError, ValidationError
 from audframe.frames import Frame, key_columns
 from audframe.keys import HASHED_KEYS, ROW_UNIQUE_KEYS
 from audframe.schemas import not_normalized
+from audframe.whitespace import trim
 
 __all__ = ["hash", "hash_key", "is_digest", "sha256"]
 
@@ -86,7 +86,7 @@ def sha256(expr: pl.Expr, *, use_plugin: bool | None = None) -> pl.Expr:
 
 def is_digest(expr: pl.Expr) -> pl.Expr:
     """Boolean: the trimmed value is 64 hex characters (any case). Null stays null."""
-    return expr.str.strip_chars().str.contains(_ANY_CASE_DIGEST)
+    return trim(expr).str.contains(_ANY_CASE_DIGEST)
 
 
 def hash_key(expr: pl.Expr, *, use_plugin: bool | None = None) -> pl.Expr:
@@ -104,7 +104,7 @@ def hash_key(expr: pl.Expr, *, use_plugin: bool | None = None) -> pl.Expr:
     >>> [v and v[:8] for v in df.select(hash_key(pl.col("FN")))["FN"]]
     ['6915771b', None, None, 'abababab']
     """
-    trimmed = expr.str.strip_chars()
+    trimmed = trim(expr)
     return (
         pl.when(trimmed.str.contains(_ANY_CASE_DIGEST))
         .then(trimmed.str.to_lowercase())
@@ -114,29 +114,14 @@ def hash_key(expr: pl.Expr, *, use_plugin: bool | None = None) -> pl.Expr:
     )
 
 
-def _hash_column(key: str, use_plugin: bool | None) -> pl.Expr:
-    """``hash_key`` over one column; once per distinct value for repetitive keys.
-
-    EXTERN_ID (hashed only on request) is hashed in every row alike: an id that
-    happens to look like a digest is an id, not a digest.
-    """
-    if key == "EXTERN_ID":
-        text = pl.col(key).str.strip_chars()
-        return pl.when(text != "").then(sha256(text, use_plugin=use_plugin)).alias(key)
-    if key in ROW_UNIQUE_KEYS:
-        return hash_key(pl.col(key), use_plugin=use_plugin)
-    inner = hash_key(pl.col(key), use_plugin=use_plugin)
-    return per_distinct({key: pl.col(key)}, inner, pl.String).alias(key)
+#: A cell hash() passes through: blank, or a digest in any case with spaces around it.
+_BLANK_OR_DIGEST = r"^\s*(?:[0-9A-Fa-f]{64}\s*)?$"
 
 
 def _unhashable(key: str) -> pl.Expr:
     """Boolean: a cell ``hash`` refuses: present, not blank, neither normalized nor a digest."""
-    col = pl.col(key)
-    return (
-        not_normalized(key)
-        & col.str.contains(r"\S")
-        & ~is_digest(col)
-    ).fill_null(False)
+    passed = pl.col(key).str.contains(_BLANK_OR_DIGEST)
+    return (not_normalized(key, digest=False) & ~passed).fill_null(False)
 
 
 def _refuse(counts: dict[str, int]) -> None:
@@ -149,19 +134,45 @@ def _refuse(counts: dict[str, int]) -> None:
         )
 
 
-def _guard(columns: Iterable[str]) -> pl.Expr:
-    """True per row; raises ValidationError when a batch holds un-normalized cells.
+def _checked_hash(key: str, use_plugin: bool | None, found: dict[str, int] | None) -> pl.Expr:
+    """``hash_key`` over one column, refusing cells that are not normalized.
 
-    Elementwise, so the streaming engine runs it batch by batch.
+    Checks and hashes run together, once per distinct value for repetitive keys.
+    ``found`` collects the count of refused cells per column (raised by the caller,
+    which can then name every column); without it a batch with one raises at once.
     """
-    names = list(columns)
+    work = [_unhashable(key).alias("bad"), hash_key(pl.col(key), use_plugin=use_plugin)]
 
-    def check(s: pl.Series, **_polars: Any) -> pl.Series:
-        _refuse(s.struct.unnest().sum().row(0, named=True))
-        return pl.repeat(True, len(s), eager=True).alias(s.name)
+    def run(rows: pl.DataFrame) -> pl.Series:
+        out = rows.lazy().select(work).collect()
+        bad, digests = out.get_column("bad"), out.get_column(key)
+        return pl.struct(bad, digests, eager=True)
 
-    flags = pl.struct([_unhashable(c).alias(c) for c in names])
-    return flags.map_batches(check, return_dtype=pl.Boolean, is_elementwise=True)
+    def check(batch: pl.Series) -> pl.Series:
+        bad = int(batch.struct.field("bad").sum())
+        if bad and found is None:
+            _refuse({key: bad})
+        if bad and found is not None:
+            found[key] = found.get(key, 0) + bad
+        return batch.struct.field(key)
+
+    both = pl.Struct({"bad": pl.Boolean, key: pl.String})
+    packed = per_distinct_batch(
+        {key: pl.col(key)}, run, both, dedupe=key not in ROW_UNIQUE_KEYS
+    )
+    return packed.map_batches(check, return_dtype=pl.String, is_elementwise=True).alias(key)
+
+
+def _hash_column(key: str, use_plugin: bool | None, found: dict[str, int] | None) -> pl.Expr:
+    """The hashed column of ``key``: checked hash, or EXTERN_ID hashed every row alike.
+
+    EXTERN_ID (hashed only on request) is hashed in every row alike: an id that
+    happens to look like a digest is an id, not a digest.
+    """
+    if key == "EXTERN_ID":
+        text = trim(pl.col(key))
+        return pl.when(text != "").then(sha256(text, use_plugin=use_plugin)).alias(key)
+    return _checked_hash(key, use_plugin, found)
 
 
 def hash(
@@ -205,15 +216,12 @@ def hash(
     if hash_extern_id and "EXTERN_ID" in targets:
         frame = frame.with_columns(pl.col("EXTERN_ID").cast(pl.String))
     frame = frame.with_columns(pl.col(k).cast(pl.String) for k in checked)
-    hashed = [_hash_column(k, use_plugin) for k in targets]
     if isinstance(frame, pl.DataFrame):
-        if checked:
-            flags = [
-                (_unhashable(k) if k in ROW_UNIQUE_KEYS
-                 else per_distinct({k: pl.col(k)}, _unhashable(k), pl.Boolean)).sum().alias(k)
-                for k in checked
-            ]
-            _refuse(frame.lazy().select(flags).collect().row(0, named=True))
-        return frame.lazy().with_columns(hashed).collect()
-    out = frame.filter(_guard(checked)) if checked else frame
-    return out.with_columns(hashed)
+        found: dict[str, int] = {}
+        hashed = collect_whole(frame, [
+            _hash_column(c, use_plugin, found) if c in targets else pl.col(c)
+            for c in frame.columns
+        ])
+        _refuse(found)
+        return hashed
+    return frame.with_columns(_hash_column(k, use_plugin, None) for k in targets)

@@ -55,26 +55,36 @@ PATTERNS: dict[str, str] = {
 _ZERO_UUID = "00000000-0000-0000-0000-000000000000"
 
 
-def _well_formed(key: str) -> pl.Expr:
-    """Boolean: a non-null cell of ``key`` has the normalized format (null stays null)."""
+#: Keys whose normalized pattern admits no cased letter: no lowercase test needed.
+_CASELESS = frozenset({"PHONE", "GEN", "DOBY", "DOBM", "DOBD", "COUNTRY", "MADID"})
+
+
+def _well_formed(key: str, *, digest: bool = True) -> pl.Expr:
+    """Boolean: a non-null cell of ``key`` has the normalized format (null stays null).
+
+    ``digest``: a hashed key's cell may also be a SHA-256 digest.
+    """
     col = pl.col(key)
     if key == "LOOKALIKE_VALUE":
         return col.is_finite() & (col >= 0)
     ok = col.str.contains(PATTERNS[key])
-    if key in HASHED_KEYS or key == "MADID":
+    if (key in HASHED_KEYS or key == "MADID") and key not in _CASELESS:
         ok = ok & (col == col.str.to_lowercase())
     if key == "DOBY":
         ok = ok & (col.cast(pl.Int32, strict=False) <= dt.date.today().year)
     if key == "MADID":
         ok = ok & (col != _ZERO_UUID)
-    if key in HASHED_KEYS:
+    if key in HASHED_KEYS and digest:
         ok = ok | col.str.contains(DIGEST)
     return ok
 
 
-def not_normalized(key: str) -> pl.Expr:
-    """Boolean: the cell is present but breaks the normalized contract of ``key``."""
-    return pl.col(key).is_not_null() & ~_well_formed(key)
+def not_normalized(key: str, *, digest: bool = True) -> pl.Expr:
+    """Boolean: the cell is present but breaks the normalized contract of ``key``.
+
+    ``digest``: a digest in a hashed key keeps the contract (``False``: it breaks it).
+    """
+    return pl.col(key).is_not_null() & ~_well_formed(key, digest=digest)
 
 
 def not_digest(key: str) -> pl.Expr:

@@ -252,3 +252,14 @@ def test_hash_extern_id_hashes_every_row_alike() -> None:
         None,
     ]
     assert audframe.hash(df)["EXTERN_ID"].to_list() == df["EXTERN_ID"].to_list()
+
+
+def test_refusals_are_counted_per_cell_and_name_every_column() -> None:
+    # FN is checked once per distinct value; the count is still per cell.
+    df = pl.DataFrame(
+        {"FN": ["Mary", "mary", "Mary", "Mary"], "EMAIL": ["A@b.co", None, "", "a@b.co"]}
+    )
+    with pytest.raises(ValidationError) as info:
+        audframe.hash(df)
+    assert "FN (3 cells)" in str(info.value)
+    assert "EMAIL (1 cells)" in str(info.value)

@@ -12,14 +12,15 @@ from collections.abc import Callable, Iterable, Mapping
 
 import polars as pl
 
-from audframe.distinct import per_distinct
+from audframe.distinct import collect_whole, per_distinct
 from audframe.errors import ColumnTypeError, UnknownKeyError
 from audframe.frames import Frame, require_columns
 from audframe.hashing import is_digest
 from audframe.keys import DOB, KEYS, ROW_UNIQUE_KEYS, canonical_key
 from audframe.mapping import resolve_mapping
 from audframe.normalize import dates, geo, ids, text
-from audframe.normalize.rule import Rule
+from audframe.normalize.rule import Rule, nfc
+from audframe.whitespace import trim
 
 __all__ = ["build_rules", "normalize", "normalize_key"]
 
@@ -77,7 +78,7 @@ def _prehashed(raw: pl.Expr, rule: Rule) -> Rule:
     """A hashed key's cell that is already a digest is lowercased and passed through."""
     digest = is_digest(raw).fill_null(False)
     return Rule(
-        pl.when(digest).then(raw.str.strip_chars().str.to_lowercase()).otherwise(rule.value),
+        pl.when(digest).then(trim(raw).str.to_lowercase()).otherwise(rule.value),
         pl.when(digest).then(None).otherwise(rule.reason),
     )
 
@@ -149,14 +150,26 @@ def _plan(
     inputs: dict[str, pl.Expr],
     make: Callable[[Mapping[str, pl.Expr]], Rule],
 ) -> Rule:
-    """The Rule over the frame: directly, or once per distinct input for repetitive keys."""
-    if key in ROW_UNIQUE_KEYS:
+    """The Rule over the frame, its text input in NFC.
+
+    The rule runs batch by batch over plain columns (see :func:`per_distinct`), once per
+    distinct input for repetitive keys. PHONE runs as it is: it works per distinct
+    value itself.
+    """
+    if key == "PHONE":
         return make(inputs)
+    prepared = {**inputs, _RAW: nfc(inputs[_RAW])}
     inner = make({name: pl.col(name) for name in inputs})
+    dedupe = key not in ROW_UNIQUE_KEYS
     return Rule(
-        per_distinct(inputs, inner.value, KEYS[key].dtype),
-        per_distinct(inputs, inner.reason, pl.String),
+        per_distinct(prepared, inner.value, KEYS[key].dtype, dedupe=dedupe),
+        per_distinct(prepared, inner.reason, pl.String, dedupe=dedupe),
     )
+
+
+def _country_code(raw: pl.Expr) -> pl.Expr:
+    """Each row's normalized COUNTRY (lowercase alpha-2 or null) from a String expression."""
+    return _plan("COUNTRY", {_RAW: raw}, lambda c: geo.country(c[_RAW])).value
 
 
 def build_rules(
@@ -174,8 +187,7 @@ def build_rules(
     code = None
     if "COUNTRY" in mapping:
         column = mapping["COUNTRY"]
-        code = _plan("COUNTRY", {_RAW: _as_text(column, schema[column], "COUNTRY")},
-                     lambda c: geo.country(c[_RAW])).value
+        code = _country_code(_as_text(column, schema[column], "COUNTRY"))
     country = _region(code, default_country)
     rules: dict[str, tuple[str, pl.Expr, Rule]] = {}
     for key, column in mapping.items():
@@ -243,18 +255,20 @@ def normalize(
     ('john_smith@gmail.com', 'valéry')
     """
     resolved = resolve_mapping(frame, mapping)
-    keep = list(keep)
-    require_columns(frame, keep)
-    clash = [c for c in keep if c in KEYS]
+    kept = list(keep)
+    require_columns(frame, kept)
+    clash = [c for c in kept if c in KEYS]
     if clash:
         raise UnknownKeyError(f"keep= names key columns {clash}; rename them first")
     rules = build_rules(
         frame.collect_schema(), resolved, default_country=default_country, dob_format=dob_format
     )
     exprs = [rule.value.alias(key) for key, (_, _, rule) in rules.items()]
-    out = frame.lazy().select(*exprs, *keep)
-    # Collected lazily even for a DataFrame: eager select skips common-subexpression elimination.
-    return out.collect() if isinstance(frame, pl.DataFrame) else out
+    exprs += [pl.col(c) for c in kept]
+    used = list(dict.fromkeys(list(resolved.values()) + kept))
+    if isinstance(frame, pl.DataFrame):
+        return collect_whole(frame.select(used), exprs)
+    return frame.select(exprs)
 
 
 def normalize_key(
@@ -294,10 +308,16 @@ def normalize_key(
     if name in _NUMERIC_OK and name != "LOOKALIKE_VALUE":
         raw = raw.str.replace(r"^(-?[0-9]+)\.0*$", "${1}")  # a whole float: 94035.0 → 94035
     area = pl.col(region) if isinstance(region, str) else region
-    code = None if area is None else geo.country(area.cast(pl.String)).value
+    code = None if area is None else _country_code(area.cast(pl.String))
     where = _region(code, default_country)
-    value = _rule(name, raw, region=where, from_integer=False).value
+    inputs = {_RAW: raw}
+    if where is not None and name in ("PHONE", "ZIP"):
+        inputs[_COUNTRY] = where
+
+    def make(c: Mapping[str, pl.Expr]) -> Rule:
+        return _rule(name, c[_RAW], region=c.get(_COUNTRY), from_integer=False)
+
+    value = _plan(name, inputs, make).value
     # Keep the input's name (some rules start with a literal, which would name it "literal").
     output = col.meta.output_name(raise_if_undetermined=False)
     return value.name.keep() if output is None else value.alias(output)
-

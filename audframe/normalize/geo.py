@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
@@ -10,7 +11,7 @@ import polars as pl
 import pycountry
 
 from audframe.errors import ValidationError
-from audframe.normalize.rule import Rule, clean, make_rule
+from audframe.normalize.rule import Rule, clean, make_rule, nfc, staged
 from audframe.normalize.text import city, fold_latin
 
 __all__ = ["country", "country_code", "fold_key", "state", "zip_code"]
@@ -43,7 +44,8 @@ _US_ZIP_REGIONS = ("us", "pr", "vi", "gu", "as", "mp")
 
 def _fold_all(labels: list[str]) -> list[str]:
     """Python-side twin of :func:`fold_key`, for building the look-up tables in one pass."""
-    return pl.select(fold_key(pl.lit(pl.Series(labels, dtype=pl.String)))).to_series().to_list()
+    text = nfc(pl.lit(pl.Series(labels, dtype=pl.String)))
+    return pl.select(fold_key(text)).to_series().to_list()
 
 
 def _fold(text: str) -> str:
@@ -150,19 +152,30 @@ def zip_code(raw: pl.Expr, region: pl.Expr | None = None, *, from_integer: bool 
     ``as``, Northern Mariana Islands ``mp``) follow the US rule. Every Unicode dash
     (``–``, ``—`` …) is removed like ``-``.
     """
-    z = clean(raw).str.to_lowercase().str.replace_all(r"[\s\-\p{Pd}]", "")
-    shaped_us = z.str.contains(r"^[0-9]{5}([0-9]{4})?$")
-    is_us = shaped_us if region is None else pl.when(region.is_not_null()).then(
-        region.is_in(_US_ZIP_REGIONS)
-    ).otherwise(shaped_us)
-    digits = z.str.contains(r"^[0-9]+$")
-    n = z.str.len_chars()
-    padded: Any = pl.when(digits & n.is_between(3, 4)).then(z.str.zfill(5))
-    if from_integer:
-        padded = padded.when(digits & n.is_between(7, 8)).then(z.str.zfill(9))
-    us = padded.otherwise(z)
-    us_ok = us.str.contains(r"^[0-9]{5}([0-9]{4})?$")
-    value = pl.when(is_us).then(us.str.slice(0, 5)).otherwise(z)
-    return make_rule(
-        raw, value, [(is_us & ~us_ok, "zip is not a 5-digit US zip")], empty="zip has no characters"
-    )
+    inputs = {
+        "raw": raw,
+        "z": clean(raw).str.to_lowercase().str.replace_all(r"[\s\-\p{Pd}]", ""),
+    }
+    if region is not None:
+        inputs["region"] = region
+
+    def build(c: Mapping[str, pl.Expr]) -> Rule:
+        z = c["z"]
+        shaped_us = z.str.contains(r"^[0-9]{5}([0-9]{4})?$")
+        is_us = shaped_us if region is None else pl.when(c["region"].is_not_null()).then(
+            c["region"].is_in(_US_ZIP_REGIONS)
+        ).otherwise(shaped_us)
+        digits = z.str.contains(r"^[0-9]+$")
+        n = z.str.len_chars()
+        padded: Any = pl.when(digits & n.is_between(3, 4)).then(z.str.zfill(5))
+        if from_integer:
+            padded = padded.when(digits & n.is_between(7, 8)).then(z.str.zfill(9))
+        us = padded.otherwise(z)
+        us_ok = us.str.contains(r"^[0-9]{5}([0-9]{4})?$")
+        value = pl.when(is_us).then(us.str.slice(0, 5)).otherwise(z)
+        return make_rule(
+            c["raw"], value, [(is_us & ~us_ok, "zip is not a 5-digit US zip")],
+            empty="zip has no characters",
+        )
+
+    return staged(inputs, build)

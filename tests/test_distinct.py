@@ -1,0 +1,65 @@
+"""Per-distinct evaluation: rows map back to their own value, collisions or not."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_series_equal
+
+from audframe import distinct as module
+from audframe.distinct import distinct, per_distinct
+from audframe.whitespace import WHITESPACE, trim
+
+TEXT = st.one_of(st.none(), st.sampled_from(["a", "b", "", " a", "é", "e\u0301", "ß"]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(TEXT, TEXT), min_size=1, max_size=60))
+def test_every_row_maps_to_an_equal_representative(pairs: list[tuple[str | None, ...]]) -> None:
+    rows = pl.DataFrame(pairs, schema=["x", "y"], orient="row")
+    found = distinct(rows, most=1.0)
+    assert found is not None
+    assert found.reps.height == rows.unique().height
+    assert found.reps[found.positions].equals(rows, null_equal=True)
+
+
+def test_a_hash_collision_falls_back_to_exact_grouping(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every row hashes alike: only the exact comparison can tell the values apart.
+    monkeypatch.setattr(module, "_row_hash", lambda rows: pl.repeat(7, rows.height, eager=True,
+                                                                     dtype=pl.UInt64))
+    rows = pl.DataFrame({"x": ["a", "b", "a", None, "b", None]})
+    found = distinct(rows, most=1.0)
+    assert found is not None
+    assert found.reps["x"].to_list() == ["a", "b", None]
+    assert found.positions.to_list() == [0, 1, 0, 2, 1, 2]
+
+
+def test_mostly_distinct_batches_are_not_grouped() -> None:
+    rows = pl.DataFrame({"x": ["a", "b", "c", "a"]})
+    assert distinct(rows, most=0.5) is None
+    assert distinct(rows, most=0.75) is not None
+
+
+@pytest.mark.parametrize("dedupe", [True, False])
+def test_per_distinct_equals_the_plain_expression(dedupe: bool) -> None:
+    df = pl.DataFrame({"v": ["Ab", "ab", None, "Ab", "x", "Ab", "ab", "ab"]})
+    expr = pl.col("v").str.to_lowercase() + "!"
+    got = df.select(per_distinct({"v": pl.col("v")}, expr, pl.String, dedupe=dedupe))
+    assert_series_equal(got.to_series(), df.select(expr).to_series(), check_names=False)
+
+
+def test_trim_removes_exactly_what_strip_chars_removes() -> None:
+    points = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    s = pl.Series("s", [f"a{c}" for c in points] + [f"{c}a" for c in points])
+    plain = s.to_frame().select(pl.col("s").str.strip_chars()).to_series()
+    assert_series_equal(s.to_frame().select(trim(pl.col("s"))).to_series(), plain)
+    assert len(WHITESPACE) == 25
+
+
+def test_trim_is_shared_as_a_common_subexpression() -> None:
+    # The reason trim() exists: polars shares it, and not strip_chars() without argument.
+    v = trim(pl.col("a"))
+    plan = pl.LazyFrame({"a": [" x "]}).select(v.str.len_bytes() + v.str.len_chars()).explain()
+    assert plan.count("strip_chars") == 1
