@@ -21,18 +21,18 @@ Examples
 
 from __future__ import annotations
 
+import binascii
 import email.parser
 import email.policy
 import hashlib
 import hmac
-import itertools
 import random
 import re
 import secrets
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Final
@@ -56,7 +56,6 @@ MAX_ROWS: Final = 10_000
 SESSION_WINDOW: Final = 90 * 60.0
 _HEX64: Final = re.compile(r"[0-9a-f]{64}")
 _LOWER_HEX: Final = b"0123456789abcdef"
-_ESCAPE: Final = re.compile(rb"%[0-9A-Fa-f]{2}")
 _VERSION: Final = re.compile(r"v\d+\.\d+")
 _ID: Final = re.compile(r"\d{1,20}")
 _COMMON_PARAMS: Final = frozenset({"access_token", "appsecret_proof", "method"})
@@ -237,7 +236,9 @@ class _Audience:
     customer_file_source: str = "USER_PROVIDED_ONLY"
     value_based: bool | None = False  # None: made on first use, the first upload decides
     created_at: float = 0.0
-    members: set[tuple[tuple[str, Any], ...]] = field(default_factory=set)
+    # what the audience holds: a member's keys (those of its valid, non-empty match-key
+    # cells, in schema order) → the members with those keys (see _Groups)
+    members: dict[tuple[str, ...], set[Any]] = field(default_factory=dict)
     not_visible_left: int = 0
 
 
@@ -330,15 +331,23 @@ def _parse_urlencoded(body: bytes) -> dict[str, str]:
 
 
 def _unquote_plus(raw: bytes) -> str:
-    """``unquote_plus`` as parse_qsl applies it: one ``bytes.replace`` per distinct escape
-    (``%25`` last, so no '%' it yields starts another) when every '%' starts an escape."""
+    """``unquote_plus`` as parse_qsl applies it, for ASCII ``raw``, fast for large payloads.
+
+    ``binascii.a2b_qp`` decodes ``=XX`` escapes in one C pass; with '%' read as '=' it
+    percent-decodes ``raw`` when ``raw`` holds no '=', CR or LF of its own and every '%'
+    starts an escape. A '%' that does not (a2b_qp keeps it, drops it at the end, or
+    makes one of two) shortens the output by less than the 2 bytes an escape does: the
+    output's length tells. Anything else goes through ``urllib.parse.unquote``.
+    """
     raw = raw.replace(b"+", b" ")
-    escapes = _ESCAPE.findall(raw)
-    if len(escapes) != raw.count(b"%"):
-        return unquote(raw.decode("ascii"), errors="replace")
-    for code in sorted(set(escapes), key=lambda c: c == b"%25"):
-        raw = raw.replace(code, bytes((int(code[1:], 16),)))
-    return raw.decode("utf-8", errors="replace")
+    escapes = raw.count(b"%")
+    if not escapes:
+        return raw.decode("ascii")
+    if b"=" not in raw and b"\r" not in raw and b"\n" not in raw:
+        decoded = binascii.a2b_qp(raw.replace(b"%", b"="))
+        if len(decoded) == len(raw) - 2 * escapes:
+            return decoded.decode("utf-8", errors="replace")
+    return unquote(raw.decode("ascii"), errors="replace")
 
 
 def _column_valid(key: str, column: tuple[Any, ...]) -> bool:
@@ -358,6 +367,20 @@ def _column_valid(key: str, column: tuple[Any, ...]) -> bool:
             for v in column
         )
     return all(v is None or isinstance(v, str) for v in column)
+
+
+#: Members grouped by their keys: keys → each member's value for a single key (stored
+#: bare: no tuple to make and hash per member), else its tuple of values in keys order.
+_Groups = Mapping[tuple[str, ...], Sequence[Any]]
+
+
+def _by_keys(members: Iterable[tuple[tuple[str, Any], ...]]) -> _Groups:
+    """Members given as ``(key, value)`` pairs, grouped by their keys."""
+    groups: dict[tuple[str, ...], list[Any]] = {}
+    for member in members:
+        keys, values = zip(*member, strict=True)
+        groups.setdefault(keys, []).append(values if len(values) > 1 else values[0])
+    return groups
 
 
 def appsecret_proof(app_secret: str, access_token: str) -> str:
@@ -495,7 +518,10 @@ class GraphEmulator:
         """
         with self._lock:
             audience = self._audiences.get(str(audience_id))
-            return set(audience.members) if audience else set()
+            if audience is None:
+                return set()
+            return {tuple(zip(keys, values if len(keys) > 1 else (values,), strict=True))
+                    for keys, held in audience.members.items() for values in held}
 
     def rows(self, audience_id: str, schema: Iterable[str]) -> set[tuple[Any, ...]]:
         """The audience's members as rows in ``schema`` order, ``""`` for missing cells."""
@@ -531,7 +557,7 @@ class GraphEmulator:
             return {
                 "id": a.id, "name": a.name, "ad_account_id": a.ad_account_id,
                 "description": a.description, "customer_file_source": a.customer_file_source,
-                "is_value_based": bool(a.value_based), "size": len(a.members),
+                "is_value_based": bool(a.value_based), "size": sum(map(len, a.members.values())),
             }
 
     # -- HTTP -----------------------------------------------------------------
@@ -767,12 +793,13 @@ class GraphEmulator:
             )
         if len(data) > MAX_ROWS:
             return _graph_error(500, 1, "An unknown error occurred")
-        for i, row in enumerate(data):
-            if not isinstance(row, list) or len(row) != len(schema):
-                width = len(row) if isinstance(row, list) else "no"
-                return _param_error(
-                    f"payload.data row {i} has {width} values, the schema has {len(schema)}"
-                )
+        if not (set(map(type, data)) <= {list} and set(map(len, data)) <= {len(schema)}):
+            i, row = next((i, r) for i, r in enumerate(data)
+                          if type(r) is not list or len(r) != len(schema))
+            width = len(row) if isinstance(row, list) else "no"
+            return _param_error(
+                f"payload.data row {i} has {width} values, the schema has {len(schema)}"
+            )
         session = self._parse_session(params.get("session"), required=operation == "replace")
         if isinstance(session, _Reply):
             return session
@@ -806,19 +833,23 @@ class GraphEmulator:
 
     def _check_rows(
         self, schema: list[str], data: list[list[Any]]
-    ) -> tuple[list[tuple[tuple[str, Any], ...]], int, dict[str, str]]:
+    ) -> tuple[_Groups, int, int, dict[str, str]]:
+        """The payload's members grouped by their keys (as ``_Audience.members``), how
+        many there are, and its invalid cells: how many, and up to 10 samples."""
         members: list[tuple[tuple[str, Any], ...]] = []
         invalid = 0
         samples: dict[str, str] = {}
         columns = [tuple(row[i] for row in data) for i in range(len(schema) if data else 0)]
         if columns and all(_column_valid(k, c) for k, c in zip(schema, columns, strict=True)):
-            pairs = [list(zip(itertools.repeat(k), c)) for k, c in zip(schema, columns,
-                     strict=True) if k != "LOOKALIKE_VALUE"]
-            if all("" not in c and None not in c for c in columns):  # no empty cell
-                return list(zip(*pairs, strict=True)), 0, {}
-            rows = (tuple(p for p in row if p[1] != "" and p[1] is not None)
-                    for row in zip(*pairs, strict=True))
-            return [m for m in rows if m], 0, {}
+            keys = tuple(k for k in schema if k != "LOOKALIKE_VALUE")
+            kept = [c for k, c in zip(schema, columns, strict=True) if k != "LOOKALIKE_VALUE"]
+            if keys and all("" not in c and None not in c for c in kept):  # no empty cell
+                return ({keys: list(zip(*kept, strict=True)) if len(kept) > 1 else kept[0]},
+                        len(data), 0, {})
+            rows = (tuple((k, v) for k, v in zip(keys, values, strict=True)
+                          if v != "" and v is not None) for values in zip(*kept, strict=True))
+            members = [m for m in rows if m]
+            return _by_keys(members), len(members), 0, {}
         for row in data:
             cells: list[tuple[str, Any]] = []
             for key, value in zip(schema, row, strict=True):
@@ -846,7 +877,7 @@ class GraphEmulator:
                     cells.append((key, value))
             if cells:
                 members.append(tuple(cells))
-        return members, invalid, samples
+        return _by_keys(members), len(members), invalid, samples
 
     def _apply(
         self, audience: _Audience, operation: str, schema: list[str], data: list[list[Any]],
@@ -890,7 +921,7 @@ class GraphEmulator:
                 s.replace_started = True
                 s.rows_by_seq.clear()
                 s.num_received = s.num_matched = s.num_invalid_entries = 0
-                audience.members = set()
+                audience.members = {}
             elif not s.replace_started:
                 self.violations.append(f"session {sid}: replace batch {seq} before batch 1")
                 return _param_error("a replace session must start with batch_seq 1, "
@@ -901,15 +932,17 @@ class GraphEmulator:
                 self.violations.append(
                     f"session {sid}: last batch {seq} before batches {missing[:10]}"
                 )
-        members, invalid, samples = self._check_rows(schema, data)
-        if operation == "remove":
-            audience.members.difference_update(members)
-        else:
-            audience.members.update(members)
+        groups, matched, invalid, samples = self._check_rows(schema, data)
+        for keys, values in groups.items():
+            held = audience.members.setdefault(keys, set())
+            if operation == "remove":
+                held.difference_update(values)
+            else:
+                held.update(values)
         if seq not in s.rows_by_seq:
             s.rows_by_seq[seq] = len(data)
             s.num_received += len(data)
-            s.num_matched += len(members)
+            s.num_matched += matched
             s.num_invalid_entries += invalid
         if last:
             s.last_seq = seq

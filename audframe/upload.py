@@ -4,7 +4,8 @@ Internal to :class:`audframe.Sender`. The rules of the send loop:
 
 - the first batch of a session goes alone (a bad token or audience fails after one
   request, and a replace's batch 1 must be acknowledged before any other); then up to
-  ``concurrency`` batches are in flight;
+  ``concurrency`` batches are in flight, and the next batch is built while they are, so
+  a slot that frees is refilled at once;
 - the batch with ``last_batch_flag`` goes last, alone, once every other batch was
   acknowledged, and exactly once: like a replace's batch 1 (a second one restarts the
   replace), when an attempt gets no reply it is sent again only if the session's status
@@ -94,6 +95,7 @@ class Upload:
         self._source: Iterator[Batch] = iter(())
         self._requeue: deque[Batch] = deque()  # sent, but the session expired first
         self._held_last: Batch | None = None
+        self._ahead: Batch | None = None  # read from the input while others were in flight
         self._inflight: dict[Future[_Sent], Batch] = {}
         self._gate: Batch | None = None  # the first batch of a session, alone in flight
         self._probe = False  # the next batch sent opens a session
@@ -229,11 +231,25 @@ class Upload:
     # -- the send loop --------------------------------------------------------------
 
     def _take(self) -> Batch | None:
-        """The next batch to send (None: nothing more for now); holds back the last one
-        and skips what the journal recorded."""
+        """The next batch to send (None: nothing more for now): a requeued one, else the
+        one read ahead, else the next of the input."""
+        if self._requeue:
+            return self._requeue.popleft()
+        if self._ahead is not None:
+            batch, self._ahead = self._ahead, None
+            return batch
+        return self._read()
+
+    def _read_ahead(self) -> None:
+        """While batches are in flight, build the next one (its payload JSON), so that
+        it goes as soon as a slot frees instead of after being built."""
+        if self._ahead is None and self._inflight and not self.abort.is_set():
+            self._ahead = self._read()
+
+    def _read(self) -> Batch | None:
+        """The next batch of the input to send (None: none left); holds back the last
+        one and skips what the journal recorded."""
         while True:
-            if self._requeue:
-                return self._requeue.popleft()
             batch = next(self._source, None)
             if batch is None:
                 return None
@@ -326,6 +342,7 @@ class Upload:
                     # every other batch is acknowledged: the last one goes, alone
                     self._submit(pool, self._held_last)
                     self._held_last = None
+                self._read_ahead()
                 failure = self._settle(failure)
         except BaseException:
             self.abort.set()

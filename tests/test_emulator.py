@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 import requests
@@ -141,6 +142,39 @@ def test_form_values_decode_exactly_whatever_they_hold(emulator: GraphEmulator) 
     response = post(emulator, "1/users", raw)
     assert response.json()["num_invalid_entries"] == 0
     assert emulator.rows("1", ["EXTERN_ID", "EMAIL"]) == {tuple(r) for r in rows}
+
+
+def test_a_member_is_its_valid_cells_whatever_the_schema(emulator: GraphEmulator) -> None:
+    a, b, phone = digest("a"), digest("b"), digest("p")
+    post(emulator, "1/users", users([[a, ""], [b, phone]], schema=["EMAIL", "PHONE"]))
+    post(emulator, "1/users", users([[a]], sid=10))  # the same person again
+    both = (("EMAIL", b), ("PHONE", phone))
+    assert emulator.members("1") == {(("EMAIL", a),), both}
+    assert emulator.audience("1")["size"] == 2  # type: ignore[index]
+    post(emulator, "1/users", users([[a], [b]], sid=11), method="DELETE")
+    assert emulator.members("1") == {both}
+    assert emulator.rows("1", ["PHONE", "EMAIL"]) == {(phone, b)}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "a=%7B%22x%22%3A%5B1%5D%7D&b=1",  # escapes only: the fast path
+        "a=%7b%22x%22%3a%5b1%5d%7d",  # lowercase escapes
+        "a=%2525%41%25&b=%",  # an escaped '%' before hex digits; a lone '%'
+        "a=100%&b=%zz%4",  # '%' that escape nothing
+        "a=x=y%3D%3d&b==",  # '=' in values, raw and escaped
+        "a=%0D%0A%0d\r\n%20+%2B_&b=%3D%0A",  # CR, LF, spaces and '+', raw and escaped
+        "a=%E2%82%AC%FF&b=%C3",  # UTF-8, and bytes that are not UTF-8
+        "%61%3D=1&&b&c=",  # an escaped name, an empty part, blank values
+    ],
+)
+def test_urlencoded_bodies_decode_as_parse_qsl_does(
+    emulator: GraphEmulator, body: str
+) -> None:
+    requests.post(f"{emulator.url}/v21.0/1/sessions", data=body, timeout=10,
+                  headers={**AUTH, "Content-Type": "application/x-www-form-urlencoded"})
+    assert emulator.requests[-1].form == dict(parse_qsl(body, keep_blank_values=True))
 
 
 @pytest.mark.parametrize(
@@ -328,7 +362,7 @@ def test_serve_prints_url_and_token_until_interrupted(
                                      headers={"Authorization": "Bearer cli-tok"}).status_code)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(module.time, "sleep", sleep_then_interrupt)
+    monkeypatch.setattr("audframe.emulator.time.sleep", sleep_then_interrupt)
     module.serve(0, "cli-tok")
     assert answers == [200]
     assert "stopped" in capsys.readouterr().out
