@@ -402,7 +402,8 @@ class GraphEmulator:
     faults:
         A :class:`FaultPlan`; ``None`` injects nothing.
     latency:
-        Seconds every request waits before it is answered.
+        Seconds from a request's arrival until it is handled and answered (reading and
+        decoding its body count towards them).
     host, port:
         Where to listen; port 0 picks a free port (see :attr:`url`).
     clock:
@@ -563,6 +564,7 @@ class GraphEmulator:
     # -- HTTP -----------------------------------------------------------------
 
     def _handle(self, handler: _Handler, method: str) -> None:
+        answer_at = time.monotonic() + self.latency  # reading the body is part of the wait
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else b""
         headers = {k: v for k, v in handler.headers.items()}
@@ -581,8 +583,8 @@ class GraphEmulator:
             if self.log_limit is not None and len(self._requests) > self.log_limit:
                 del self._requests[: len(self._requests) - self.log_limit]
             record.fault = self._draw_fault(record)
-        if self.latency > 0:
-            time.sleep(self.latency)
+        if (wait := answer_at - time.monotonic()) > 0:
+            time.sleep(wait)
         if record.fault == "drop":
             record.outcome = "fault:drop"
             handler.close_connection = True
