@@ -24,13 +24,17 @@ from audframe.errors import AudframeError, GraphAPIError, TransportError
 from audframe.hashing import hash
 from audframe.mapping import resolve_mapping
 from audframe.normalize import normalize
-from audframe.payloads import to_payloads
+from audframe.payloads import Payloads, to_payloads
 from audframe.report import validate
+from audframe.stream import parquet_payloads
 
 __all__ = ["main"]
 
 TOKEN_ENV = "AUDFRAME_ACCESS_TOKEN"
 SECRET_ENV = "AUDFRAME_APP_SECRET"
+
+
+_PARQUET = (".parquet", ".pq")
 
 
 class UsageError(Exception):
@@ -50,7 +54,7 @@ def read_input(path: str) -> pl.LazyFrame:
     if not file.is_file():
         raise UsageError(f"input file {path!r} not found")
     suffix = file.suffix.lower()
-    if suffix in (".parquet", ".pq"):
+    if suffix in _PARQUET:
         return pl.scan_parquet(file)
     if suffix in (".csv", ".tsv", ".txt"):
         return pl.scan_csv(file, infer_schema=False, separator="\t" if suffix == ".tsv" else ",")
@@ -141,6 +145,22 @@ def _hashed(args: argparse.Namespace, frame: pl.LazyFrame, mapping: dict[str, st
     return hash(normalized, hash_extern_id=getattr(args, "hash_extern_id", False))
 
 
+def _payloads(
+    args: argparse.Namespace, frame: pl.LazyFrame, mapping: dict[str, str]
+) -> Payloads:
+    """The payload chunks of the input; a Parquet file is read in bounded batches.
+
+    For Parquet, :func:`audframe.stream.parquet_payloads` reads the file with pyarrow
+    batch by batch, so memory follows the batch, not the file; other formats go
+    through polars' streaming engine (``to_payloads`` of the lazy pipeline).
+    """
+    if Path(args.input).suffix.lower() in _PARQUET:
+        return parquet_payloads(args.input, mapping, default_country=args.default_country,
+                                dob_format=args.dob_format, hash_extern_id=args.hash_extern_id,
+                                batch_size=args.batch_size)
+    return to_payloads(_hashed(args, frame, mapping), batch_size=args.batch_size)
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     """``audframe validate``: the report in the terminal, optionally as HTML."""
     _, _, report, _ = _validated(args)
@@ -155,7 +175,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     frame, mapping, report, _ = _validated(args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    payloads = to_payloads(_hashed(args, frame, mapping), batch_size=args.batch_size)
+    payloads = _payloads(args, frame, mapping)
     batches = 0
     with (out / "payloads.ndjson").open("wb") as sink:
         for _, fields in payloads.fields():

@@ -11,6 +11,16 @@ carries the session's figures (:class:`PayloadStats`: rows read, rows dropped fo
 want of a match key, rows carried) and a fast path, :meth:`Payloads.fields`, that
 yields each request's form fields as JSON built by polars, without a Python
 object per cell.
+
+How the rows get there:
+
+- a DataFrame is cleaned and checked in memory, once;
+- a LazyFrame, or an iterable of hashed DataFrames (the batches of one frame, as
+  :func:`audframe.stream.hashed_batches` reads them from a Parquet file), is
+  computed once, batch by batch: each batch is cleaned, checked and counted, and its
+  rows with a match key go to a private temporary Parquet file (the *spool*), which
+  is then read back a block at a time. The counts are therefore known, and
+  undigested cells refused, before the first chunk.
 """
 
 from __future__ import annotations
@@ -27,11 +37,14 @@ from typing import Any
 
 import orjson
 import polars as pl
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
+import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from audframe.errors import NotHashedError, ValidationError
 from audframe.frames import key_columns
 from audframe.keys import HASHED_KEYS
-from audframe.schemas import not_digest
+from audframe.schemas import DIGEST, not_digest
 
 __all__ = [
     "MAX_BATCH_SIZE",
@@ -56,6 +69,21 @@ _MAX_SESSION_ID = 2**63 - 1
 _EXACT_INT = 2.0**53
 
 _LOOKALIKE = "LOOKALIKE_VALUE"
+
+#: Rows encoded per polars call: a whole number of chunks, about this many rows.
+_BLOCK_ROWS = 100_000
+
+#: Rows per batch when a LazyFrame is computed into the spool.
+_SPOOL_BATCH_ROWS = 50_000
+
+#: Rows sampled to decide whether a hashed column repeats enough to check each
+#: distinct value once instead of every cell.
+_SAMPLE_ROWS = 10_000
+
+#: Bytes of a string buffer scanned at a time by :func:`_only_hex_bytes`.
+_SCAN_BYTES = 1 << 20
+
+_HEX_DIGITS = b"0123456789abcdef"
 
 Chunk = dict[str, Any]
 
@@ -90,22 +118,24 @@ class PayloadStats:
         return -(-self.estimated_num_total // self.batch_size)
 
 
+# -- cleaning and the digest check ----------------------------------------------------
+
+
 def _match_keys(keys: Sequence[str]) -> list[str]:
     return [k for k in keys if k != _LOOKALIKE]
 
 
-def _cleaned(keys: list[str]) -> list[pl.Expr]:
-    """The key columns with every missing cell null: blank strings, non-finite values."""
-    exprs = []
-    for k in keys:
-        col = pl.col(k)
-        if k == _LOOKALIKE:
-            number = col.cast(pl.Float64)
-            exprs.append(pl.when(number.is_finite()).then(number).alias(k))
-        else:
-            text = col.cast(pl.String)
-            exprs.append(pl.when(text.str.contains(r"\S")).then(text).alias(k))
-    return exprs
+def _cleaned(key: str) -> pl.Expr:
+    """One key column with every missing cell null: blank strings, non-finite values.
+
+    String keys come out String, LOOKALIKE_VALUE Float64.
+    """
+    col = pl.col(key)
+    if key == _LOOKALIKE:
+        number = col.cast(pl.Float64)
+        return pl.when(number.is_finite()).then(number).alias(key)
+    text = col.cast(pl.String)
+    return pl.when(text.str.contains(r"\S")).then(text).alias(key)
 
 
 def _has_key(keys: Sequence[str]) -> pl.Expr:
@@ -120,14 +150,82 @@ def _not_hashed_error(counts: dict[str, int]) -> NotHashedError:
     )
 
 
-def _refuse_undigested(batch: pl.DataFrame, hashed: list[str]) -> None:
-    """Raise NotHashedError when a hashed key of ``batch`` holds a non-digest cell."""
-    if not hashed or not batch.height:
-        return
-    counts = batch.select(not_digest(k).sum() for k in hashed).row(0, named=True)
-    bad = {k: n for k, n in counts.items() if n}
-    if bad:
-        raise _not_hashed_error(bad)
+def _only_hex_bytes(column: pl.Series) -> bool:
+    """Whether every byte of a String column's data buffers is lowercase hex; no copy.
+
+    A cell longer than 12 bytes lives in those buffers, so with every non-null cell
+    64 bytes long this proves every cell a digest. It is only a shortcut: False when
+    the buffers hold anything else (a frame read from Parquet keeps length prefixes
+    there) or are much larger than the cells (a slice of a bigger frame).
+    """
+    arrow = column.to_arrow(compat_level=pl.CompatLevel.newest())
+    buffers: dict[int, Any] = {}
+    for chunk in arrow.chunks if isinstance(arrow, pa.ChunkedArray) else [arrow]:
+        if chunk.type != pa.string_view():
+            return False
+        buffers.update((b.address, b) for b in chunk.buffers()[2:] if b is not None)
+    cells = 64 * (column.len() - column.null_count())
+    if sum(b.size for b in buffers.values()) > 2 * cells + _SCAN_BYTES:
+        return False
+    for buffer in buffers.values():
+        data = memoryview(buffer)
+        for start in range(0, len(data), _SCAN_BYTES):
+            if bytes(data[start : start + _SCAN_BYTES]).translate(None, _HEX_DIGITS):
+                return False
+    return True
+
+
+def _all_digests(frame: pl.DataFrame, hashed: list[str]) -> set[str]:
+    """The hashed key columns of ``frame`` whose every non-null cell is a digest.
+
+    A digest (64 lowercase hex characters) is never blank, so such a column needs no
+    cleaning. Every non-null cell must be 64 bytes long; then the bytes are checked:
+    the column's string buffers at once when they hold nothing else (as
+    :func:`audframe.hash` leaves them), else once per distinct value for a column that
+    repeats (names, cities, countries), else cell by cell. Nulls pass.
+    """
+    if not hashed or not frame.height:
+        return set(hashed)
+    sized = frame.select(
+        (pl.col(k).cast(pl.String).str.len_bytes() != 64).any().alias(k) for k in hashed
+    ).row(0, named=True)
+    fine = {
+        k for k in hashed
+        if not sized[k] and frame[k].dtype == pl.String and _only_hex_bytes(frame[k])
+    }
+    rest = [k for k in hashed if k not in fine]
+    if not rest:
+        return fine
+    sample = frame.head(_SAMPLE_ROWS)
+    distinct = sample.select(pl.col(k).n_unique() for k in rest).row(0)
+    verdicts = []
+    for k, n in zip(rest, distinct, strict=True):
+        values = pl.col(k).cast(pl.String)
+        if n * 4 <= sample.height:
+            values = values.unique()
+        verdicts.append(values.str.contains(DIGEST).all().alias(k))
+    found = frame.select(verdicts).row(0, named=True)
+    return fine | {k for k, ok in found.items() if ok}
+
+
+def _checked(frame: pl.DataFrame, keys: list[str], hashed: list[str]) -> pl.DataFrame:
+    """The key columns of ``frame``, cleaned, only the rows with a match key.
+
+    String keys come out String, LOOKALIKE_VALUE Float64, missing cells null. Raises
+    NotHashedError, naming the keys and counts (never the values), when a hashed key
+    holds a cell that is neither blank nor a digest.
+    """
+    fine = _all_digests(frame, hashed)
+    cleaned = frame.select(
+        pl.col(k).cast(pl.String) if k in fine else _cleaned(k) for k in keys
+    )
+    rest = [k for k in hashed if k not in fine]
+    if rest:  # rare: blank cells, or undigested ones to count and refuse
+        counts = cleaned.select(not_digest(k).sum() for k in rest).row(0, named=True)
+        bad = {k: n for k, n in counts.items() if n}
+        if bad:
+            raise _not_hashed_error(bad)
+    return cleaned.filter(_has_key(keys))
 
 
 def _check_options(batch_size: int, session_id: int | None) -> int:
@@ -162,18 +260,55 @@ def _rechunk(parts: Iterable[pl.DataFrame], size: int) -> Iterator[pl.DataFrame]
         yield pl.concat(pending, rechunk=False) if len(pending) > 1 else pending[0]
 
 
-def _batches(frame: pl.LazyFrame, keys: list[str], size: int) -> Iterator[pl.DataFrame]:
-    """The cleaned rows with a match key of a LazyFrame, ``size`` at a time, streamed.
+# -- the spool --------------------------------------------------------------------------
 
-    The streaming engine only reads the key columns; cleaning and filtering run
-    here, on each small batch. Polars' IO sources run ahead of slow operators
-    (pola-rs/polars#26432), so keeping work out of the streaming plan keeps the
-    memory it buffers small.
+
+class _Spool:
+    """The checked key rows of a computed frame, in a private temporary Parquet file.
+
+    The folder goes when ``owner`` is garbage-collected, when :meth:`cleanup` is
+    called, or when writing fails.
     """
-    cleaned, has_key = _cleaned(keys), _has_key(keys)
-    parts = frame.select(keys).collect_batches(chunk_size=size)
-    return _rechunk((part.select(cleaned).filter(has_key) for part in parts), size)
 
+    def __init__(self, owner: object) -> None:
+        folder = tempfile.mkdtemp(prefix="audframe-")
+        self.cleanup = weakref.finalize(owner, shutil.rmtree, folder, ignore_errors=True)
+        self.path = Path(folder) / "keys.parquet"
+        self.rows_read = 0
+        self.rows_kept = 0
+
+    def write(self, batches: Iterable[pl.DataFrame], keys: list[str], hashed: list[str]) -> None:
+        """Clean, check, count and store every batch; NotHashedError at the first bad one."""
+        writer: pq.ParquetWriter | None = None
+        try:
+            for batch in batches:
+                self.rows_read += batch.height
+                kept = _checked(batch, keys, hashed)
+                if not kept.height:
+                    continue
+                self.rows_kept += kept.height
+                table = kept.to_arrow()
+                if writer is None:
+                    writer = pq.ParquetWriter(self.path, table.schema, compression="lz4")
+                writer.write_table(table)
+        except BaseException:
+            if writer is not None:
+                writer.close()
+            self.cleanup()
+            raise
+        if writer is not None:
+            writer.close()
+
+    def read(self, rows: int) -> Iterator[pl.DataFrame]:
+        """The stored rows in order, ``rows`` at a time (the last block may be shorter)."""
+        if not self.rows_kept:
+            return iter(())
+        file = pq.ParquetFile(self.path, pre_buffer=False)  # pre-buffering keeps every page
+        parts = (pl.from_arrow(b) for b in file.iter_batches(batch_size=rows))
+        return _rechunk((p for p in parts if isinstance(p, pl.DataFrame)), rows)
+
+
+# -- JSON -------------------------------------------------------------------------------
 
 # JSON string escapes, as orjson writes them, for the cells that need escaping
 # (EXTERN_ID, MADID): backslash, quote and the C0 control characters.
@@ -189,34 +324,51 @@ _ESCAPE_TO = [
 _NEEDS_ESCAPE = r"[\\\"\x00-\x1f]"
 
 
-def _json_cells(keys: list[str], escaped: Iterable[str]) -> list[pl.Expr]:
-    """Pieces whose concatenation is each row's JSON array (cells already cleaned).
+def _json_rows(
+    block: pl.DataFrame, keys: list[str], escaped: Iterable[str], size: int, head: str, tail: str
+) -> Any:
+    """Every row of a cleaned block as JSON text, in one pyarrow ``large_string`` array.
 
-    ``escaped``: the string keys whose cells hold characters JSON must escape.
+    Row ``i`` is ``["cell","cell",…,number]`` (missing cells ``""``), followed by
+    ``,`` — except the last row of each ``size``-row chunk, followed by ``tail``; the
+    first row of each chunk is preceded by ``head``. So a chunk's payload is the
+    contiguous text of its rows. ``escaped``: the string keys whose cells hold
+    characters JSON must escape. LOOKALIKE_VALUE (the catalogue's last key) is written
+    as a number: integral values as integers (``140``, not ``140.0``).
     """
     escaped = set(escaped)
-    pieces: list[pl.Expr] = []
-    text = "["
-    for i, k in enumerate(keys):
-        if i:
-            text += ","
-        col = pl.col(k)
-        if k == _LOOKALIKE:  # Float64, finite or null (see _cleaned)
-            exact = (col == col.floor()) & (col.abs() < _EXACT_INT)
-            number = (
-                pl.when(exact)
-                .then(col.cast(pl.Int64).cast(pl.String))
-                .otherwise(col.cast(pl.String))
-            )
-            pieces += [pl.lit(text), number.fill_null('""')]
-            text = ""
-            continue
-        if k in escaped:
-            col = col.str.replace_many(_ESCAPE_FROM, _ESCAPE_TO)
-        pieces += [pl.lit(text + '"'), col.fill_null("")]
-        text = '"'
-    pieces.append(pl.lit(text + "]"))
-    return pieces
+    strings = [k for k in keys if k != _LOOKALIKE]
+    cells = [
+        pl.col(k).str.replace_many(_ESCAPE_FROM, _ESCAPE_TO) if k in escaped else pl.col(k)
+        for k in strings
+    ]
+    close = '"]'
+    if _LOOKALIKE in keys:
+        col = pl.col(_LOOKALIKE)  # Float64, finite or null (see _cleaned)
+        exact = (col == col.floor()) & (col.abs() < _EXACT_INT)
+        cells.append(
+            pl.when(exact)
+            .then(col.cast(pl.Int64).cast(pl.String))
+            .otherwise(col.cast(pl.String))
+            .fill_null('""')
+        )
+        close = "]"
+    at = pl.int_range(pl.len()) % size
+    first = pl.when(at == 0).then(pl.lit(head + '["')).otherwise(pl.lit('["'))
+    final = (at == size - 1) | (pl.int_range(pl.len()) == pl.len() - 1)
+    after = pl.when(final).then(pl.lit(close + tail)).otherwise(pl.lit(close + ","))
+    table = block.select(first.alias("__first"), *cells, after.alias("__after")).to_arrow()
+    text = pa.large_string()
+    parts = [table.column(0)]
+    for i, k in enumerate(strings):
+        parts += [pa.scalar('","', text), table.column(k)] if i else [table.column(k)]
+    if _LOOKALIKE in keys:
+        parts += [pa.scalar('",', text), table.column(_LOOKALIKE)]
+    parts.append(table.column(table.num_columns - 1))
+    rows = pc.binary_join_element_wise(
+        *parts, pa.scalar("", text), null_handling="replace", null_replacement=""
+    )
+    return rows.combine_chunks() if isinstance(rows, pa.ChunkedArray) else rows
 
 
 def _lookalike_list(s: pl.Series) -> list[Any]:
@@ -252,7 +404,7 @@ class Payloads(Iterator[Chunk]):
 
     def __init__(
         self,
-        frame: pl.DataFrame | pl.LazyFrame,
+        frame: pl.DataFrame | pl.LazyFrame | Iterable[pl.DataFrame],
         *,
         batch_size: int,
         session_id: int | None,
@@ -260,13 +412,18 @@ class Payloads(Iterator[Chunk]):
         page_ids: Iterable[int | str] | None,
     ) -> None:
         sid = _check_options(batch_size, session_id)
-        keys = key_columns(frame)
+        batches: Iterator[pl.DataFrame] = iter(())
+        if isinstance(frame, pl.DataFrame | pl.LazyFrame):
+            shape = frame
+        else:
+            shape, batches = _first_batch(frame)
+        keys = key_columns(shape)
         if not _match_keys(keys):
             raise ValidationError(
                 "the frame has no match-key column (EMAIL, PHONE, …); a LOOKALIKE_VALUE "
                 "alone cannot match anyone"
             )
-        dtypes = frame.collect_schema()
+        dtypes = shape.collect_schema()
         if _LOOKALIKE in keys and not (
             dtypes[_LOOKALIKE].is_numeric() or dtypes[_LOOKALIKE] == pl.Null
         ):
@@ -282,33 +439,17 @@ class Payloads(Iterator[Chunk]):
         if page_ids is not None:
             self._extra["page_ids"] = [int(p) for p in page_ids]
 
-        cleaned = frame.lazy().select(_cleaned(keys))
+        self._source: pl.DataFrame | _Spool
         if isinstance(frame, pl.DataFrame):
-            kept = cleaned.filter(_has_key(keys)).collect()
-            _refuse_undigested(kept, self._hashed)
-            read, total = frame.height, kept.height
-            self._source: pl.DataFrame | pl.LazyFrame = kept
-            self._cleanup = None
+            self._source = _checked(frame, keys, self._hashed)
+            read, total = frame.height, self._source.height
         else:
-            # The frame is computed once: its key columns go, streaming, to a private
-            # temporary Parquet file, which is then counted, checked and chunked. Only
-            # digests and unhashed keys are written; the file goes with this object.
-            spool = tempfile.mkdtemp(prefix="audframe-")
-            self._cleanup = weakref.finalize(self, shutil.rmtree, spool, ignore_errors=True)
-            path = Path(spool) / "keys.parquet"
-            frame.lazy().select(keys).sink_parquet(path, compression="lz4")
-            source = pl.scan_parquet(path)
-            counts = source.select(_cleaned(keys)).select(
-                pl.len().alias("\0read"),
-                _has_key(keys).sum().alias("\0kept"),
-                *(not_digest(k).sum().alias(k) for k in self._hashed),
-            ).collect(engine="streaming").row(0, named=True)
-            read, total = counts.pop("\0read"), counts.pop("\0kept")
-            bad = {k: n for k, n in counts.items() if n}
-            if bad:
-                self._cleanup()
-                raise _not_hashed_error(bad)
-            self._source = source
+            if isinstance(frame, pl.LazyFrame):
+                batches = frame.select(keys).collect_batches(chunk_size=_SPOOL_BATCH_ROWS)
+            spool = _Spool(self)
+            spool.write(batches, keys, self._hashed)
+            self._source = spool
+            read, total = spool.rows_read, spool.rows_kept
         self.stats = PayloadStats(
             session_id=sid,
             rows_read=read,
@@ -327,25 +468,30 @@ class Payloads(Iterator[Chunk]):
 
     # -- the batches -------------------------------------------------------------
 
-    def _frames(self) -> Iterator[tuple[int, bool, pl.DataFrame]]:
-        """(batch_seq, last_batch_flag, batch), looking one batch ahead for the flag."""
+    def _blocks(self) -> Iterator[pl.DataFrame]:
+        """The rows to send, a whole number of chunks at a time (the last may be short)."""
         if self._started:
             raise RuntimeError("a Payloads iterator can be consumed only once")
         self._started = True
         size = self.stats.batch_size
+        rows = size * max(1, _BLOCK_ROWS // size)
         source = self._source
         if isinstance(source, pl.DataFrame):
-            parts: Iterator[pl.DataFrame] = source.iter_slices(size)
-        else:
-            parts = _batches(source, self.schema, size)
-        ahead = next(parts, None)
+            yield from source.iter_slices(rows)
+            return
+        try:
+            yield from source.read(rows)
+        finally:
+            source.cleanup()
+
+    def _frames(self) -> Iterator[tuple[int, bool, pl.DataFrame]]:
+        """(batch_seq, last_batch_flag, batch) for every chunk."""
+        size, last = self.stats.batch_size, self.stats.batches
         seq = 0
-        while ahead is not None:
-            batch, ahead = ahead, next(parts, None)
-            seq += 1
-            yield seq, ahead is None, batch
-        if self._cleanup is not None:
-            self._cleanup()
+        for block in self._blocks():
+            for batch in block.iter_slices(size):
+                seq += 1
+                yield seq, seq == last, batch
 
     def _session(self, seq: int, last: bool) -> dict[str, Any]:
         return {
@@ -371,7 +517,7 @@ class Payloads(Iterator[Chunk]):
         return next(self._chunks)
 
     def fields(self) -> Iterator[tuple[dict[str, Any], dict[str, str]]]:
-        """Yield ``(session, form_fields)`` per request, the JSON built by polars.
+        """Yield ``(session, form_fields)`` per request, the JSON built by polars and pyarrow.
 
         ``session`` is the chunk's session dict; ``form_fields`` equals
         ``form_fields(chunk)`` of the same chunk, byte for byte. Consumes this
@@ -379,38 +525,53 @@ class Payloads(Iterator[Chunk]):
         """
         if self._chunks is not None:
             raise RuntimeError("a Payloads iterator can be consumed only once")
-        head = orjson.dumps(self.schema).decode()
-        tail = orjson.dumps(self._extra).decode()[1:-1]
-        tail = "]" + ("," + tail if tail else "") + "}"
+        size, last = self.stats.batch_size, self.stats.batches
+        schema = orjson.dumps(self.schema).decode()
+        extra = orjson.dumps(self._extra).decode()[1:-1]
         # Digests (checked) need no escaping; EXTERN_ID and MADID cells may.
         others = [k for k in self.schema if k not in HASHED_KEYS and k != _LOOKALIKE]
-        rows: dict[tuple[str, ...], pl.Expr] = {}
+        head = '{"schema":' + schema + ',"data":['
+        tail = "]" + ("," + extra if extra else "") + "}"
+        seq = 0
+        for block in self._blocks():
+            escaped = [k for k in others if block[k].str.contains(_NEEDS_ESCAPE).any()]
+            rows = _json_rows(block, self.schema, escaped, size, head, tail)
+            # A chunk's payload is a slice of the rows' text: one copy, into a str.
+            offsets = memoryview(rows.buffers()[1]).cast("q")[rows.offset :]
+            text = memoryview(rows.buffers()[2])
+            for start in range(0, len(rows), size):
+                seq += 1
+                session = self._session(seq, seq == last)
+                end = min(start + size, len(rows))
+                payload = str(text[offsets[start] : offsets[end]], "utf-8")
+                yield session, {"payload": payload, "session": orjson.dumps(session).decode()}
 
-        def lines(frame: pl.DataFrame) -> pl.Series:
-            """Each row's JSON array, escaping only the columns that need it."""
-            escaped = tuple(k for k in others if frame[k].str.contains(_NEEDS_ESCAPE).any())
-            if escaped not in rows:
-                rows[escaped] = pl.concat_str(_json_cells(self.schema, escaped))
-            return frame.select(rows[escaped]).to_series()
 
-        # An in-memory frame is encoded in one pass; a spooled one batch by batch.
-        whole = lines(self._source) if isinstance(self._source, pl.DataFrame) else None
-        offset = 0
-        for seq, last, batch in self._frames():
-            if whole is None:
-                part = lines(batch)
-            else:
-                part, offset = whole.slice(offset, batch.height), offset + batch.height
-            body = part.str.join(",").item()
-            session = self._session(seq, last)
-            yield session, {
-                "payload": '{"schema":' + head + ',"data":[' + body + tail,
-                "session": orjson.dumps(session).decode(),
-            }
+def _first_batch(
+    batches: Iterable[pl.DataFrame],
+) -> tuple[pl.DataFrame, Iterator[pl.DataFrame]]:
+    """The first batch (its columns are the schema) and an iterator over all of them."""
+    rest = iter(batches)
+    first = next(rest, None)
+    if first is None:
+        raise ValidationError(
+            "no batches, so no columns: even an empty frame comes as one empty batch"
+        )
+    if not isinstance(first, pl.DataFrame):
+        raise TypeError(
+            "to_payloads takes a hashed DataFrame or LazyFrame, or an iterable of hashed "
+            f"DataFrames; got {type(batches).__name__} of {type(first).__name__}"
+        )
+
+    def every() -> Iterator[pl.DataFrame]:
+        yield first
+        yield from rest
+
+    return first, every()
 
 
 def to_payloads(
-    frame: pl.DataFrame | pl.LazyFrame,
+    frame: pl.DataFrame | pl.LazyFrame | Iterable[pl.DataFrame],
     *,
     batch_size: int = MAX_BATCH_SIZE,
     session_id: int | None = None,
@@ -421,8 +582,10 @@ def to_payloads(
 
     Parameters
     ----------
-    frame : a hashed DataFrame or LazyFrame (see :func:`audframe.hash`). Its Meta-key
-        columns become the ``schema``, in catalogue order; other columns are ignored.
+    frame : a hashed DataFrame or LazyFrame (see :func:`audframe.hash`), or an
+        iterable of hashed DataFrames with the same columns: the batches of one frame
+        (see :func:`audframe.stream.hashed_batches`). Its Meta-key columns become the
+        ``schema``, in catalogue order; other columns are ignored.
     batch_size : rows per chunk, 1 … 10,000.
     session_id : the Graph ``session_id``, 1 … 2**63 - 1; a random positive 63-bit
         integer if None.
@@ -445,16 +608,22 @@ def to_payloads(
     ValidationError
         no match-key column, or a LOOKALIKE_VALUE column that is not numeric.
     NotHashedError
-        a hashed key holds a cell that is not 64 lowercase hex characters: raised
-        by the call, before any chunk.
+        a hashed key holds a cell that is not 64 lowercase hex characters (nor
+        blank): raised by the call, before any chunk. For a LazyFrame or batches, the
+        counts are those of the first batch holding such cells.
+    TypeError
+        ``frame`` is neither a frame nor an iterable of DataFrames.
 
     Notes
     -----
-    A LazyFrame is computed once and never collected whole: its key columns are
-    streamed to a temporary Parquet file (digests and unhashed keys only, in a
-    private temporary folder), which is counted, checked and then read back chunk
-    by chunk. The file is deleted when the chunks are exhausted or the
-    ``Payloads`` object is dropped.
+    A LazyFrame (or an iterable of batches) is computed once and never collected
+    whole: batch by batch, its key columns are checked and counted, and the rows with
+    a match key are written to a temporary Parquet file (digests and unhashed keys
+    only, in a private temporary folder), which is then read back a block of chunks
+    at a time. The file is deleted when the chunks are exhausted, when writing it
+    fails, or when the ``Payloads`` object is dropped. Polars' streaming engine
+    decodes Parquet ahead of slow operators (the normalizers), so for a large Parquet
+    file :func:`audframe.stream.parquet_payloads` keeps memory lower.
 
     Examples
     --------

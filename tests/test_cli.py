@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -97,6 +98,34 @@ def test_prepare_writes_one_request_per_line(
     assert seqs == list(range(1, len(lines) + 1))
     assert (tmp_path / "report.html").exists() and (tmp_path / "report.csv").exists()
     assert f"payloads written to {tmp_path}" in out
+
+
+def test_prepare_reads_parquet_in_bounded_batches(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import polars as pl
+
+    import audframe
+    from audframe import cli
+
+    calls: list[str] = []
+    bounded = cli.parquet_payloads
+
+    def spy(path: str, *args: Any, **kwargs: Any) -> Any:
+        calls.append(path)
+        return bounded(path, *args, **kwargs)
+
+    monkeypatch.setattr(cli, "parquet_payloads", spy)
+    status, _, _ = run(["prepare", PARQUET, "--out", str(tmp_path), "--default-country", "US"],
+                       capsys)
+    assert status == 0 and calls == [PARQUET]
+    lines = (tmp_path / "payloads.ndjson").read_text().splitlines()
+    lazy = audframe.to_payloads(
+        audframe.hash(audframe.normalize(pl.scan_parquet(PARQUET), default_country="US"))
+    )
+    assert [json.loads(line)["payload"] for line in lines] == [
+        fields["payload"] for _, fields in lazy.fields()
+    ]
 
 
 def test_upload_to_the_emulator_reports_meta_counts(

@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import audframe
+from audframe import payloads
 from audframe.errors import NotHashedError, ValidationError
 from audframe.payloads import (
     MAX_BATCH_SIZE,
@@ -198,6 +199,31 @@ def test_undigested_cells_are_refused_before_any_chunk(lazy: bool) -> None:
         to_payloads(upper)
 
 
+@pytest.mark.parametrize("lazy", [False, True], ids=["eager", "lazy"])
+def test_blank_hashed_cells_are_missing_and_other_non_digests_refused(lazy: bool) -> None:
+    blanks = ["", " ", "\t", " " * 64, None]
+    df = pl.DataFrame({"EMAIL": [h("a"), *blanks], "FN": [None, *([h("b")] * 5)]})
+    chunks = list(to_payloads(df.lazy() if lazy else df, session_id=1))
+    assert [r[0] for r in chunks[0]["payload"]["data"]] == [h("a"), "", "", "", "", ""]
+    for bad in ["0" * 63, "0" * 65, "g" * 64, " " + "0" * 63, h("a").upper()]:
+        frame = pl.DataFrame({"EMAIL": [h("a"), bad, " "]})
+        with pytest.raises(NotHashedError, match=r"EMAIL \(1 cells\)"):
+            to_payloads(frame.lazy() if lazy else frame)
+
+
+def test_digests_are_checked_whatever_the_string_buffers_hold() -> None:
+    fresh = audframe.hash(pl.DataFrame({"EMAIL": [f"u{i}@example.com" for i in range(300)]}))
+    mixed = pl.Series("EMAIL", ["raw-" * 20, *fresh["EMAIL"]])  # a long raw value, stored
+    sliced = mixed.slice(1).to_frame()  # its bytes stay in the buffers of the slice
+    assert payloads._only_hex_bytes(fresh["EMAIL"])  # the shortcut, where it applies
+    assert not payloads._only_hex_bytes(sliced["EMAIL"])  # and where it does not
+    expected = list(to_payloads(fresh, session_id=1))
+    assert list(to_payloads(sliced, session_id=1)) == expected
+    assert list(to_payloads(pl.concat([fresh, fresh.head(0)]), session_id=1)) == expected
+    with pytest.raises(NotHashedError, match=r"EMAIL \(1 cells\)"):
+        to_payloads(mixed.to_frame())
+
+
 def test_a_lazy_source_is_computed_once_and_its_spool_removed() -> None:
     calls = []
 
@@ -209,7 +235,7 @@ def test_a_lazy_source_is_computed_once_and_its_spool_removed() -> None:
         pl.col("EMAIL").map_batches(source, return_dtype=pl.String)
     )
     chunks = to_payloads(lazy, batch_size=2)
-    spool = chunks._cleanup.peek()[2][0]  # type: ignore[union-attr]
+    spool = chunks._source.cleanup.peek()[2][0]  # type: ignore[union-attr]
     assert Path(spool).is_dir()
     rows = [r for c in chunks for r in c["payload"]["data"]]
     assert calls == [4]  # one read of the source, never a second

@@ -10,7 +10,12 @@ import polars_hash  # noqa: F401  (the chash namespace, to make test data fast)
 import pytest
 
 import audframe
-from audframe.payloads import to_payloads
+from audframe import payloads
+from audframe.errors import NotHashedError, ValidationError
+from audframe.payloads import form_fields, to_payloads
+from audframe.stream import hashed_batches, parquet_payloads
+
+SAMPLE = Path(__file__).parent.parent / "data" / "customers.parquet"
 
 
 def _hashed_parquet(path: Path, rows: int) -> Path:
@@ -46,11 +51,15 @@ def test_the_chunk_pass_reads_batches_and_collects_nothing_whole(
 
     monkeypatch.setattr(pl.LazyFrame, "collect", spy_collect)
     monkeypatch.setattr(pl.LazyFrame, "collect_batches", spy_batches)
-    chunks = list(to_payloads(pl.scan_parquet(path), batch_size=3_000))
-    assert [len(c["payload"]["data"]) for c in chunks] == [3_000] * 8 + [1_000]
-    assert collected == [1]  # the count: one row of figures
-    assert sum(batches) == 25_000
+    monkeypatch.setattr(payloads, "_SPOOL_BATCH_ROWS", 3_000)
+    monkeypatch.setattr(payloads, "_BLOCK_ROWS", 6_000)
+    chunks = to_payloads(pl.scan_parquet(path), batch_size=3_000)
+    assert sum(batches) == 25_000  # the source, computed once, batch by batch
     assert max(batches) <= 3_000
+    sizes = [len(c["payload"]["data"]) for c in chunks]
+    assert sizes == [3_000] * 8 + [1_000]
+    assert collected == []  # nothing collected whole, not even for the counts
+    assert sum(batches) == 25_000  # and the chunks were read back from the spool
 
 
 def test_lazy_hash_then_payloads_equals_eager(tmp_path: Path) -> None:
@@ -65,3 +74,95 @@ def test_lazy_hash_then_payloads_equals_eager(tmp_path: Path) -> None:
                              session_id=1))
     assert lazy == eager
     assert [c["session"]["last_batch_flag"] for c in lazy] == [False, False, True]
+
+
+def _raw_sample(tmp_path: Path) -> Path:
+    """300 rows of the sample data, then 3 rows without any key."""
+    df = pl.read_parquet(SAMPLE).head(300)
+    path = tmp_path / "raw.parquet"
+    pl.concat([df, df.clear(3)]).write_parquet(path)
+    return path
+
+
+def test_batches_of_a_frame_give_the_frames_chunks() -> None:
+    df = pl.read_parquet(SAMPLE).head(200)
+    whole = audframe.hash(audframe.normalize(df, default_country="US"))
+    parts = [whole.slice(0, 7), whole.slice(7, 0), whole.slice(7)]
+    assert list(to_payloads(parts, batch_size=5, session_id=2)) == list(
+        to_payloads(whole, batch_size=5, session_id=2)
+    )
+    fast = [f for _, f in to_payloads(iter(parts), batch_size=5, session_id=2).fields()]
+    assert fast == [form_fields(c) for c in to_payloads(whole, batch_size=5, session_id=2)]
+
+
+def test_batches_are_checked_before_any_chunk_and_the_spool_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    good = pl.DataFrame({"EMAIL": ["a" * 64, None]})
+    bad = pl.DataFrame({"EMAIL": ["raw@example.com", "b" * 64]})
+    with pytest.raises(NotHashedError, match=r"EMAIL \(1 cells\)") as info:
+        to_payloads(iter([good, good, bad, good]))
+    assert "raw@" not in str(info.value)
+    assert list(tmp_path.iterdir()) == []  # the spool went with the error
+    with pytest.raises(TypeError, match="iterable of hashed DataFrames"):
+        to_payloads([{"EMAIL": "a" * 64}])  # type: ignore[list-item]
+    with pytest.raises(ValidationError, match="no batches"):
+        to_payloads([])
+
+
+def test_a_parquet_file_in_bounded_batches_equals_the_lazy_pipeline(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    raw = _raw_sample(tmp_path)
+    seen: list[int] = []
+    iter_batches = payloads.pq.ParquetFile.iter_batches
+
+    def spy(self: Any, *args: Any, **kwargs: Any) -> Any:
+        for batch in iter_batches(self, *args, **kwargs):
+            seen.append(batch.num_rows)
+            yield batch
+
+    monkeypatch.setattr(payloads.pq.ParquetFile, "iter_batches", spy)
+    monkeypatch.setattr(payloads, "_BLOCK_ROWS", 64)
+    got = parquet_payloads(raw, default_country="US", batch_size=40, session_id=5, rows=64)
+    lazy = to_payloads(
+        audframe.hash(audframe.normalize(pl.scan_parquet(raw), default_country="US")),
+        batch_size=40, session_id=5,
+    )
+    assert got.stats == lazy.stats
+    assert got.stats.rows_dropped >= 3
+    assert list(got) == list(lazy)
+    assert max(seen) <= 64  # the file, and the spool, are read a bounded batch at a time
+    fields = list(parquet_payloads(raw, default_country="US", batch_size=40,
+                                   session_id=5, rows=64).fields())
+    eager = audframe.hash(audframe.normalize(pl.read_parquet(raw), default_country="US"))
+    assert [f for _, f in fields] == [
+        form_fields(c) for c in to_payloads(eager, batch_size=40, session_id=5)
+    ]
+    assert [s["last_batch_flag"] for s, _ in fields] == [False] * (len(fields) - 1) + [True]
+
+
+def test_hashed_batches_reads_only_the_mapped_columns_rows_at_a_time(tmp_path: Path) -> None:
+    path = tmp_path / "raw.parquet"
+    pl.DataFrame(
+        {"mail": [f"u{i}@example.com" for i in range(10)], "note": ["x"] * 10}
+    ).write_parquet(path)
+    batches = list(hashed_batches(path, {"EMAIL": "mail"}, rows=4))
+    assert [b.height for b in batches] == [4, 4, 2]
+    assert all(b.columns == ["EMAIL"] for b in batches)
+    assert batches[0]["EMAIL"][0] == audframe.hash(
+        audframe.normalize(pl.DataFrame({"mail": ["u0@example.com"]}), {"EMAIL": "mail"})
+    )["EMAIL"][0]
+    with pytest.raises(ValueError, match="rows"):
+        next(hashed_batches(path, {"EMAIL": "mail"}, rows=0))
+
+
+def test_an_empty_parquet_file_has_columns_but_no_chunk(tmp_path: Path) -> None:
+    path = tmp_path / "empty.parquet"
+    pl.DataFrame({"mail": []}, schema={"mail": pl.String}).write_parquet(path)
+    (batch,) = hashed_batches(path, {"EMAIL": "mail"})
+    assert batch.columns == ["EMAIL"] and batch.height == 0
+    chunks = parquet_payloads(path, {"EMAIL": "mail"})
+    assert chunks.stats.rows_read == 0
+    assert list(chunks.fields()) == []

@@ -1,0 +1,120 @@
+"""A Parquet file through normalize → hash → payload chunks, in bounded batches.
+
+``to_payloads(hash(normalize(pl.scan_parquet(path), …)))`` streams, but polars'
+streaming engine decodes Parquet row groups well ahead of the normalizers, which
+run Python code per batch and are slower than the decoder: what it buffers, not the
+file's size, sets the peak memory (about 750 MiB above the interpreter on a 2-core
+machine, see ``benchmarks/memory.py``). Here pyarrow reads the file
+``rows`` at a time (``ParquetFile.iter_batches``), nothing is read before it is
+needed, and each batch goes through the public :func:`audframe.normalize` and
+:func:`audframe.hash` as an in-memory DataFrame; :func:`audframe.to_payloads` then
+checks, counts and spools the hashed batches. The output is the same as the lazy
+pipeline's, row for row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
+from audframe.hashing import hash
+from audframe.mapping import resolve_mapping
+from audframe.normalize import normalize
+from audframe.payloads import MAX_BATCH_SIZE, Payloads, to_payloads
+
+__all__ = ["hashed_batches", "parquet_payloads"]
+
+#: Rows read, normalized and hashed at a time.
+DEFAULT_ROWS = 100_000
+
+
+def hashed_batches(
+    path: str | Path,
+    mapping: Mapping[str, str] | None = None,
+    *,
+    default_country: str | None = None,
+    dob_format: str | None = None,
+    hash_extern_id: bool = False,
+    rows: int = DEFAULT_ROWS,
+) -> Iterator[pl.DataFrame]:
+    """Read a Parquet file ``rows`` at a time; yield each batch normalized and hashed.
+
+    Parameters
+    ----------
+    path : a Parquet file of raw customer data.
+    mapping, default_country, dob_format : as for :func:`audframe.normalize`;
+        ``None`` recognises columns by name (resolved once, on the file's schema).
+    hash_extern_id : as for :func:`audframe.hash`.
+    rows : rows per batch (at least 1). Only the mapped columns are read.
+
+    Yields
+    ------
+    DataFrames as ``hash(normalize(batch, …))`` returns them: one String column per
+    key (LOOKALIKE_VALUE Float64), digests or null. A file without rows yields one
+    empty batch, so that the columns are known.
+
+    Raises
+    ------
+    As :func:`audframe.normalize` and :func:`audframe.hash` do, for the first batch
+    they refuse (a missing column, an unknown key, a wrong dtype).
+    """
+    if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
+        raise ValueError(f"rows must be a positive integer, got {rows!r}")
+    file = pq.ParquetFile(path, pre_buffer=False)  # pre-buffering keeps every page read
+    empty = pl.from_arrow(file.schema_arrow.empty_table())
+    if not isinstance(empty, pl.DataFrame):  # a table always converts to a DataFrame
+        raise TypeError(f"cannot read {path!s} as a table")
+    resolved = resolve_mapping(empty, mapping)
+    columns = list(dict.fromkeys(resolved.values()))
+
+    def prepared(batch: pl.DataFrame) -> pl.DataFrame:
+        normalized = normalize(batch, resolved, default_country=default_country,
+                               dob_format=dob_format)
+        return hash(normalized, hash_extern_id=hash_extern_id)
+
+    produced = False
+    for record_batch in file.iter_batches(batch_size=rows, columns=columns):
+        batch = pl.from_arrow(record_batch)
+        if isinstance(batch, pl.DataFrame):
+            produced = True
+            yield prepared(batch)
+    if not produced:
+        yield prepared(empty.select(columns))
+
+
+def parquet_payloads(
+    path: str | Path,
+    mapping: Mapping[str, str] | None = None,
+    *,
+    default_country: str | None = None,
+    dob_format: str | None = None,
+    hash_extern_id: bool = False,
+    batch_size: int = MAX_BATCH_SIZE,
+    session_id: int | None = None,
+    app_ids: Iterable[int | str] | None = None,
+    page_ids: Iterable[int | str] | None = None,
+    rows: int = DEFAULT_ROWS,
+) -> Payloads:
+    """``to_payloads(hash(normalize(<the Parquet file>, …)))`` in bounded memory.
+
+    The file is read once, ``rows`` at a time (see :func:`hashed_batches`); the
+    returned :class:`~audframe.payloads.Payloads` is the one :func:`audframe.to_payloads`
+    gives for the same rows, its ``stats`` known before the first chunk. Peak memory
+    follows ``rows``, not the file's size.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, polars as pl
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "customers.parquet"
+    >>> pl.DataFrame({"email": ["Ann@Example.com", None]}).write_parquet(path)
+    >>> chunks = parquet_payloads(path, session_id=1)
+    >>> chunks.stats.rows_read, chunks.stats.estimated_num_total
+    (2, 1)
+    """
+    batches = hashed_batches(path, mapping, default_country=default_country,
+                             dob_format=dob_format, hash_extern_id=hash_extern_id, rows=rows)
+    return to_payloads(batches, batch_size=batch_size, session_id=session_id, app_ids=app_ids,
+                       page_ids=page_ids)
