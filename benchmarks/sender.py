@@ -14,7 +14,7 @@ first value is the baseline of the speed-up column; ``4`` is the sender's defaul
 The emulator runs in a child process, as a remote Graph API would: its own work
 (parsing, checking and storing 10,000 rows a request) does not compete with the sender
 for this process's interpreter. That process runs without the cyclic garbage collector:
-the emulator keeps every member it received (millions of tuples over the runs), and each
+the emulator keeps every member it received (millions of objects over the runs), and each
 full collection would walk them all, making the stand-in server, not the sender, the
 bottleneck. The sender's process is left as it is. Each run checks that the audience
 holds every row. Not run by the test suite.
