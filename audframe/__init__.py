@@ -29,6 +29,7 @@ from audframe.report import validate
 from audframe.retry import RetryPolicy
 from audframe.schemas import check_hashed, check_normalized
 from audframe.sender import Sender
+from audframe.stream import parquet_payloads
 from audframe.upload_report import UploadReport
 
 __version__ = "0.1.0"
@@ -57,6 +58,7 @@ __all__ = [
     "hash",
     "normalize",
     "normalize_key",
+    "parquet_payloads",
     "to_payloads",
     "validate",
 ]

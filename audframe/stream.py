@@ -18,7 +18,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import polars as pl
-import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from audframe.hashing import hash
 from audframe.mapping import resolve_mapping
@@ -63,6 +62,8 @@ def hashed_batches(
     """
     if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
         raise ValueError(f"rows must be a positive integer, got {rows!r}")
+    import pyarrow.parquet as pq  # type: ignore[import-untyped]  # loaded when a file is read
+
     file = pq.ParquetFile(path, pre_buffer=False)  # pre-buffering keeps every page read
     empty = pl.from_arrow(file.schema_arrow.empty_table())
     if not isinstance(empty, pl.DataFrame):  # a table always converts to a DataFrame

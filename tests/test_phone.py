@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import random
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import phonenumbers
 import polars as pl
@@ -14,6 +17,18 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from audframe.normalize.phone import phone, phone_reason
+
+# the module itself (``audframe.normalize.phone`` is also the name of the function)
+phone_module = importlib.import_module("audframe.normalize.phone")
+
+
+@contextmanager
+def every_plan_vectorized() -> Iterator[None]:
+    """Run the vectorized path for every region and calling code, however few rows it
+    has (by default a batch's rare ones go to libphonenumber, which is cheaper)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(phone_module, "_FEW", 0)
+        yield
 
 REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)
 TEN = ["US", "GB", "DE", "FR", "IT", "ES", "BR", "IN", "MX", "AU"]
@@ -152,6 +167,13 @@ def test_unknown_region_is_no_region() -> None:
     assert one("0044 20 7183 8750", "xx") == one("0044 20 7183 8750", None)
 
 
+@pytest.mark.parametrize("value", ["+0044 20 7183 8750", "+44 20 7183 8750", "00012", "0001 650"])
+def test_unknown_region_is_no_region_with_plus_and_zeros(value: str) -> None:
+    # '+0044…' has no calling code: the spec's 00 rule is for numbers written without '+'
+    assert one(value, "zz") == one(value, None) == reference(value, None)
+    assert why(value, "zz") == why(value, None)
+
+
 def test_region_is_case_and_space_insensitive() -> None:
     assert one("020 7183 8750", "GB") == one("020 7183 8750", " gb ") == "442071838750"
 
@@ -258,6 +280,43 @@ def test_whitespace_and_symbols() -> None:
     values = ["  (650) 555-1212  ", "650/555/1212", "650.555.1212", "\t650 555 1212\n",
               "[650] 555 1212"]
     assert run(values, ["us"] * len(values))["phone"].to_list() == ["16505551212"] * len(values)
+
+
+@pytest.mark.parametrize(
+    ("value", "region", "expected"),
+    [
+        ("x1234567", "de", "491234567"),  # libphonenumber starts at the first digit or '+'
+        ("Phone: 650 555 1212", "us", "16505551212"),
+        ("tel: +44 20 7183 8750", "us", "442071838750"),
+        ("Tel. (0)20 7183 8750", "gb", "442071838750"),
+        ("650 555 1212 ext. 45.", "us", "16505551212"),
+        ("650-555-1212,", "us", "16505551212"),
+        ("mobile:0049 30 1234567;", "fr", "49301234567"),  # ';' goes to libphonenumber
+        ("x123", "de", None),
+    ],
+)
+def test_text_around_the_number_is_ignored(value: str, region: str, expected: str | None) -> None:
+    assert one(value, region) == expected == reference(value, region)
+
+
+def test_text_before_the_digits_leaves_them_digits() -> None:
+    assert why("x123", "de") == "phone too short"  # not "phone has no digits"
+    assert why("Phone: 12", "us") == "phone too short"
+
+
+def test_common_shapes_never_reach_libphonenumber(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(df: pl.DataFrame) -> pl.DataFrame:
+        raise AssertionError(f"sent to libphonenumber: {df['v'].to_list()}")
+
+    monkeypatch.setattr(phone_module, "_fallback", refuse)
+    monkeypatch.setattr(phone_module, "_FEW", 0)
+    values = ["(650) 555-1212", "+44 20 7183 8750", "0044 20 7183 8750", "Phone: 650 555 1212",
+              "650 555 1212 x123", "650.555.1212 ext. 45", "tel: +1 650 555 1212", "123", "n/a",
+              "0000000000", "  06 6982 0000 ", "(0)20 7183 8750,"]
+    regions = ["us", "gb", "us", "us", "us", "us", None, "de", "us", "fr", "it", "gb"]
+    assert run(values, regions)["phone"].to_list() == [
+        reference(v, r) for v, r in zip(values, regions, strict=True)
+    ]
 
 
 def test_full_width_and_other_digits_go_through_libphonenumber() -> None:
@@ -397,7 +456,13 @@ def format_number(rng: random.Random, region: str) -> str:
 
 
 def check(values: list[str | None], regions: list[str | None]) -> None:
-    out = run(values, regions)
+    with every_plan_vectorized():
+        out = run(values, regions)
+    # the default sends a batch's rare regions and calling codes to libphonenumber: same
+    # phones (its reasons may name another failure of the same invalid value)
+    default = run(values, regions)
+    assert default["phone"].equals(out["phone"], null_equal=True)
+    assert default["reason"].is_null().equals(out["reason"].is_null())
     rows = zip(values, regions, out["phone"], out["reason"], strict=True)
     for value, region, got, reason in rows:
         expected = reference(value, region)

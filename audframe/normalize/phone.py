@@ -22,13 +22,16 @@ On top of that:
 
 How it is fast: the work runs once per distinct ``(value, region)`` pair of a batch.
 Values made only of digits, spaces, ``-``, ``.``, ``(``, ``)``, ``/``, a leading
-``+`` and an optional simple extension are decided by polars expressions built from
+``+`` and an optional simple extension, with any text libphonenumber cuts off around
+them (``Phone: …``, a trailing ``,``), are decided by polars expressions built from
 libphonenumber's own metadata (calling codes, international and national prefixes,
 national prefix transform rules, national number patterns, possible lengths): the
 steps of ``phonenumbers.parse`` replayed column-wise, one region or calling code at
-a time. Everything else (vanity letters, full-width digits, RFC 3966 ``tel:`` URIs,
-``+`` numbers with an unknown calling code and a region, …) goes through
-``phonenumbers`` itself, one distinct value at a time.
+a time, with that plan's patterns as literals. Everything else (vanity letters,
+full-width digits, RFC 3966 ``tel:`` URIs, ``+`` numbers with an unknown calling code
+and a region, …) goes through ``phonenumbers`` itself, one distinct value at a time;
+so do the numbers of a region or calling code that has only a handful of them in the
+batch, where one ``phonenumbers`` call per value costs less than the plan's passes.
 """
 
 from __future__ import annotations
@@ -75,8 +78,9 @@ _EXT = (
 )
 # Digits and common separators, with an optional '+' after leading spaces/brackets.
 _SIMPLE = r"^[ (]*\+?[0-9 ().\-/]*$"
-# libphonenumber cuts "… / x2303" (a second number) before it looks for extensions.
-_SECOND_NUMBER = r"[\\/] *x"
+# Text that libphonenumber does not simply cut out of a value: a second number
+# ("… / x2303"), RFC 3966 parameters (";phone-context=", ";isub=").
+_NOT_EXTRACTED = r";|[\\/] *x"
 
 _CALLING_CODES: frozenset[str] = frozenset(
     str(cc) for cc in phonenumbers.COUNTRY_CODE_TO_REGION_CODE
@@ -192,98 +196,119 @@ def _normalize_batch(batch: pl.Series) -> pl.Series:
     rows = batch.struct.unnest().select(
         v=pl.col("value").str.strip_chars(),
         r=pl.col("region").str.strip_chars().str.to_uppercase().fill_null(""),
-    ).with_row_index("_i")
+    )
+    n = rows.height
     # One row per distinct (value, region), numbered g. A pair whose hash no other row
-    # shares is distinct already (g = its row number); the rest are grouped exactly.
-    shared = pl.struct("v", "r").hash().is_duplicated()
-    singles = rows.filter(~shared).select(g="_i", v="v", r="r")
-    groups = (
-        rows.filter(shared)
-        .group_by("v", "r")
-        .agg("_i")
-        .with_row_index("g", offset=rows.height)
-    )
-    decided = _resolve(pl.concat([singles, groups.select("g", "v", "r")]))
-    single_rows = decided.filter(pl.col("g") < rows.height).select(
-        _i="g", phone="phone", reason="reason"
-    )
-    group_rows = (
-        groups.select("g", "_i")
-        .join(decided, on="g", how="inner")
-        .explode("_i")
-        .select("_i", "phone", "reason")
-    )
-    out = pl.concat([single_rows, group_rows]).sort("_i")
-    return out.select(pl.struct("phone", "reason").alias(batch.name)).to_series()
+    # shares is distinct already (g = its row number); the rest are grouped exactly, so
+    # any hash will do: a collision only sends both rows to the exact grouping.
+    hashes = rows.select(pl.col("v").hash(11) ^ pl.col("r").hash(13)).to_series()
+    ordered = hashes.sort()  # cheaper than is_duplicated when few rows repeat
+    repeated = ordered.filter(ordered == ordered.shift(1))
+    shared = hashes.is_in(repeated.implode())
+    rows = rows.with_row_index("g")
+    groups = rows.filter(shared).group_by("v", "r").agg("g").with_row_index("k", offset=n)
+    decided = _resolve(
+        pl.concat([rows.filter(~shared), groups.select(g="k", v="v", r="r")])
+    ).with_row_index("at")
+    # Where each row finds its answer: its own decided row, or its group's.
+    found = decided.filter(pl.col("g") < n).select(i="g", at="at")
+    if groups.height:
+        members = decided.filter(pl.col("g") >= n).join(
+            groups.select(g="k", i="g"), on="g", how="inner"
+        )
+        found = pl.concat([found, members.select("i", "at").explode("i")])
+    at = pl.zeros(n, dtype=pl.UInt32, eager=True).scatter(found["i"], found["at"])
+    out = decided.select(pl.struct("phone", "reason").alias(batch.name)).to_series()
+    return out.gather(at)
 
 
 def _resolve(distinct: pl.DataFrame) -> pl.DataFrame:
-    """Phone and reason for distinct ``(g, v, r)`` rows (``r`` upper case or "")."""
+    """``(g, phone, reason)`` for distinct ``(g, v, r)`` rows (``r`` upper case or "")."""
     v, d, main = pl.col("v"), pl.col("d"), pl.col("main")
     absent = v.is_null() | (v == "")
-    done = [distinct.filter(absent).select(*_KEY, phone=pl.lit(None, pl.String),
-                                           reason=pl.lit(None, pl.String))]
+    done = [distinct.filter(absent).select("g", phone=_NULL, reason=_NULL)]
+    if done[0].height:
+        distinct = distinct.filter(~absent)
     within = v.str.len_bytes() <= _MAX_INPUT
-    df = distinct.filter(~absent).with_columns(simple=v.str.contains(_SIMPLE) & within)
-    parts = [df.filter("simple").with_columns(main=v, has_ext=pl.lit(False))]
-    other = df.filter(~pl.col("simple"))
-    if other.height:  # maybe a simple number with an extension, else the fallback
-        other = other.with_columns(main=v.str.replace(_EXT, ""))
-        other = other.with_columns(has_ext=main.str.len_bytes() != v.str.len_bytes())
-        other = other.with_columns(
-            simple=pl.col("has_ext") & main.str.contains(_SIMPLE) & within
-            & ~v.str.contains(_SECOND_NUMBER)
-        )
-        parts.append(other)
-    df = pl.concat(parts, how="vertical_relaxed").with_columns(
-        d=main.str.replace_many(_SEPARATORS, [""] * len(_SEPARATORS))
+    lf = distinct.lazy().with_columns(simple=v.str.contains(_SIMPLE) & within)
+    # What libphonenumber reads of any other text (_extract_possible_number): from the
+    # first digit or '+' to the last letter, digit or '#'; then the extension goes.
+    # Values it cuts otherwise (a second number, RFC 3966 parameters) and non-ASCII text
+    # go to the fallback.
+    text = v.str.replace(r"^[^+0-9]+", "").str.replace(r"[^#0-9A-Za-z]+$", "")
+    other = lf.filter(~pl.col("simple")).with_columns(_text=text).with_columns(
+        main=pl.col("_text").str.replace(_EXT, "")
     )
-    nd = d.str.len_bytes()
-    simple, has_ext = pl.col("simple"), pl.col("has_ext")
-    df = df.with_columns(
+    other = other.with_columns(
+        has_ext=main.str.len_bytes() != pl.col("_text").str.len_bytes(),
+        simple=(v.str.len_bytes() == v.str.len_chars())
+        & ~v.str.contains(_NOT_EXTRACTED)
+        & main.str.contains(_SIMPLE)
+        & within,
+    ).drop("_text")
+    lf = pl.concat(
+        [lf.filter("simple").with_columns(main=v, has_ext=pl.lit(False)), other],
+        how="vertical_relaxed",
+    ).with_columns(d=main.str.replace_many(_SEPARATORS, [""] * len(_SEPARATORS)))
+    nd, simple, has_ext = d.str.len_bytes(), pl.col("simple"), pl.col("has_ext")
+    fast = simple & (~has_ext | (nd >= 3))  # a short number with an extension: fallback
+    lf = lf.with_columns(
+        fast=fast,
         early=pl.when(simple & (nd == 0)).then(pl.lit(NO_DIGITS))
-        .when(simple & has_ext & (nd < 3)).then(None)
-        .when(simple & d.str.contains(r"^0*$")).then(pl.lit(ALL_ZEROS))
-        .when(simple & (nd < 3)).then(pl.lit(TOO_SHORT))
+        .when(fast & ~d.str.contains("[1-9]")).then(pl.lit(ALL_ZEROS))
+        .when(fast & (nd < 3)).then(pl.lit(TOO_SHORT)),
+        plus=main.str.contains("+", literal=True),  # simple text has its '+' in front
+        known=pl.col("r").is_in(_REGION_SERIES),
     )
-    early = pl.col("early")
-    done.append(
-        df.filter(early.is_not_null()).select(*_KEY, phone=pl.lit(None, pl.String), reason=early)
+    early, fast, plus, known = pl.col("early"), pl.col("fast"), pl.col("plus"), pl.col("known")
+    # Where each row goes: decided already, the fallback, read nationally, or read after
+    # a calling code ('+', or no usable region).
+    route = (
+        pl.when(early.is_not_null()).then(pl.lit(0, pl.UInt8))
+        .when(~fast).then(pl.lit(1, pl.UInt8))
+        .when(~plus & known).then(pl.lit(2, pl.UInt8))
+        .otherwise(pl.lit(3, pl.UInt8))
     )
-    slow = [df.filter(early.is_null() & ~(simple & (~has_ext | (nd >= 3)))).select(*_KEY)]
-    work = df.filter(early.is_null() & simple & (~has_ext | (nd >= 3))).select(
-        *_KEY, "d", plus=main.str.strip_chars_start(" (").str.starts_with("+")
-    )
-
-    plus, known = pl.col("plus"), pl.col("r").is_in(_REGION_SERIES)
-    # After '+', or with no usable region, the digits start with a calling code.
-    international = work.filter(plus | ~known).with_columns(
+    df = lf.with_columns(_route=route).collect(engine="in-memory")
+    routes = df.partition_by("_route", as_dict=True)
+    part = {k: routes.get((k,), df.clear()) for k in range(4)}
+    done.append(part[0].select("g", phone=_NULL, reason=early))
+    slow = [part[1].select("g", "v", "r")]
+    international = part[3].select(
+        *_KEY, "d",
         x=pl.when(plus).then(d).otherwise(d.str.strip_chars_start("0")),
         retry=plus & known,  # a bad calling code after '+': libphonenumber retries nationally
     )
-    national, by_idd = _national(work.filter(~plus & known))
+    few: list[pl.Series] = []  # rows for the fallback, found on the way
+    national, by_idd = _national(part[2], few)
     failed, found = _international(pl.concat([international, by_idd], how="diagonal_relaxed"))
     retry = pl.col("retry") & (pl.col("err") == BAD_COUNTRY_CODE)
-    slow.append(failed.filter(retry).select(*_KEY))
+    few.append(failed.filter(retry)["g"])
     judged = pl.concat(
         [
-            _judge(_finish(pl.concat([national, found], how="diagonal_relaxed"))),
+            _judge(national),
+            _judge(_finish(found, few)),
             _judge(failed.filter(~retry)),
         ],
         how="diagonal_relaxed",
     )
-    # The spec's '00' rule: a reading that failed, written with 00 → international.
-    again = pl.col("phone").is_null() & (pl.col("r") != "") & d.str.starts_with("00")
+    # The spec's '00' rule: a reading that failed, written with 00 → international. Only
+    # without '+' in a known region: the region check leaves out the rest, as a '+00…'
+    # number in a known region went to libphonenumber above (retry).
+    again = pl.col("phone").is_null() & pl.col("r").is_in(_REGION_SERIES) & d.str.starts_with("00")
     redo = judged.filter(again).select(*_KEY, "d").with_columns(
         x=d.str.slice(2), retry=pl.lit(False)
     )
     if redo.height:
         failed, found = _international(redo)
         judged = pl.concat(
-            [judged.filter(~again), _judge(_finish(found)), _judge(failed)],
+            [judged.filter(~again), _judge(_finish(found, few)), _judge(failed)],
             how="diagonal_relaxed",
         )
-    done.append(judged.select(*_KEY, "phone", "reason"))
+    done.append(judged.select("g", "phone", "reason"))
+    found_few = pl.concat(few)
+    if found_few.len():
+        slow.append(df.filter(pl.col("g").is_in(found_few.implode())).select("g", "v", "r"))
     slow_rows = pl.concat(slow)
     if slow_rows.height:
         done.append(_fallback(slow_rows))
@@ -296,7 +321,7 @@ def _judge(parsed: pl.DataFrame) -> pl.DataFrame:
     n, code, err = pl.col("_e164").str.len_bytes(), pl.col("code"), pl.col("err")
     reason = (
         pl.when(err.is_not_null()).then(err)
-        .when(pl.col("nsn").str.strip_chars_start("0") == "").then(pl.lit(ALL_ZEROS))
+        .when(~pl.col("nsn").str.contains("[1-9]")).then(pl.lit(ALL_ZEROS))
         .when(code == _SHORT).then(pl.lit(TOO_SHORT))
         .when(code == _LONG).then(pl.lit(TOO_LONG))
         .when(code == _INVALID).then(pl.lit(BAD_LENGTH))
@@ -309,12 +334,23 @@ def _judge(parsed: pl.DataFrame) -> pl.DataFrame:
 
 
 # ----------------------------------------------------------------- metadata as tables
-_KEY = ("g", "v", "r")
+_KEY = ("g", "r")  # what the fast path carries along
 _SEPARATORS = [" ", "-", ".", "(", ")", "/", "+"]
 _REGION_SERIES = pl.Series(sorted(_REGIONS), dtype=pl.String).implode()
-_CODE_SERIES = pl.Series(sorted(_CALLING_CODES), dtype=pl.String).implode()
-_REGEX_CACHE = 16
+# The calling code that starts each three digits, if any: libphonenumber tries 1, 2 and
+# 3 digits, and calling codes are prefix-free.
+_CODE_BY_HEAD = {
+    head: code
+    for head in (f"{n:03d}" for n in range(1000))
+    for code in [head[:1], head[:2], head]
+    if code in _CALLING_CODES
+}
+_NULL = pl.lit(None, pl.String)
 _LEN_CAP = 24  # every possible length is below; longer numbers test like this one
+# A region or calling code with fewer distinct numbers than this in a batch goes to
+# libphonenumber: its vectorized passes would cost more (about 40 µs per value against
+# a few ms per plan).
+_FEW = 48
 
 
 @dataclass(frozen=True)
@@ -331,6 +367,8 @@ class _Plan:
     npp_groups: int
     transform: str | None  # national prefix transform rule, in polars syntax
     idd_re: str | None  # anchored international prefix
+    npp_alts: tuple[str, ...] | None  # npp_re when it is only literal alternatives
+    idd_alts: tuple[str, ...] | None  # idd_re likewise
 
     def length_code(self, n: int) -> int:
         """phonenumberutil._test_number_length for a number of ``n`` digits."""
@@ -362,161 +400,172 @@ def _plan(key: str) -> _Plan:
     npp = md.national_prefix_for_parsing or None
     rule = md.national_prefix_transform_rule or None
     pattern = desc.national_number_pattern
+    # (?-u): ASCII digits only, which compiles several times faster than Unicode \d
     return _Plan(
         key=key,
         cc=str(md.country_code),
         main=_main_key(str(md.country_code)),
         lengths=tuple(desc.possible_length),
         local=tuple(desc.possible_length_local_only or ()),
-        nat_re=f"^(?:{pattern})$" if pattern else None,
-        npp_re=f"^(?:{npp})" if npp else None,
+        nat_re=f"(?-u)^(?:{pattern})$" if pattern else None,
+        npp_re=f"(?-u)^(?:{npp})" if npp else None,
         npp_groups=re.compile(npp).groups if npp else 0,
         transform=re.sub(r"\\(\d)", r"${\1}", rule) if rule else None,
-        idd_re=f"^(?:{md.international_prefix})" if md.international_prefix else None,
+        idd_re=f"(?-u)^(?:{md.international_prefix})" if md.international_prefix else None,
+        npp_alts=None if rule else _literals(npp),
+        idd_alts=_literals(md.international_prefix),
     )
 
 
-_PLAN_COLUMNS: dict[str, pl.DataType] = {
-    "cc": pl.String(), "main": pl.String(), "nat_re": pl.String(), "npp_re": pl.String(),
-    "npp_groups": pl.Int32(), "transform": pl.String(), "idd_re": pl.String(),
-}
+def _literals(pattern: str | None) -> tuple[str, ...] | None:
+    """``("0", "180020")`` for the pattern ``0|180020``; None for any other pattern."""
+    if pattern and re.fullmatch(r"\d+(?:\|\d+)*", pattern):
+        return tuple(pattern.split("|"))
+    return None
 
 
-def _with_plan(df: pl.DataFrame, key: str, columns: tuple[str, ...]) -> pl.DataFrame:
-    """Add the metadata ``columns`` of the plan named by column ``key``."""
-    if df.height == 0:
-        return df.with_columns(pl.lit(None, _PLAN_COLUMNS[c]).alias(c) for c in columns)
-    keys = df[key].unique().to_list()
-    plans = [_plan(k) for k in keys]
-    index = pl.col(key).replace_strict(keys, list(range(len(keys))), return_dtype=pl.UInt32)
-    return df.with_columns(_at=index).with_columns(
-        pl.lit(pl.Series([getattr(p, c) for p in plans], dtype=_PLAN_COLUMNS[c]))
-        .gather(pl.col("_at"))
-        .alias(c)
-        for c in columns
-    ).drop("_at")
+def _prefix_length(number: pl.Expr, alternatives: tuple[str, ...]) -> pl.Expr:
+    """Length of the first of ``alternatives`` that starts ``number`` (a regex
+    alternation anchored at the start, without the regex); null when none does."""
+    length = pl.lit(None, pl.UInt32)
+    for text in reversed(alternatives):
+        length = pl.when(number.str.starts_with(text)).then(pl.lit(len(text), pl.UInt32)).otherwise(
+            length
+        )
+    return length
 
 
-def _length_code(df: pl.DataFrame, key: str, number: str, out: str) -> pl.DataFrame:
-    """Column ``out``: _test_number_length of column ``number`` under plan column ``key``."""
-    if df.height == 0:
-        return df.with_columns(pl.lit(None, pl.Int8).alias(out))
-    keys = df[key].unique().to_list()
-    width = _LEN_CAP + 1
-    table = pl.Series(
-        [_plan(k).length_code(n) for k in keys for n in range(width)], dtype=pl.Int8
-    )
-    slot = pl.col(key).replace_strict(
-        keys, [i * width for i in range(len(keys))], return_dtype=pl.UInt32
-    ) + pl.col(number).str.len_bytes().clip(upper_bound=_LEN_CAP)
-    return df.with_columns(pl.lit(table).gather(slot).alias(out))
+@cache
+def _length_table(key: str) -> pl.Series:
+    plan = _plan(key)
+    return pl.Series([plan.length_code(n) for n in range(_LEN_CAP + 1)], dtype=pl.Int8)
 
 
-def _clustered(df: pl.DataFrame, column: str) -> pl.DataFrame:
-    """Rows with equal ``column`` side by side.
+# Each step below runs once per plan, on that plan's rows, with the plan's patterns as
+# literals: one query per plan, whatever the number of rows, all collected together.
+def _by_plan(df: pl.DataFrame, key: str, step: Callable[[pl.LazyFrame, _Plan], pl.LazyFrame],
+             few: list[pl.Series]) -> pl.DataFrame:
+    """``step`` on the rows of each plan named in column ``key``, concatenated.
 
-    A regex given per row is compiled through a small cache, so many distinct
-    patterns interleaved would be compiled over and over.
+    The rows (``g``) of a plan with fewer than ``_FEW`` rows go to ``few`` instead: for
+    them, libphonenumber costs less than the plan's vectorized passes.
     """
-    if df.height > _REGEX_CACHE and df[column].n_unique() > _REGEX_CACHE:
-        return df.sort(column)
-    return df
+    done = []
+    if df.height:
+        if df[key].n_unique() == 1:
+            parts = {(df[key][0],): df.drop(key)}
+        else:
+            parts = df.partition_by(key, as_dict=True, include_key=False)
+        for (k,), part in parts.items():
+            if part.height < _FEW:
+                few.append(part["g"])
+            else:
+                done.append(step(part.lazy(), _plan(str(k))).with_columns(pl.lit(k).alias(key)))
+    if not done:  # no rows, but the columns a step adds
+        query = step(df.clear().drop(key).lazy(), _plan("US"))
+        return query.with_columns(pl.lit("").alias(key)).collect(engine="in-memory")
+    return pl.concat(pl.collect_all(done, engine="in-memory"), how="vertical_relaxed")
 
 
-def _matches(number: pl.Expr) -> pl.Expr:
-    """Full match of the plan's national number pattern (column ``nat_re``)."""
-    return number.str.contains(pl.col("nat_re")).fill_null(False)
+def _length_code(number: pl.Expr, plan: _Plan) -> pl.Expr:
+    """phonenumberutil._test_number_length of ``number`` under ``plan``."""
+    length = number.str.len_bytes().clip(upper_bound=_LEN_CAP)
+    return pl.lit(_length_table(plan.key)).gather(length)
 
 
-def _strip_national_prefix(df: pl.DataFrame, source: str, target: str, key: str) -> pl.DataFrame:
+def _matches(number: pl.Expr, plan: _Plan) -> pl.Expr:
+    """Full match of the plan's national number pattern."""
+    return pl.lit(False) if plan.nat_re is None else number.str.contains(plan.nat_re)
+
+
+def _strip_national_prefix(df: pl.LazyFrame, source: str,
+                           plan: _Plan) -> tuple[pl.LazyFrame, pl.Expr]:
     """phonenumberutil._maybe_strip_national_prefix_carrier_code: the number it returns.
 
-    Reads digits from column ``source`` and the metadata of the plan named in column
-    ``key``; writes column ``target``.
+    Reads digits from column ``source`` (null stays null). Returns ``df`` with helper
+    columns (``_candidate``, ``_keep``) and the expression of the number over them.
     """
     number = pl.col(source)
-    columns = df.columns
-    df = _clustered(_with_plan(df, key, ("npp_re",)), "npp_re")
-    hit = number.str.contains(pl.col("npp_re")).fill_null(False)
-    df = df.with_columns(_hit=hit)
-    parts = [df.filter(~pl.col("_hit")).select(*columns, number.alias(target))]
-    todo = _with_plan(df.filter("_hit"), key, ("npp_groups", "transform", "nat_re"))
-    for part in todo.partition_by("npp_re", "npp_groups", "transform"):
-        npp, groups, rule = part["npp_re"][0], part["npp_groups"][0], part["transform"][0]
-        part = _clustered(part, "nat_re")
-        plain = number.str.replace(npp, "")
-        if rule is not None and groups > 0:
-            candidate = pl.when(number.str.extract(npp, groups).is_null()).then(plain).otherwise(
-                number.str.replace(npp, rule)
-            )
-        else:
-            candidate = plain
-        part = part.with_columns(_candidate=candidate, _viable=_matches(number))
-        keep = pl.col("_viable") & ~_matches(pl.col("_candidate"))
-        parts.append(
-            part.select(*columns, pl.when(keep).then(number).otherwise("_candidate").alias(target))
-        )
-    return pl.concat(parts, how="vertical_relaxed")
+    if plan.npp_re is None:
+        return df, number
+    npp = plan.npp_re
+    if plan.npp_alts is not None:
+        cut = _prefix_length(number, plan.npp_alts)
+        candidate, hit = number.str.slice(cut), cut.is_not_null()  # null: no prefix
+    else:
+        hit = number.str.contains(npp)
+        candidate = number.str.replace(npp, "")
+        if plan.transform is not None and plan.npp_groups > 0:
+            candidate = pl.when(number.str.extract(npp, plan.npp_groups).is_null()).then(
+                candidate
+            ).otherwise(number.str.replace(npp, plan.transform))
+        candidate = pl.when(hit).then(candidate)
+    # The prefix stays when the number matches the national pattern and the rest does
+    # not; the patterns only run where they can change the answer.
+    stripped, viable = pl.col("_candidate"), pl.col("_keep")
+    df = df.with_columns(_candidate=candidate, _keep=_matches(pl.when(hit).then(number), plan))
+    df = df.with_columns(_keep=viable & ~_matches(pl.when(viable).then(stripped), plan))
+    return df, pl.when(stripped.is_not_null() & ~viable.fill_null(False)).then(stripped).otherwise(
+        number
+    )
 
 
-def _national(df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _national(df: pl.DataFrame, few: list[pl.Series]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Digits ``d`` written without '+' in a known region ``r``: the start of parse(d, r).
 
-    Returns the rows read nationally (with ``cc``, ``national``, ``pkey``, ``mkey``)
-    and the rows that start with the region's international prefix (with ``x``).
+    Returns the rows read nationally, finished (with ``cc``, ``nsn``, ``err``, ``code``:
+    see ``_finish``), and the rows that start with the region's international prefix
+    (with ``x``).
     """
+    df = _by_plan(df.select(*_KEY, "d"), "r", _national_step, few)
+    df = df.with_columns(retry=pl.lit(False))
+    by_idd = df.filter(pl.col("x").is_not_null()).select(*_KEY, "d", "x", "retry")
+    return df.filter(pl.col("x").is_null()).drop("x"), by_idd
+
+
+def _national_step(df: pl.LazyFrame, plan: _Plan) -> pl.LazyFrame:
     d = pl.col("d")
-    df = _clustered(_with_plan(df, "r", ("cc", "main", "idd_re")), "r")
-    df = df.with_columns(
-        retry=pl.lit(False), _idd=d.str.contains(pl.col("idd_re")).fill_null(False)
-    ).drop("idd_re")
-    idd = []
-    for part in _with_plan(df.filter("_idd"), "r", ("idd_re",)).partition_by("idd_re"):
-        match = d.str.extract(part["idd_re"][0], 0)
-        idd.append(part.drop("idd_re").with_columns(x=d.str.slice(match.str.len_bytes())))
-    by_idd = pl.concat(idd, how="vertical_relaxed") if idd else df.clear().with_columns(x=d)
-    # libphonenumber keeps the prefix when a 0 follows it: calling codes never start with 0
-    after_zero = pl.col("x").str.starts_with("0")
-    df = pl.concat([df.filter(~pl.col("_idd")), by_idd.filter(after_zero).drop("x")])
-    by_idd = by_idd.filter(~after_zero).select(*_KEY, "d", "x", "retry")
-
+    # The digits after the region's international prefix (null without one) …
+    if plan.idd_alts is not None:
+        after = d.str.slice(_prefix_length(d, plan.idd_alts))
+    elif plan.idd_re is not None:
+        after = d.str.slice(d.str.extract(plan.idd_re, 0).str.len_bytes())
+    else:
+        after = _NULL
+    # … unless a 0 follows: libphonenumber keeps the prefix, calling codes never start with 0
+    x = pl.when(~after.str.starts_with("0")).then(after)
     # The number may already start with the region's calling code (16505551212, US).
-    cc = pl.col("cc")
-    starts = df.filter(d.str.starts_with(cc)).with_columns(_rest=d.str.slice(cc.str.len_bytes()))
-    starts = _strip_national_prefix(starts, "_rest", "_potential", "r")
-    starts = _clustered(_length_code(starts, "r", "d", "_code"), "r")
-    starts = _with_plan(starts, "r", ("nat_re",))
-    has_cc = (~_matches(d) & _matches(pl.col("_potential"))) | (pl.col("_code") == _LONG)
-    starts = starts.with_columns(_has_cc=has_cc)
-    # parse switches to the calling code's main region once it has read the code itself
-    with_cc = starts.filter("_has_cc").with_columns(national="_potential", pkey="main")
-    rows = pl.concat(
-        [
-            df.filter(~d.str.starts_with(cc)),
-            starts.filter(~pl.col("_has_cc")).select(df.columns),
-        ]
-    ).with_columns(national=d, pkey="r")
-    national = pl.concat([rows.select(_PARSED), with_cc.select(_PARSED)]).with_columns(
-        mkey=pl.col("main")
+    rest = pl.when(d.str.starts_with(plan.cc)).then(d.str.slice(len(plan.cc)))
+    df, potential = _strip_national_prefix(df.with_columns(x=x, _rest=rest), "_rest", plan)
+    df = df.with_columns(_potential=potential)
+    starts = pl.col("_rest").is_not_null()
+    has_cc = starts & (
+        (~_matches(pl.when(starts).then(d), plan) & _matches(pl.col("_potential"), plan))
+        | (_length_code(d, plan) == _LONG)
     )
-    return national.drop("main"), by_idd
-
-
-_PARSED = ("g", "v", "r", "d", "cc", "main", "national", "pkey", "retry")
+    df = df.select(
+        "g", "d", "x", national=pl.when(has_cc).then("_potential").otherwise(d),
+        _cc=has_cc.fill_null(False),
+    )
+    if plan.main == plan.key:
+        return _finish_step(df.drop("_cc"), plan)
+    # parse switches to the calling code's main region once it has read the code itself
+    return pl.concat(
+        [
+            _finish_step(df.filter(~pl.col("_cc")).drop("_cc"), plan),
+            _finish_step(df.filter("_cc").drop("_cc"), _plan(plan.main)),
+        ]
+    )
 
 
 def _international(df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Digits ``x`` that start with a calling code (after '+', an IDD, or without region).
 
-    Returns the rows that fail (with ``err``) and those with ``cc``, ``national``,
-    ``pkey`` and ``mkey``.
+    Returns the rows that fail (with ``err``) and those with ``national`` and ``pkey``.
     """
     x = pl.col("x")
-    cc = pl.lit(None, pl.String)
-    for width in (3, 2, 1):  # libphonenumber tries 1, 2, 3; calling codes are prefix-free
-        head = x.str.slice(0, width)
-        known = head.is_in(_CODE_SERIES) & (x.str.len_bytes() >= width)
-        cc = pl.when(known).then(head).otherwise(cc)
+    # (shorter numbers fail anyway)
+    cc = x.str.slice(0, 3).replace_strict(_CODE_BY_HEAD, default=None, return_dtype=pl.String)
     short = x.str.len_bytes() <= _MIN_NSN
     df = df.with_columns(cc=cc)
     failed = df.filter(pl.col("cc").is_null() | short).with_columns(
@@ -526,34 +575,43 @@ def _international(df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         code=pl.lit(_INVALID, pl.Int8),
     )
     found = df.filter(pl.col("cc").is_not_null() & ~short)
-    keys = pl.DataFrame(
-        {"cc": (codes := found["cc"].unique().to_list()), "pkey": [_main_key(c) for c in codes]},
-        schema={"cc": pl.String, "pkey": pl.String},
-    )
-    found = found.join(keys, on="cc", how="left").with_columns(
-        national=x.str.slice(pl.col("cc").str.len_bytes()), mkey=pl.col("pkey")
+    codes = found["cc"].unique().to_list()
+    found = found.select(
+        *_KEY, "d",
+        national=x.str.slice(pl.col("cc").str.len_bytes()),
+        pkey=pl.col("cc").replace_strict(
+            codes, [_main_key(c) for c in codes], return_dtype=pl.String
+        ),
     )
     return failed, found
 
 
-def _finish(df: pl.DataFrame) -> pl.DataFrame:
+def _finish(df: pl.DataFrame, few: list[pl.Series]) -> pl.DataFrame:
     """The end of phonenumbers.parse (national prefix, lengths) and is_possible_number.
 
-    Reads ``national``, the plan parse holds (``pkey``) and the calling code's main
-    region (``mkey``, which is_possible_number uses); adds ``nsn``, ``err``, ``code``.
+    Reads ``national`` and the plan parse holds (``pkey``); adds ``cc``, ``nsn``, ``err``
+    and ``code``. The rows of a rare plan go to ``few`` (see ``_by_plan``).
     """
-    df = _strip_national_prefix(df, "national", "_stripped", "pkey")
-    df = _length_code(df, "pkey", "_stripped", "_code")
+    return _by_plan(df, "pkey", _finish_step, few)
+
+
+def _finish_step(df: pl.LazyFrame, plan: _Plan) -> pl.LazyFrame:
+    national = pl.col("national")
+    columns = df.collect_schema().names()
+    df, stripped = _strip_national_prefix(df, "national", plan)
+    code = _length_code(stripped, plan)
     df = df.with_columns(
-        nsn=pl.when((pl.col("_code") == _POSSIBLE) | (pl.col("_code") == _LONG))
-        .then(pl.col("_stripped"))
-        .otherwise(pl.col("national"))
+        nsn=pl.when((code == _POSSIBLE) | (code == _LONG)).then(stripped).otherwise(national)
     )
-    df = _length_code(df, "mkey", "nsn", "code")
-    n = pl.col("nsn").str.len_bytes()
-    return df.with_columns(
-        err=pl.when(pl.col("national").str.len_bytes() < _MIN_NSN).then(pl.lit(TOO_SHORT))
-        .when(n > _MAX_NSN).then(pl.lit(TOO_LONG)),
+    nsn = pl.col("nsn")
+    # is_possible_number reads the lengths of the calling code's main region
+    return df.select(
+        *columns,
+        "nsn",
+        cc=pl.lit(plan.cc),
+        code=_length_code(nsn, _plan(plan.main)),
+        err=pl.when(national.str.len_bytes() < _MIN_NSN).then(pl.lit(TOO_SHORT))
+        .when(nsn.str.len_bytes() > _MAX_NSN).then(pl.lit(TOO_LONG)),
     )
 
 
@@ -623,7 +681,7 @@ def _normalize_one(value: str, region: str | None) -> tuple[str | None, str | No
 def _fallback(df: pl.DataFrame, one: Callable[[str, str | None], tuple[str | None, str | None]]
               = _normalize_one) -> pl.DataFrame:
     results = [one(v, r or None) for v, r in df.select("v", "r").iter_rows()]
-    return df.select(*_KEY).with_columns(
+    return df.select("g").with_columns(
         phone=pl.Series([p for p, _ in results], dtype=pl.String),
         reason=pl.Series([w for _, w in results], dtype=pl.String),
     )
