@@ -13,12 +13,19 @@ the batch falls back to an exact join on the values themselves.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
 import polars as pl
 
-__all__ = ["Distinct", "collect_whole", "distinct", "per_distinct", "per_distinct_batch"]
+__all__ = [
+    "ROWS_PER_CHUNK",
+    "Distinct",
+    "collect_select",
+    "distinct",
+    "per_distinct",
+    "per_distinct_batch",
+]
 
 _OUT = "__audframe_out"
 _H = "__audframe_h"
@@ -138,12 +145,27 @@ def per_distinct_batch(
     return packed.map_batches(run, return_dtype=dtype, is_elementwise=True)
 
 
-def collect_whole(frame: pl.DataFrame, exprs: Iterable[pl.Expr]) -> pl.DataFrame:
-    """``frame.select(exprs)``, with every per-distinct step seeing whole columns.
+#: Rows per chunk for row-by-row work, which polars then runs on every core.
+ROWS_PER_CHUNK = 125_000
 
-    The in-memory engine hands an elementwise function one chunk at a time, so the
-    frame is made one chunk first: distinct values are then found across the whole
-    column, not per chunk. Lazy, so that polars' common-subexpression elimination
-    runs (eager ``select`` skips it).
+
+def collect_select(
+    frame: pl.DataFrame, grouped: Sequence[pl.Expr], rowwise: Sequence[pl.Expr] = ()
+) -> pl.DataFrame:
+    """``frame.select(*grouped, *rowwise)``, each expression fed the chunks that suit it.
+
+    The in-memory engine hands an elementwise function one chunk at a time, and runs
+    chunks in parallel. ``grouped`` expressions (per-distinct work) see the frame as one
+    chunk, so distinct values are found across whole columns; ``rowwise`` ones see it in
+    chunks of :data:`ROWS_PER_CHUNK` rows, so their row-by-row work runs on every core.
+    Lazy, so that polars' common-subexpression elimination runs (eager ``select``
+    skips it).
     """
-    return frame.rechunk().lazy().select(exprs).collect(engine="in-memory")
+    outputs = []
+    if grouped:
+        outputs.append(frame.rechunk().lazy().select(grouped).collect(engine="in-memory"))
+    if rowwise:
+        parts = frame.rechunk().iter_slices(ROWS_PER_CHUNK)
+        chunked = pl.concat(parts, rechunk=False) if frame.height else frame
+        outputs.append(chunked.lazy().select(rowwise).collect(engine="in-memory"))
+    return pl.concat(outputs, how="horizontal") if len(outputs) > 1 else outputs[0]

@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from audframe.distinct import collect_whole, per_distinct_batch
+from audframe.distinct import collect_select, per_distinct_batch
 from audframe.errors import ColumnTypeError, ValidationError
 from audframe.frames import Frame, key_columns
 from audframe.keys import HASHED_KEYS, ROW_UNIQUE_KEYS
@@ -218,10 +218,11 @@ def hash(
     frame = frame.with_columns(pl.col(k).cast(pl.String) for k in checked)
     if isinstance(frame, pl.DataFrame):
         found: dict[str, int] = {}
-        hashed = collect_whole(frame, [
-            _hash_column(c, use_plugin, found) if c in targets else pl.col(c)
-            for c in frame.columns
-        ])
+        exprs = {c: _hash_column(c, use_plugin, found) if c in targets else pl.col(c)
+                 for c in frame.columns}
+        rowwise = [e for c, e in exprs.items() if c in ROW_UNIQUE_KEYS]
+        grouped = [e for c, e in exprs.items() if c not in ROW_UNIQUE_KEYS]
+        hashed = collect_select(frame, grouped, rowwise).select(frame.columns)
         _refuse(found)
         return hashed
     return frame.with_columns(_hash_column(k, use_plugin, None) for k in targets)

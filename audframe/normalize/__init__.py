@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 import polars as pl
 
-from audframe.distinct import collect_whole, per_distinct
+from audframe.distinct import collect_select, per_distinct
 from audframe.errors import ColumnTypeError, UnknownKeyError
 from audframe.frames import Frame, require_columns
 from audframe.hashing import is_digest
@@ -263,12 +263,15 @@ def normalize(
     rules = build_rules(
         frame.collect_schema(), resolved, default_country=default_country, dob_format=dob_format
     )
-    exprs = [rule.value.alias(key) for key, (_, _, rule) in rules.items()]
-    exprs += [pl.col(c) for c in kept]
+    exprs = {key: rule.value.alias(key) for key, (_, _, rule) in rules.items()}
+    exprs |= {c: pl.col(c) for c in kept}
     used = list(dict.fromkeys(list(resolved.values()) + kept))
     if isinstance(frame, pl.DataFrame):
-        return collect_whole(frame.select(used), exprs)
-    return frame.select(exprs)
+        rowwise = [e for k, e in exprs.items() if k in ROW_UNIQUE_KEYS]
+        grouped = [e for k, e in exprs.items() if k not in ROW_UNIQUE_KEYS]
+        out = collect_select(frame.select(used), grouped, rowwise)
+        return out.select(list(exprs))
+    return frame.select(list(exprs.values()))
 
 
 def normalize_key(
