@@ -30,7 +30,9 @@ import secrets
 import shutil
 import tempfile
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,7 +73,10 @@ _EXACT_INT = 2.0**53
 _LOOKALIKE = "LOOKALIKE_VALUE"
 
 #: Rows encoded per polars call: a whole number of chunks, about this many rows.
-_BLOCK_ROWS = 100_000
+_BLOCK_ROWS = 50_000
+
+#: Blocks whose JSON is built at once, in as many threads, while earlier ones are sent.
+_BLOCKS_AHEAD = 2
 
 #: Rows per batch when a LazyFrame is computed into the spool.
 _SPOOL_BATCH_ROWS = 50_000
@@ -532,10 +537,13 @@ class Payloads(Iterator[Chunk]):
         others = [k for k in self.schema if k not in HASHED_KEYS and k != _LOOKALIKE]
         head = '{"schema":' + schema + ',"data":['
         tail = "]" + ("," + extra if extra else "") + "}"
-        seq = 0
-        for block in self._blocks():
+
+        def encode(block: pl.DataFrame) -> Any:
             escaped = [k for k in others if block[k].str.contains(_NEEDS_ESCAPE).any()]
-            rows = _json_rows(block, self.schema, escaped, size, head, tail)
+            return _json_rows(block, self.schema, escaped, size, head, tail)
+
+        seq = 0
+        for rows in _ahead(encode, self._blocks()):
             # A chunk's payload is a slice of the rows' text: one copy, into a str.
             offsets = memoryview(rows.buffers()[1]).cast("q")[rows.offset :]
             text = memoryview(rows.buffers()[2])
@@ -545,6 +553,28 @@ class Payloads(Iterator[Chunk]):
                 end = min(start + size, len(rows))
                 payload = str(text[offsets[start] : offsets[end]], "utf-8")
                 yield session, {"payload": payload, "session": orjson.dumps(session).decode()}
+
+
+def _ahead(
+    encode: Callable[[pl.DataFrame], Any], blocks: Iterator[pl.DataFrame]
+) -> Iterator[Any]:
+    """``map(encode, blocks)``, encoding up to :data:`_BLOCKS_AHEAD` blocks ahead.
+
+    The encoding (polars and pyarrow, which release the GIL) runs in worker threads,
+    so blocks are encoded on every core while the caller uses the previous ones.
+    """
+    with ThreadPoolExecutor(_BLOCKS_AHEAD, thread_name_prefix="audframe-json") as pool:
+        pending: deque[Future[Any]] = deque()
+        try:
+            for block in blocks:
+                pending.append(pool.submit(encode, block))
+                if len(pending) >= _BLOCKS_AHEAD:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 def _first_batch(
