@@ -13,10 +13,12 @@ the batch falls back to an exact join on the values themselves.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
 import polars as pl
+
+from audframe.keys import ROW_UNIQUE_KEYS
 
 __all__ = [
     "ROWS_PER_CHUNK",
@@ -149,23 +151,25 @@ def per_distinct_batch(
 ROWS_PER_CHUNK = 125_000
 
 
-def collect_select(
-    frame: pl.DataFrame, grouped: Sequence[pl.Expr], rowwise: Sequence[pl.Expr] = ()
-) -> pl.DataFrame:
-    """``frame.select(*grouped, *rowwise)``, each expression fed the chunks that suit it.
+def collect_select(frame: pl.DataFrame, exprs: Mapping[str, pl.Expr]) -> pl.DataFrame:
+    """``frame.select(exprs)`` (name → expression), each fed the chunks that suit it.
 
     The in-memory engine hands an elementwise function one chunk at a time, and runs
-    chunks in parallel. ``grouped`` expressions (per-distinct work) see the frame as one
-    chunk, so distinct values are found across whole columns; ``rowwise`` ones see it in
-    chunks of :data:`ROWS_PER_CHUNK` rows, so their row-by-row work runs on every core.
-    Lazy, so that polars' common-subexpression elimination runs (eager ``select``
-    skips it).
+    chunks in parallel. Expressions of repetitive keys (per-distinct work) see the frame
+    as one chunk, so distinct values are found across whole columns; those of the
+    row-unique keys (:data:`audframe.keys.ROW_UNIQUE_KEYS`) see it in chunks of
+    :data:`ROWS_PER_CHUNK` rows, so their row-by-row work runs on every core. Lazy, so
+    that polars' common-subexpression elimination runs (eager ``select`` skips it).
     """
+    whole = frame.rechunk()
+    grouped = [e for name, e in exprs.items() if name not in ROW_UNIQUE_KEYS]
+    rowwise = [e for name, e in exprs.items() if name in ROW_UNIQUE_KEYS]
     outputs = []
-    if grouped:
-        outputs.append(frame.rechunk().lazy().select(grouped).collect(engine="in-memory"))
+    if grouped or not rowwise:
+        outputs.append(whole.lazy().select(grouped).collect(engine="in-memory"))
     if rowwise:
-        parts = frame.rechunk().iter_slices(ROWS_PER_CHUNK)
-        chunked = pl.concat(parts, rechunk=False) if frame.height else frame
+        parts = list(whole.iter_slices(ROWS_PER_CHUNK)) or [whole]
+        chunked = pl.concat(parts, rechunk=False)
         outputs.append(chunked.lazy().select(rowwise).collect(engine="in-memory"))
-    return pl.concat(outputs, how="horizontal") if len(outputs) > 1 else outputs[0]
+    out = pl.concat(outputs, how="horizontal") if len(outputs) > 1 else outputs[0]
+    return out.select(list(exprs))

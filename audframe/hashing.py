@@ -220,9 +220,7 @@ def hash(
         found: dict[str, int] = {}
         exprs = {c: _hash_column(c, use_plugin, found) if c in targets else pl.col(c)
                  for c in frame.columns}
-        rowwise = [e for c, e in exprs.items() if c in ROW_UNIQUE_KEYS]
-        grouped = [e for c, e in exprs.items() if c not in ROW_UNIQUE_KEYS]
-        hashed = collect_select(frame, grouped, rowwise).select(frame.columns)
+        hashed = collect_select(frame, exprs)
         _refuse(found)
         return hashed
     return frame.with_columns(_hash_column(k, use_plugin, None) for k in targets)

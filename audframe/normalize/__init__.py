@@ -200,16 +200,21 @@ def build_rules(
 
                 rules[part] = (column, raw, _plan(part, inputs, make_part))
             continue
-        if key in ("PHONE", "ZIP") and country is not None:
-            inputs[_COUNTRY] = country  # each row's country code, already normalized
         from_integer = _family(schema[column]) in (_INT, _FLOAT)
-
-        def make(c: Mapping[str, pl.Expr], key: str = key, from_integer: bool = from_integer
-                 ) -> Rule:
-            return _rule(key, c[_RAW], region=c.get(_COUNTRY), from_integer=from_integer)
-
-        rules[key] = (column, raw, _plan(key, inputs, make))
+        rules[key] = (column, raw, _key_rule(key, raw, country, from_integer=from_integer))
     return {k: rules[k] for k in KEYS if k in rules}
+
+
+def _key_rule(key: str, raw: pl.Expr, country: pl.Expr | None, *, from_integer: bool) -> Rule:
+    """The Rule of one (non-DOB) key over the frame; ``country``: each row's alpha-2 code."""
+    inputs = {_RAW: raw}
+    if key in ("PHONE", "ZIP") and country is not None:
+        inputs[_COUNTRY] = country
+
+    def make(c: Mapping[str, pl.Expr]) -> Rule:
+        return _rule(key, c[_RAW], region=c.get(_COUNTRY), from_integer=from_integer)
+
+    return _plan(key, inputs, make)
 
 
 def normalize(
@@ -267,10 +272,7 @@ def normalize(
     exprs |= {c: pl.col(c) for c in kept}
     used = list(dict.fromkeys(list(resolved.values()) + kept))
     if isinstance(frame, pl.DataFrame):
-        rowwise = [e for k, e in exprs.items() if k in ROW_UNIQUE_KEYS]
-        grouped = [e for k, e in exprs.items() if k not in ROW_UNIQUE_KEYS]
-        out = collect_select(frame.select(used), grouped, rowwise)
-        return out.select(list(exprs))
+        return collect_select(frame.select(used), exprs)
     return frame.select(list(exprs.values()))
 
 
@@ -313,14 +315,7 @@ def normalize_key(
     area = pl.col(region) if isinstance(region, str) else region
     code = None if area is None else _country_code(area.cast(pl.String))
     where = _region(code, default_country)
-    inputs = {_RAW: raw}
-    if where is not None and name in ("PHONE", "ZIP"):
-        inputs[_COUNTRY] = where
-
-    def make(c: Mapping[str, pl.Expr]) -> Rule:
-        return _rule(name, c[_RAW], region=c.get(_COUNTRY), from_integer=False)
-
-    value = _plan(name, inputs, make).value
+    value = _key_rule(name, raw, where, from_integer=False).value
     # Keep the input's name (some rules start with a literal, which would name it "literal").
     output = col.meta.output_name(raise_if_undetermined=False)
     return value.name.keep() if output is None else value.alias(output)
