@@ -294,7 +294,10 @@ class _Spool:
                 self.rows_kept += kept.height
                 table = kept.to_arrow()
                 if writer is None:
-                    writer = pq.ParquetWriter(self.path, table.schema, compression="lz4")
+                    # Digests barely compress, and nothing filters on statistics: both
+                    # would only cost time (lz4 took 1.6 s of 2.2 s per 1M rows × 8 keys).
+                    writer = pq.ParquetWriter(self.path, table.schema, compression="none",
+                                              write_statistics=False)
                 writer.write_table(table)
         except BaseException:
             if writer is not None:
