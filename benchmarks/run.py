@@ -319,7 +319,7 @@ def run(args: argparse.Namespace) -> tuple[dict[str, str], list[Result], list[st
             n = min(args.sdk_rows, df.height)
             rows = df.head(n).fill_null("").rows()
             user_rows = [list(r) for r in rows]
-            secs, _ = _timed(lambda: sdk_pipeline(user_rows), 1)
+            secs, _ = _timed(lambda: sdk_pipeline(user_rows), args.repeat)
             results.append(Result(
                 "official SDK: CustomAudience.format_params(is_raw=True) + form encoding",
                 n, secs, _sample_note(n, df.height),
@@ -332,7 +332,7 @@ def run(args: argparse.Namespace) -> tuple[dict[str, str], list[Result], list[st
         else:
             n = min(args.pandas_rows or df.height, df.height)
             pdf = df.head(n).to_pandas()
-            secs, _ = _timed(lambda: pandas_pipeline(pdf), 1)
+            secs, _ = _timed(lambda: pandas_pipeline(pdf), args.repeat)
             results.append(Result(
                 "pandas + hashlib: strip/lower, .map(sha256), chunks, json.dumps", n, secs,
                 _sample_note(n, df.height),
@@ -363,7 +363,7 @@ def _phones(df: pl.DataFrame, normalized: pl.DataFrame | None, args: argparse.Na
     n = min(args.phones_sample, frame.height)
     sample = frame.head(n)
     base_secs, base = _timed(
-        lambda: per_row(sample["phone"].to_list(), sample["region"].to_list()), 1
+        lambda: per_row(sample["phone"].to_list(), sample["region"].to_list()), args.repeat
     )
     ours_head = ours.head(n).to_list()
     same = sum(a == b for a, b in zip(ours_head, base, strict=True))
@@ -480,7 +480,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--phones-sample", type=int, default=100_000,
                         help="rows the per-row phonenumbers baseline is timed on")
     parser.add_argument("--repeat", type=int, default=1,
-                        help="runs of each audframe/floor/phones timing; the best is kept")
+                        help="runs of every timing (each method alike); the best is kept")
     parser.add_argument("--skip", default="", help="comma list of: sdk, pandas, phones")
     parser.add_argument("--out", type=Path, default=HERE / "results.md")
     args = parser.parse_args(argv)
