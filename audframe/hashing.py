@@ -134,7 +134,12 @@ def _refuse(counts: dict[str, int]) -> None:
         )
 
 
-def _checked_hash(key: str, use_plugin: bool | None, found: dict[str, int] | None) -> pl.Expr:
+#: Refused cells found per batch, as (column, count): appended from polars' threads
+#: (``list.append`` is atomic, a read-modify-write of a dict entry is not).
+_Found = list[tuple[str, int]]
+
+
+def _checked_hash(key: str, use_plugin: bool | None, found: _Found | None) -> pl.Expr:
     """``hash_key`` over one column, refusing cells that are not normalized.
 
     Checks and hashes run together, once per distinct value for repetitive keys.
@@ -153,7 +158,7 @@ def _checked_hash(key: str, use_plugin: bool | None, found: dict[str, int] | Non
         if bad and found is None:
             _refuse({key: bad})
         if bad and found is not None:
-            found[key] = found.get(key, 0) + bad
+            found.append((key, bad))
         return batch.struct.field(key)
 
     both = pl.Struct({"bad": pl.Boolean, key: pl.String})
@@ -163,7 +168,7 @@ def _checked_hash(key: str, use_plugin: bool | None, found: dict[str, int] | Non
     return packed.map_batches(check, return_dtype=pl.String, is_elementwise=True).alias(key)
 
 
-def _hash_column(key: str, use_plugin: bool | None, found: dict[str, int] | None) -> pl.Expr:
+def _hash_column(key: str, use_plugin: bool | None, found: _Found | None) -> pl.Expr:
     """The hashed column of ``key``: checked hash, or EXTERN_ID hashed every row alike.
 
     EXTERN_ID (hashed only on request) is hashed in every row alike: an id that
@@ -217,10 +222,13 @@ def hash(
         frame = frame.with_columns(pl.col("EXTERN_ID").cast(pl.String))
     frame = frame.with_columns(pl.col(k).cast(pl.String) for k in checked)
     if isinstance(frame, pl.DataFrame):
-        found: dict[str, int] = {}
+        found: _Found = []
         exprs = {c: _hash_column(c, use_plugin, found) if c in targets else pl.col(c)
                  for c in frame.columns}
         hashed = collect_select(frame, exprs)
-        _refuse(found)
+        counts: dict[str, int] = {}
+        for column, bad in found:
+            counts[column] = counts.get(column, 0) + bad
+        _refuse(counts)
         return hashed
     return frame.with_columns(_hash_column(k, use_plugin, None) for k in targets)

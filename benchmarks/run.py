@@ -146,8 +146,9 @@ def audframe_pipeline(source: pl.DataFrame | pl.LazyFrame) -> dict[str, int]:
     """
     import audframe
 
-    keys = audframe.normalize(source, MAPPING, default_country=DEFAULT_COUNTRY)
-    payloads = audframe.to_payloads(audframe.hash(keys), batch_size=BATCH)
+    af: Any = audframe  # a DataFrame or a LazyFrame, each kept as it is
+    keys = af.normalize(source, MAPPING, default_country=DEFAULT_COUNTRY)
+    payloads = audframe.to_payloads(af.hash(keys), batch_size=BATCH)
     chunks = size = 0
     for _session, fields in payloads.fields():
         chunks += 1
