@@ -25,6 +25,7 @@ from audframe.keys import KEYS
 from audframe.mapping import detect_mapping
 from audframe.normalize import normalize, normalize_key
 from audframe.payloads import form_fields, to_payloads
+from audframe.prepare import prepare
 from audframe.report import validate
 from audframe.retry import RetryPolicy
 from audframe.schemas import check_hashed, check_normalized
@@ -59,6 +60,7 @@ __all__ = [
     "normalize",
     "normalize_key",
     "parquet_payloads",
+    "prepare",
     "to_payloads",
     "validate",
 ]

@@ -21,10 +21,9 @@ import polars as pl
 
 from audframe.charts import coverage, report_html
 from audframe.errors import AudframeError, GraphAPIError, TransportError
-from audframe.hashing import hash
 from audframe.mapping import resolve_mapping
-from audframe.normalize import normalize
 from audframe.payloads import Payloads, to_payloads
+from audframe.prepare import prepare
 from audframe.report import validate
 from audframe.stream import parquet_payloads
 
@@ -140,9 +139,9 @@ def _validated(
 
 
 def _hashed(args: argparse.Namespace, frame: pl.LazyFrame, mapping: dict[str, str]) -> Any:
-    normalized = normalize(frame, mapping, default_country=args.default_country,
-                           dob_format=args.dob_format)
-    return hash(normalized, hash_extern_id=getattr(args, "hash_extern_id", False))
+    return prepare(frame, mapping, default_country=args.default_country,
+                   dob_format=args.dob_format,
+                   hash_extern_id=getattr(args, "hash_extern_id", False))
 
 
 def _payloads(

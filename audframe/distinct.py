@@ -95,6 +95,7 @@ def per_distinct(
     dtype: pl.DataType | type[pl.DataType],
     *,
     dedupe: bool = True,
+    before: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
 ) -> pl.Expr:
     """``expr`` (written over columns named like ``inputs``' keys) evaluated per distinct input.
 
@@ -103,6 +104,9 @@ def per_distinct(
     inputs : name → expression; ``expr`` refers to them as ``pl.col(name)``.
     expr : an elementwise expression: each output row depends only on its input row.
     dtype : the dtype ``expr`` returns.
+    before : a row-wise function of the (distinct) input rows, applied before ``expr``
+        (Unicode normalization, which is Python and costly, so best run per distinct
+        value and kept out of ``expr``).
 
     Returns
     -------
@@ -117,6 +121,8 @@ def per_distinct(
     """
 
     def evaluate(frame: pl.DataFrame) -> pl.Series:
+        if before is not None:
+            frame = before(frame)
         # Lazy, so that polars' common-subexpression elimination runs (eager skips it).
         return frame.lazy().select(expr.alias(_OUT)).collect().to_series()
 

@@ -18,10 +18,10 @@ from audframe.distinct import collect_select, per_distinct_batch
 from audframe.errors import ColumnTypeError, ValidationError
 from audframe.frames import Frame, key_columns
 from audframe.keys import HASHED_KEYS, ROW_UNIQUE_KEYS
-from audframe.schemas import not_normalized
+from audframe.schemas import DIGEST, not_normalized
 from audframe.whitespace import trim
 
-__all__ = ["hash", "hash_key", "is_digest", "sha256"]
+__all__ = ["hash", "hash_id", "hash_key", "hash_normalized", "is_digest", "sha256"]
 
 log = logging.getLogger("audframe")
 
@@ -114,6 +114,32 @@ def hash_key(expr: pl.Expr, *, use_plugin: bool | None = None) -> pl.Expr:
     )
 
 
+def hash_normalized(expr: pl.Expr, *, use_plugin: bool | None = None) -> pl.Expr:
+    """:func:`hash_key` of a value as :func:`audframe.normalize` leaves it, more cheaply.
+
+    Input String, already trimmed, with any digest already lowercase (so nothing is
+    trimmed or lowercased again); output String of 64 lowercase hex characters. A
+    digest passes through; null and ``""`` become null.
+    """
+    return (
+        pl.when(expr.str.contains(DIGEST))
+        .then(expr)
+        .when(expr != "")
+        .then(sha256(expr, use_plugin=use_plugin))
+    )
+
+
+def hash_id(expr: pl.Expr, *, use_plugin: bool | None = None) -> pl.Expr:
+    """SHA-256 of every non-blank trimmed value alike, for EXTERN_ID when asked.
+
+    Input String; output String of 64 lowercase hex characters. Null and blank
+    cells become null. Unlike :func:`hash_key`, an id that happens to look like a
+    digest is an id, not a digest: it is hashed too.
+    """
+    text = trim(expr)
+    return pl.when(text != "").then(sha256(text, use_plugin=use_plugin))
+
+
 #: A cell hash() passes through: blank, or a digest in any case with spaces around it.
 _BLANK_OR_DIGEST = r"^\s*(?:[0-9A-Fa-f]{64}\s*)?$"
 
@@ -169,14 +195,9 @@ def _checked_hash(key: str, use_plugin: bool | None, found: _Found | None) -> pl
 
 
 def _hash_column(key: str, use_plugin: bool | None, found: _Found | None) -> pl.Expr:
-    """The hashed column of ``key``: checked hash, or EXTERN_ID hashed every row alike.
-
-    EXTERN_ID (hashed only on request) is hashed in every row alike: an id that
-    happens to look like a digest is an id, not a digest.
-    """
+    """The hashed column of ``key``: checked hash, or EXTERN_ID by :func:`hash_id`."""
     if key == "EXTERN_ID":
-        text = trim(pl.col(key))
-        return pl.when(text != "").then(sha256(text, use_plugin=use_plugin)).alias(key)
+        return hash_id(pl.col(key), use_plugin=use_plugin).alias(key)
     return _checked_hash(key, use_plugin, found)
 
 

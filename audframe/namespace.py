@@ -15,6 +15,7 @@ from audframe.frames import Frame
 from audframe.hashing import hash, hash_key
 from audframe.normalize import normalize, normalize_key
 from audframe.payloads import Chunk, to_payloads
+from audframe.prepare import prepare
 from audframe.report import validate
 
 __all__ = ["AudienceExpr", "AudienceFrame"]
@@ -40,6 +41,21 @@ class AudienceFrame(Generic[Frame]):
         return normalize(
             self._frame, mapping, default_country=default_country, dob_format=dob_format,
             keep=keep,
+        )
+
+    def prepare(
+        self,
+        mapping: Mapping[str, str] | None = None,
+        *,
+        default_country: str | None = None,
+        dob_format: str | None = None,
+        keep: Iterable[str] = (),
+        hash_extern_id: bool = False,
+    ) -> Frame:
+        """See :func:`audframe.prepare`."""
+        return prepare(
+            self._frame, mapping, default_country=default_country, dob_format=dob_format,
+            keep=keep, hash_extern_id=hash_extern_id,
         )
 
     def validate(

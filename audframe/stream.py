@@ -6,8 +6,8 @@ run Python code per batch and are slower than the decoder: what it buffers, not 
 file's size, sets the peak memory (about 750 MiB above the interpreter on a 2-core
 machine, see ``benchmarks/memory.py``). Here pyarrow reads the file
 ``rows`` at a time (``ParquetFile.iter_batches``), nothing is read before it is
-needed, and each batch goes through the public :func:`audframe.normalize` and
-:func:`audframe.hash` as an in-memory DataFrame; :func:`audframe.to_payloads` then
+needed, and each batch goes through the public :func:`audframe.prepare` (normalize
+and hash) as an in-memory DataFrame; :func:`audframe.to_payloads` then
 checks, counts and spools the hashed batches. The output is the same as the lazy
 pipeline's, row for row.
 """
@@ -19,10 +19,9 @@ from pathlib import Path
 
 import polars as pl
 
-from audframe.hashing import hash
 from audframe.mapping import resolve_mapping
-from audframe.normalize import normalize
 from audframe.payloads import MAX_BATCH_SIZE, Payloads, to_payloads
+from audframe.prepare import prepare
 
 __all__ = ["hashed_batches", "parquet_payloads"]
 
@@ -72,9 +71,8 @@ def hashed_batches(
     columns = list(dict.fromkeys(resolved.values()))
 
     def prepared(batch: pl.DataFrame) -> pl.DataFrame:
-        normalized = normalize(batch, resolved, default_country=default_country,
-                               dob_format=dob_format)
-        return hash(normalized, hash_extern_id=hash_extern_id)
+        return prepare(batch, resolved, default_country=default_country,
+                       dob_format=dob_format, hash_extern_id=hash_extern_id)
 
     produced = False
     for record_batch in file.iter_batches(batch_size=rows, columns=columns):

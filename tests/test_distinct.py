@@ -50,6 +50,22 @@ def test_per_distinct_equals_the_plain_expression(dedupe: bool) -> None:
     assert_series_equal(got.to_series(), df.select(expr).to_series(), check_names=False)
 
 
+@pytest.mark.parametrize("dedupe", [True, False])
+def test_before_runs_on_the_distinct_rows_ahead_of_the_expression(dedupe: bool) -> None:
+    df = pl.DataFrame({"v": ["Ab", "ab", None, "Ab", "x", "Ab", "ab", "ab"]})
+    seen: list[int] = []
+
+    def before(rows: pl.DataFrame) -> pl.DataFrame:
+        seen.append(rows.height)
+        return rows.with_columns(pl.col("v").str.to_uppercase())
+
+    expr = pl.col("v") + "!"
+    got = df.select(per_distinct({"v": pl.col("v")}, expr, pl.String, dedupe=dedupe,
+                                 before=before))
+    assert got.to_series().to_list() == ["AB!", "AB!", None, "AB!", "X!", "AB!", "AB!", "AB!"]
+    assert seen == ([4] if dedupe else [8])
+
+
 def test_trim_removes_exactly_what_strip_chars_removes() -> None:
     points = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
     s = pl.Series("s", [f"a{c}" for c in points] + [f"{c}a" for c in points])

@@ -19,10 +19,10 @@ from audframe.hashing import is_digest
 from audframe.keys import DOB, KEYS, ROW_UNIQUE_KEYS, canonical_key
 from audframe.mapping import resolve_mapping
 from audframe.normalize import dates, geo, ids, text
-from audframe.normalize.rule import Rule, nfc
+from audframe.normalize.rule import Rule, nfc_series
 from audframe.whitespace import trim
 
-__all__ = ["build_rules", "normalize", "normalize_key"]
+__all__ = ["Finish", "build_rules", "normalize", "normalize_key", "select_keys"]
 
 _TEXT = "text"
 _INT = "integer"
@@ -145,26 +145,42 @@ def _region(code: pl.Expr | None, default_country: str | None) -> pl.Expr | None
     return code if default is None else pl.coalesce(code, default)
 
 
+#: A function applied to a key's normalized value within the same pass (``finish``).
+Finish = Callable[[pl.Expr], pl.Expr]
+
+
 def _plan(
     key: str,
     inputs: dict[str, pl.Expr],
     make: Callable[[Mapping[str, pl.Expr]], Rule],
+    finish: Finish | None = None,
 ) -> Rule:
-    """The Rule over the frame, its text input in NFC.
+    """The Rule over the frame, its text input in NFC; ``finish`` (hashing) applied to its value.
 
     The rule runs batch by batch over plain columns (see :func:`per_distinct`), once per
-    distinct input for repetitive keys. PHONE runs as it is: it works per distinct
-    value itself.
+    distinct input for repetitive keys, and so do NFC and ``finish``; the value's dtype
+    is then String. PHONE runs as it is: it works per distinct value itself.
     """
     if key == "PHONE":
-        return make(inputs)
-    prepared = {**inputs, _RAW: nfc(inputs[_RAW])}
+        rule = make(inputs)
+        if finish is None:
+            return rule
+        done = finish(pl.col(_RAW))  # over the phones, computed once
+        return Rule(per_distinct({_RAW: rule.value}, done, pl.String, dedupe=False), rule.reason)
     inner = make({name: pl.col(name) for name in inputs})
     dedupe = key not in ROW_UNIQUE_KEYS
+    value, dtype = inner.value, KEYS[key].dtype
+    if finish is not None:
+        value, dtype = finish(value), pl.String
     return Rule(
-        per_distinct(prepared, inner.value, KEYS[key].dtype, dedupe=dedupe),
-        per_distinct(prepared, inner.reason, pl.String, dedupe=dedupe),
+        per_distinct(inputs, value, dtype, dedupe=dedupe, before=_nfc_raw),
+        per_distinct(inputs, inner.reason, pl.String, dedupe=dedupe, before=_nfc_raw),
     )
+
+
+def _nfc_raw(rows: pl.DataFrame) -> pl.DataFrame:
+    """The input rows with their text (``raw``) in NFC."""
+    return rows.with_columns(nfc_series(rows.get_column(_RAW)))
 
 
 def _country_code(raw: pl.Expr) -> pl.Expr:
@@ -178,12 +194,15 @@ def build_rules(
     *,
     default_country: str | None = None,
     dob_format: str | None = None,
+    finish: Mapping[str, Finish] | None = None,
 ) -> dict[str, tuple[str, pl.Expr, Rule]]:
     """Key → (source column, its text expression, Rule over the frame), in catalogue order.
 
     ``mapping`` is already resolved (canonical keys, existing columns). Repetitive
     keys are evaluated once per distinct value (see :mod:`audframe.distinct`).
+    ``finish``: key → a function applied to that key's value in the same pass.
     """
+    then = finish or {}
     code = None
     if "COUNTRY" in mapping:
         column = mapping["COUNTRY"]
@@ -198,14 +217,18 @@ def build_rules(
                 def make_part(c: Mapping[str, pl.Expr], i: int = i) -> Rule:
                     return dates.birth_date(c[_RAW], dob_format=dob_format)[i]
 
-                rules[part] = (column, raw, _plan(part, inputs, make_part))
+                rules[part] = (column, raw, _plan(part, inputs, make_part, then.get(part)))
             continue
         from_integer = _family(schema[column]) in (_INT, _FLOAT)
-        rules[key] = (column, raw, _key_rule(key, raw, country, from_integer=from_integer))
+        rule = _key_rule(key, raw, country, from_integer=from_integer, finish=then.get(key))
+        rules[key] = (column, raw, rule)
     return {k: rules[k] for k in KEYS if k in rules}
 
 
-def _key_rule(key: str, raw: pl.Expr, country: pl.Expr | None, *, from_integer: bool) -> Rule:
+def _key_rule(
+    key: str, raw: pl.Expr, country: pl.Expr | None, *, from_integer: bool,
+    finish: Finish | None = None,
+) -> Rule:
     """The Rule of one (non-DOB) key over the frame; ``country``: each row's alpha-2 code."""
     inputs = {_RAW: raw}
     if key in ("PHONE", "ZIP") and country is not None:
@@ -214,7 +237,39 @@ def _key_rule(key: str, raw: pl.Expr, country: pl.Expr | None, *, from_integer: 
     def make(c: Mapping[str, pl.Expr]) -> Rule:
         return _rule(key, c[_RAW], region=c.get(_COUNTRY), from_integer=from_integer)
 
-    return _plan(key, inputs, make)
+    return _plan(key, inputs, make, finish)
+
+
+def select_keys(
+    frame: Frame,
+    mapping: Mapping[str, str] | None,
+    *,
+    default_country: str | None,
+    dob_format: str | None,
+    keep: Iterable[str],
+    finish: Mapping[str, Finish] | None = None,
+) -> Frame:
+    """:func:`normalize`, with ``finish`` (key → function) applied to the keys it names.
+
+    The finishing functions run inside the normalizing pass, once per distinct value
+    for repetitive keys: :func:`audframe.prepare` hashes there.
+    """
+    resolved = resolve_mapping(frame, mapping)
+    kept = list(keep)
+    require_columns(frame, kept)
+    clash = [c for c in kept if c in KEYS]
+    if clash:
+        raise UnknownKeyError(f"keep= names key columns {clash}; rename them first")
+    rules = build_rules(
+        frame.collect_schema(), resolved, default_country=default_country,
+        dob_format=dob_format, finish=finish,
+    )
+    exprs = {key: rule.value.alias(key) for key, (_, _, rule) in rules.items()}
+    exprs |= {c: pl.col(c) for c in kept}
+    used = list(dict.fromkeys(list(resolved.values()) + kept))
+    if isinstance(frame, pl.DataFrame):
+        return collect_select(frame.select(used), exprs)
+    return frame.select(list(exprs.values()))
 
 
 def normalize(
@@ -259,21 +314,9 @@ def normalize(
     >>> audframe.normalize(df).row(0)
     ('john_smith@gmail.com', 'valéry')
     """
-    resolved = resolve_mapping(frame, mapping)
-    kept = list(keep)
-    require_columns(frame, kept)
-    clash = [c for c in kept if c in KEYS]
-    if clash:
-        raise UnknownKeyError(f"keep= names key columns {clash}; rename them first")
-    rules = build_rules(
-        frame.collect_schema(), resolved, default_country=default_country, dob_format=dob_format
+    return select_keys(
+        frame, mapping, default_country=default_country, dob_format=dob_format, keep=keep
     )
-    exprs = {key: rule.value.alias(key) for key, (_, _, rule) in rules.items()}
-    exprs |= {c: pl.col(c) for c in kept}
-    used = list(dict.fromkeys(list(resolved.values()) + kept))
-    if isinstance(frame, pl.DataFrame):
-        return collect_select(frame.select(used), exprs)
-    return frame.select(list(exprs.values()))
 
 
 def normalize_key(

@@ -10,7 +10,7 @@ import polars as pl
 from audframe.distinct import per_distinct
 from audframe.whitespace import trim
 
-__all__ = ["Rule", "clean", "make_rule", "nfc", "present", "staged"]
+__all__ = ["Rule", "clean", "make_rule", "nfc", "nfc_series", "present", "staged"]
 
 
 class Rule(NamedTuple):
@@ -38,8 +38,11 @@ def staged(
     )
 
 
-def _nfc(values: pl.Series) -> pl.Series:
-    """NFC of the non-ASCII values only: ASCII text is already NFC, and NFC is costly."""
+def nfc_series(values: pl.Series) -> pl.Series:
+    """NFC of a String Series, null kept; only non-ASCII values are touched.
+
+    ASCII text is already NFC, and NFC is costly.
+    """
     wide = values.str.len_bytes() != values.str.len_chars()
     if not wide.any():
         return values
@@ -49,15 +52,15 @@ def _nfc(values: pl.Series) -> pl.Series:
 
 def nfc(expr: pl.Expr) -> pl.Expr:
     """Unicode NFC. String in, String out, null kept."""
-    return expr.map_batches(_nfc, return_dtype=pl.String, is_elementwise=True)
+    return expr.map_batches(nfc_series, return_dtype=pl.String, is_elementwise=True)
 
 
 def clean(expr: pl.Expr) -> pl.Expr:
     """Trim surrounding whitespace. String in (already NFC: see below), String out, null kept.
 
-    Rules expect NFC text: :func:`audframe.normalize` applies :func:`nfc` to each
-    input column once, before the rules run, so that every expression a rule builds
-    stays free of Python functions and polars can share their common parts.
+    Rules expect NFC text: :func:`audframe.normalize` applies :func:`nfc_series` to
+    each input (once per distinct value) before the rules run, so that every expression
+    a rule builds stays free of Python functions and polars can share their common parts.
     """
     return trim(expr)
 
