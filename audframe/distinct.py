@@ -96,6 +96,7 @@ def per_distinct(
     *,
     dedupe: bool = True,
     before: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+    after: Callable[[pl.Expr], pl.Expr] | None = None,
 ) -> pl.Expr:
     """``expr`` (written over columns named like ``inputs``' keys) evaluated per distinct input.
 
@@ -107,6 +108,9 @@ def per_distinct(
     before : a row-wise function of the (distinct) input rows, applied before ``expr``
         (Unicode normalization, which is Python and costly, so best run per distinct
         value and kept out of ``expr``).
+    after : a function of ``expr``'s computed values (an expression over them), for
+        work that uses them more than once: polars would otherwise compute ``expr``
+        once per use.
 
     Returns
     -------
@@ -124,7 +128,10 @@ def per_distinct(
         if before is not None:
             frame = before(frame)
         # Lazy, so that polars' common-subexpression elimination runs (eager skips it).
-        return frame.lazy().select(expr.alias(_OUT)).collect().to_series()
+        out = frame.lazy().select(expr.alias(_OUT))
+        if after is not None:
+            out = out.select(after(pl.col(_OUT)).alias(_OUT))
+        return out.collect().to_series()
 
     return per_distinct_batch(inputs, evaluate, dtype, dedupe=dedupe)
 

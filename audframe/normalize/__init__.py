@@ -165,15 +165,14 @@ def _plan(
         rule = make(inputs)
         if finish is None:
             return rule
-        done = finish(pl.col(_RAW))  # over the phones, computed once
-        return Rule(per_distinct({_RAW: rule.value}, done, pl.String, dedupe=False), rule.reason)
+        done = per_distinct({_RAW: rule.value}, pl.col(_RAW), pl.String, dedupe=False,
+                            after=finish)  # the phones computed once, then finished
+        return Rule(done, rule.reason)
     inner = make({name: pl.col(name) for name in inputs})
     dedupe = key not in ROW_UNIQUE_KEYS
-    value, dtype = inner.value, KEYS[key].dtype
-    if finish is not None:
-        value, dtype = finish(value), pl.String
+    dtype = KEYS[key].dtype if finish is None else pl.String
     return Rule(
-        per_distinct(inputs, value, dtype, dedupe=dedupe, before=_nfc_raw),
+        per_distinct(inputs, inner.value, dtype, dedupe=dedupe, before=_nfc_raw, after=finish),
         per_distinct(inputs, inner.reason, pl.String, dedupe=dedupe, before=_nfc_raw),
     )
 
