@@ -66,6 +66,15 @@ def test_before_runs_on_the_distinct_rows_ahead_of_the_expression(dedupe: bool) 
     assert seen == ([4] if dedupe else [8])
 
 
+@pytest.mark.parametrize("dedupe", [True, False])
+def test_after_is_a_function_of_the_computed_values(dedupe: bool) -> None:
+    df = pl.DataFrame({"v": ["Ab", "ab", None, "Ab", "x", "Ab", "ab", "ab"]})
+    got = df.select(per_distinct({"v": pl.col("v")}, pl.col("v").str.to_lowercase(), pl.String,
+                                 dedupe=dedupe, after=lambda out: out + out.str.to_uppercase()))
+    assert got.to_series().to_list() == ["abAB", "abAB", None, "abAB", "xX", "abAB", "abAB",
+                                         "abAB"]
+
+
 def test_trim_removes_exactly_what_strip_chars_removes() -> None:
     points = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
     s = pl.Series("s", [f"a{c}" for c in points] + [f"{c}a" for c in points])
