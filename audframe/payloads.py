@@ -332,6 +332,29 @@ _ESCAPE_TO = [
 _NEEDS_ESCAPE = r"[\\\"\x00-\x1f]"
 
 
+def _marks(n: int, size: int, mark: str, plain: str, *, at_end: bool) -> Any:
+    """``n`` strings as a pyarrow ``large_string`` array: ``plain``, but ``mark`` in the
+    first (``at_end``: the last) row of every ``size``-row chunk."""
+    text = pa.large_string()
+    pieces = []
+    for start in range(0, n, size):
+        rest = pa.repeat(pa.scalar(plain, text), min(size, n - start) - 1)
+        one = pa.array([mark], text)
+        pieces += [rest, one] if at_end else [one, rest]
+    return pa.concat_arrays(pieces) if pieces else pa.array([], text)
+
+
+def _join(*parts: Any, separator: str = "") -> Any:
+    """``parts`` (arrays, or strings for every row) joined row by row; nulls as ``""``."""
+    text = pa.large_string()
+    return pc.binary_join_element_wise(
+        *(pa.scalar(p, text) if isinstance(p, str) else p for p in parts),
+        pa.scalar(separator, text),
+        null_handling="replace",
+        null_replacement="",
+    )
+
+
 def _json_rows(
     block: pl.DataFrame, keys: list[str], escaped: Iterable[str], size: int, head: str, tail: str
 ) -> Any:
@@ -343,6 +366,12 @@ def _json_rows(
     contiguous text of its rows. ``escaped``: the string keys whose cells hold
     characters JSON must escape. LOOKALIKE_VALUE (the catalogue's last key) is written
     as a number: integral values as integers (``140``, not ``140.0``).
+
+    The string cells go to pyarrow as string views (no copy) and are cast to
+    ``large_string``; pyarrow then joins them with ``","`` in one pass. Joining costs
+    per part and row, so the row's opening (``["``, after ``head`` at a chunk's start)
+    is joined to the first cell and its closing to the last beforehand, rather than
+    being parts of their own.
     """
     escaped = set(escaped)
     strings = [k for k in keys if k != _LOOKALIKE]
@@ -350,7 +379,6 @@ def _json_rows(
         pl.col(k).str.replace_many(_ESCAPE_FROM, _ESCAPE_TO) if k in escaped else pl.col(k)
         for k in strings
     ]
-    close = '"]'
     if _LOOKALIKE in keys:
         col = pl.col(_LOOKALIKE)  # Float64, finite or null (see _cleaned)
         exact = (col == col.floor()) & (col.abs() < _EXACT_INT)
@@ -360,23 +388,21 @@ def _json_rows(
             .otherwise(col.cast(pl.String))
             .fill_null('""')
         )
-        close = "]"
-    at = pl.int_range(pl.len()) % size
-    first = pl.when(at == 0).then(pl.lit(head + '["')).otherwise(pl.lit('["'))
-    final = (at == size - 1) | (pl.int_range(pl.len()) == pl.len() - 1)
-    after = pl.when(final).then(pl.lit(close + tail)).otherwise(pl.lit(close + ","))
-    table = block.select(first.alias("__first"), *cells, after.alias("__after")).to_arrow()
+    table = block.select(cells).to_arrow(compat_level=pl.CompatLevel.newest())
     text = pa.large_string()
-    parts = [table.column(0)]
-    for i, k in enumerate(strings):
-        parts += [pa.scalar('","', text), table.column(k)] if i else [table.column(k)]
+    columns = [table.column(k).cast(text) for k in strings]
+    n = block.height
+    columns[0] = _join(_marks(n, size, head + '["', '["', at_end=False), columns[0])
+    close = '"]'
+    last = [columns[-1]]
     if _LOOKALIKE in keys:
-        parts += [pa.scalar('",', text), table.column(_LOOKALIKE)]
-    parts.append(table.column(table.num_columns - 1))
-    rows = pc.binary_join_element_wise(
-        *parts, pa.scalar("", text), null_handling="replace", null_replacement=""
-    )
-    return rows.combine_chunks() if isinstance(rows, pa.ChunkedArray) else rows
+        last += ['",', table.column(_LOOKALIKE).cast(text)]
+        close = "]"
+    columns[-1] = _join(*last, _marks(n, size, close + tail, close + ",", at_end=True))
+    rows = _join(*columns, separator='","') if len(columns) > 1 else columns[0]
+    if isinstance(rows, pa.ChunkedArray):  # combine_chunks copies even a single chunk
+        return rows.chunk(0) if rows.num_chunks == 1 else rows.combine_chunks()
+    return rows
 
 
 def _lookalike_list(s: pl.Series) -> list[Any]:

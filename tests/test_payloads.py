@@ -420,3 +420,32 @@ def test_payload_properties_on_random_frames(case: tuple[pl.DataFrame, int]) -> 
             gram = raw[i : i + 4]
             if not HEX4.match(gram) and gram not in extern:
                 assert gram not in sent
+
+
+@pytest.mark.parametrize("columns", [["EMAIL"], ["EMAIL", "LOOKALIKE_VALUE"],
+                                     ["EXTERN_ID", "EMAIL", "PHONE", "LOOKALIKE_VALUE"]])
+def test_fast_fields_over_blocks_of_several_arrow_chunks(
+    columns: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Blocks of 3 chunks of 4 rows; the frame is made of pieces, so a block's columns
+    # come to pyarrow in several chunks; the last block and its last chunk are short.
+    monkeypatch.setattr(payloads, "_BLOCK_ROWS", 12)
+    pieces = []
+    for start in range(0, 29, 5):
+        ids = range(start, min(start + 5, 29))
+        pieces.append(
+            pl.DataFrame(
+                {
+                    "EXTERN_ID": [f'id "{i}"\n' if i % 3 else None for i in ids],
+                    "EMAIL": [h(str(i)) if i % 4 else None for i in ids],
+                    "PHONE": [h(f"p{i}") if i % 5 else None for i in ids],
+                    "LOOKALIKE_VALUE": [i / 2 if i % 6 else None for i in ids],
+                }
+            ).select(columns)
+        )
+    frame = pl.concat(pieces, rechunk=False)
+    assert frame.n_chunks() > 1
+    chunks = list(to_payloads(frame, batch_size=4, session_id=3, app_ids=[12]))
+    fast = list(to_payloads(frame, batch_size=4, session_id=3, app_ids=[12]).fields())
+    assert [f for _, f in fast] == [form_fields(c) for c in chunks]
+    assert [s for s, _ in fast] == [c["session"] for c in chunks]
