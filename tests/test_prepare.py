@@ -89,6 +89,9 @@ def test_any_table_comes_out_as_normalize_then_hash(rows: list[tuple[str | None,
     mapping = {k: k.lower() for k in KEYS}
     got = audframe.prepare(raw, mapping, default_country="GB")
     assert_frame_equal(got, chained(raw, mapping=mapping, default_country="GB"))
+    # A LazyFrame takes another route (no region column computed ahead, no chunking).
+    lazy = audframe.prepare(raw.lazy(), mapping, default_country="GB")
+    assert_frame_equal(lazy.collect(), got)
     hashed = [c for c in got.columns if c in HASHED_KEYS]
     digests = pl.col(hashed).str.contains(r"^[0-9a-f]{64}$").fill_null(True).all()
     assert all(got.select(digests).row(0))

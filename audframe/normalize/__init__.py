@@ -194,19 +194,18 @@ def build_rules(
     default_country: str | None = None,
     dob_format: str | None = None,
     finish: Mapping[str, Finish] | None = None,
+    region: pl.Expr | None = None,
 ) -> dict[str, tuple[str, pl.Expr, Rule]]:
     """Key → (source column, its text expression, Rule over the frame), in catalogue order.
 
     ``mapping`` is already resolved (canonical keys, existing columns). Repetitive
     keys are evaluated once per distinct value (see :mod:`audframe.distinct`).
     ``finish``: key → a function applied to that key's value in the same pass.
+    ``region``: each row's region for PHONE and ZIP, when the caller has computed it
+    (see :func:`_regions`); by default it is computed where used.
     """
     then = finish or {}
-    code = None
-    if "COUNTRY" in mapping:
-        column = mapping["COUNTRY"]
-        code = _country_code(_as_text(column, schema[column], "COUNTRY"))
-    country = _region(code, default_country)
+    country = _regions(schema, mapping, default_country) if region is None else region
     rules: dict[str, tuple[str, pl.Expr, Rule]] = {}
     for key, column in mapping.items():
         raw = _as_text(column, schema[column], key)
@@ -222,6 +221,21 @@ def build_rules(
         rule = _key_rule(key, raw, country, from_integer=from_integer, finish=then.get(key))
         rules[key] = (column, raw, rule)
     return {k: rules[k] for k in KEYS if k in rules}
+
+
+def _regions(
+    schema: pl.Schema, mapping: Mapping[str, str], default_country: str | None
+) -> pl.Expr | None:
+    """Each row's lowercase alpha-2 region: its normalized COUNTRY, else the default."""
+    code = None
+    if "COUNTRY" in mapping:
+        column = mapping["COUNTRY"]
+        code = _country_code(_as_text(column, schema[column], "COUNTRY"))
+    return _region(code, default_country)
+
+
+#: The column in which :func:`select_keys` computes each row's region once.
+_REGION_COLUMN = "__audframe_region"
 
 
 def _key_rule(
@@ -259,15 +273,24 @@ def select_keys(
     clash = [c for c in kept if c in KEYS]
     if clash:
         raise UnknownKeyError(f"keep= names key columns {clash}; rename them first")
+    schema = frame.collect_schema()
+    used = list(dict.fromkeys(list(resolved.values()) + kept))
+    region = None
+    if isinstance(frame, pl.DataFrame):
+        frame = frame.select(used)
+        where = _regions(schema, resolved, default_country)
+        if where is not None and {"COUNTRY", "PHONE", "ZIP"} <= resolved.keys():
+            # PHONE and ZIP both need each row's region: computed once, not once per key.
+            frame = frame.with_columns(where.alias(_REGION_COLUMN))
+            region = pl.col(_REGION_COLUMN)
     rules = build_rules(
-        frame.collect_schema(), resolved, default_country=default_country,
-        dob_format=dob_format, finish=finish,
+        schema, resolved, default_country=default_country, dob_format=dob_format,
+        finish=finish, region=region,
     )
     exprs = {key: rule.value.alias(key) for key, (_, _, rule) in rules.items()}
     exprs |= {c: pl.col(c) for c in kept}
-    used = list(dict.fromkeys(list(resolved.values()) + kept))
     if isinstance(frame, pl.DataFrame):
-        return collect_select(frame.select(used), exprs)
+        return collect_select(frame, exprs)
     return frame.select(list(exprs.values()))
 
 
