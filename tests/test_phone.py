@@ -145,6 +145,30 @@ def test_double_zero_yields_to_a_possible_national_reading() -> None:
     assert one("00 49 30 1234567", "au") == "61049301234567"
 
 
+def test_double_zero_second_readings_match_libphonenumber_in_a_large_batch() -> None:
+    # A batch with enough national numbers for the vectorized plans, and '00' numbers
+    # that fail as national numbers: their second (international) readings run along
+    # with the others; a calling code with few of them sends the invalid ones to
+    # libphonenumber for their reason. Phone and reason equal the per-value rules.
+    rng = random.Random(5)
+    national = [f"({rng.randint(201, 989)}) {rng.randint(200, 999)}-{rng.randint(0, 9999):04d}"
+                for _ in range(300)]
+    doubled = ["0044 20 7183 8750", "0044 7854 003008", "0044 12", "0049 30 1234567",
+               "0049 1", "0033 1 23 45 67 89", "0000 44 20", "00 1 650 555 1212",
+               "001 650 555", "0052 81 2088 2022", "0044 20 7183 8750 x12"]
+    doubled += [f"0044 7{rng.randint(100, 999)} {rng.randint(100000, 999999)}" for _ in range(60)]
+    values = national + doubled
+    out = run(values, ["us"] * len(values))
+    expected = [phone_module._normalize_one(v, "US") for v in values]
+    assert list(zip(out["phone"], out["reason"], strict=True)) == expected
+
+
+def test_all_zeros_test_reads_digits_as_a_number() -> None:
+    digits = pl.Series(["0" * 300, "0" * 299 + "1", "1" + "0" * 30, "000", "0001", None])
+    got = pl.select(phone_module._all_zeros(pl.lit(digits))).to_series().fill_null(False)
+    assert got.to_list() == [True, False, False, True, False, False]
+
+
 def test_region_international_prefix_is_understood() -> None:
     assert one("011 44 20 7183 8750", "us") == "442071838750"
     assert one("0011 61 412 345 678", "au") == "61412345678"
@@ -176,6 +200,17 @@ def test_unknown_region_is_no_region_with_plus_and_zeros(value: str) -> None:
 
 def test_region_is_case_and_space_insensitive() -> None:
     assert one("020 7183 8750", "GB") == one("020 7183 8750", " gb ") == "442071838750"
+    # known codes in any case, and other text, in one batch (no region: calling code 20)
+    regions = ["gb", "Gb", "gB", " GB", "gb\t", None, "", "xx", "g b"]
+    assert run(["020 7183 8750"] * len(regions), regions)["phone"].to_list() == [
+        *["442071838750"] * 5, *["2071838750"] * 4
+    ]
+
+
+def test_region_codes_are_trimmed_and_upper_case() -> None:
+    region = pl.Series(["us", "uS", " gb ", "xx", "g b", "ÜS", None, ""], dtype=pl.String)
+    codes = pl.select(phone_module._region_codes(region)).to_series()
+    assert codes.to_list() == ["US", "US", "GB", "XX", "G B", "ÜS", "", ""]
 
 
 @pytest.mark.parametrize(

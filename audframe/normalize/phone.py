@@ -27,7 +27,13 @@ them (``Phone: …``, a trailing ``,``), are decided by polars expressions built
 libphonenumber's own metadata (calling codes, international and national prefixes,
 national prefix transform rules, national number patterns, possible lengths): the
 steps of ``phonenumbers.parse`` replayed column-wise, one region or calling code at
-a time, with that plan's patterns as literals. Everything else (vanity letters,
+a time, with that plan's patterns as literals. There are two such passes: the
+national reading by region, then the rest of parse, is_possible_number and the spec's
+limits by the plan parse ends in (both the national readings and the numbers read
+after a calling code); each plan's expressions are built once per process. The
+'00' rule's second, international reading of a number goes through the second pass
+along with the others, and is used where the national reading fails. Everything else
+(vanity letters,
 full-width digits, RFC 3966 ``tel:`` URIs, ``+`` numbers with an unknown calling code
 and a region, …) goes through ``phonenumbers`` itself, one distinct value at a time;
 so do the numbers of a region or calling code that has only a handful of them in the
@@ -193,10 +199,8 @@ def _normalized(values: pl.Expr, region: pl.Expr | None) -> pl.Expr:
 
 # --------------------------------------------------------------------- the batch step
 def _normalize_batch(batch: pl.Series) -> pl.Series:
-    rows = batch.struct.unnest().select(
-        v=pl.col("value").str.strip_chars(),
-        r=pl.col("region").str.strip_chars().str.to_uppercase().fill_null(""),
-    )
+    raw = batch.struct.unnest()
+    rows = raw.select(v=pl.col("value").str.strip_chars(), r=_region_codes(raw["region"]))
     n = rows.height
     # One row per distinct (value, region), numbered g. A pair whose hash no other row
     # shares is distinct already (g = its row number); the rest are grouped exactly, so
@@ -207,30 +211,50 @@ def _normalize_batch(batch: pl.Series) -> pl.Series:
     shared = hashes.is_in(repeated.implode())
     rows = rows.with_row_index("g")
     groups = rows.filter(shared).group_by("v", "r").agg("g").with_row_index("k", offset=n)
-    decided = _resolve(
+    first, later = _resolve(
         pl.concat([rows.filter(~shared), groups.select(g="k", v="v", r="r")])
-    ).with_row_index("at")
-    # Where each row finds its answer: its own decided row, or its group's.
-    found = decided.filter(pl.col("g") < n).select(i="g", at="at")
-    if groups.height:
-        members = decided.filter(pl.col("g") >= n).join(
-            groups.select(g="k", i="g"), on="g", how="inner"
-        )
-        found = pl.concat([found, members.select("i", "at").explode("i")])
-    at = pl.zeros(n, dtype=pl.UInt32, eager=True).scatter(found["i"], found["at"])
+    )
+    decided = pl.concat([first, later]).with_row_index("at")
+    # Where each row finds its answer: its own decided row, or its group's; a later
+    # answer replaces an earlier one.
+    at = pl.zeros(n, dtype=pl.UInt32, eager=True)
+    for part in (decided.head(first.height), decided.tail(later.height)):
+        found = part.filter(pl.col("g") < n)
+        at = at.scatter(found["g"], found["at"])
+        if groups.height:
+            members = part.filter(pl.col("g") >= n).join(
+                groups.select(g="k", i="g"), on="g", how="inner"
+            ).select("i", "at").explode("i")
+            at = at.scatter(members["i"], members["at"])
     out = decided.select(pl.struct("phone", "reason").alias(batch.name)).to_series()
     return out.gather(at)
 
 
-def _resolve(distinct: pl.DataFrame) -> pl.DataFrame:
-    """``(g, phone, reason)`` for distinct ``(g, v, r)`` rows (``r`` upper case or "")."""
+def _region_codes(region: pl.Series) -> pl.Expr:
+    """String: each of the String ``region`` trimmed and in upper case, "" for null.
+
+    A known code in any case is looked up (cheaper than trimming and case mapping every
+    row); only other text, if any, is trimmed and upper-cased.
+    """
+    known = region.cast(_REGION_ENUM, strict=False)
+    codes = pl.lit(_REGION_UPPER).gather(pl.lit(known.to_physical()))
+    if known.null_count() > region.null_count():
+        text = pl.lit(region).str.strip_chars().str.to_uppercase()
+        codes = pl.when(pl.lit(known).is_null()).then(text).otherwise(codes)
+    return codes.fill_null("")
+
+
+def _resolve(distinct: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Answers ``(g, phone, reason)`` for distinct ``(g, v, r)`` rows (``r`` upper case
+    or "").
+
+    Returns the answers, and later answers that replace some of them (same ``g``).
+    """
     v, d, main = pl.col("v"), pl.col("d"), pl.col("main")
     absent = v.is_null() | (v == "")
-    done = [distinct.filter(absent).select("g", phone=_NULL, reason=_NULL)]
-    if done[0].height:
-        distinct = distinct.filter(~absent)
     within = v.str.len_bytes() <= _MAX_INPUT
-    lf = distinct.lazy().with_columns(simple=v.str.contains(_SIMPLE) & within)
+    # (a null value counts as simple: it only needs its route, "absent")
+    lf = distinct.lazy().with_columns(simple=(v.str.contains(_SIMPLE) & within).fill_null(True))
     # What libphonenumber reads of any other text (_extract_possible_number): from the
     # first digit or '+' to the last letter, digit or '#'; then the extension goes.
     # Values it cuts otherwise (a second number, RFC 3966 parameters) and non-ASCII text
@@ -254,89 +278,102 @@ def _resolve(distinct: pl.DataFrame) -> pl.DataFrame:
     fast = simple & (~has_ext | (nd >= 3))  # a short number with an extension: fallback
     lf = lf.with_columns(
         fast=fast,
-        early=pl.when(simple & (nd == 0)).then(pl.lit(NO_DIGITS))
-        .when(fast & ~d.str.contains("[1-9]")).then(pl.lit(ALL_ZEROS))
+        early=pl.when(absent).then(_NULL)
+        .when(simple & (nd == 0)).then(pl.lit(NO_DIGITS))
+        .when(fast & _all_zeros(d)).then(pl.lit(ALL_ZEROS))
         .when(fast & (nd < 3)).then(pl.lit(TOO_SHORT)),
         plus=main.str.contains("+", literal=True),  # simple text has its '+' in front
         known=pl.col("r").is_in(_REGION_SERIES),
     )
     early, fast, plus, known = pl.col("early"), pl.col("fast"), pl.col("plus"), pl.col("known")
-    # Where each row goes: decided already, the fallback, read nationally, or read after
-    # a calling code ('+', or no usable region).
+    # Where each row goes: decided already (or absent), the fallback, read nationally, or
+    # read after a calling code ('+', or no usable region).
     route = (
-        pl.when(early.is_not_null()).then(pl.lit(0, pl.UInt8))
+        pl.when(absent | early.is_not_null()).then(pl.lit(0, pl.UInt8))
         .when(~fast).then(pl.lit(1, pl.UInt8))
         .when(~plus & known).then(pl.lit(2, pl.UInt8))
         .otherwise(pl.lit(3, pl.UInt8))
     )
     df = lf.with_columns(_route=route).collect(engine="in-memory")
-    routes = df.partition_by("_route", as_dict=True)
-    part = {k: routes.get((k,), df.clear()) for k in range(4)}
-    done.append(part[0].select("g", phone=_NULL, reason=early))
-    slow = [part[1].select("g", "v", "r")]
-    international = part[3].select(
-        *_KEY, "d",
+
+    def part(k: int, *columns: str) -> pl.DataFrame:  # only the columns a route needs
+        return df.select(*columns, "_route").filter(pl.col("_route") == k).drop("_route")
+
+    first = [part(0, "g", "early").select("g", phone=_NULL, reason="early")]
+    slow = [part(1, "g", "v", "r")]
+    international = part(3, "g", "r", "d", "plus", "known").select(
+        "g",
         x=pl.when(plus).then(d).otherwise(d.str.strip_chars_start("0")),
         retry=plus & known,  # a bad calling code after '+': libphonenumber retries nationally
+        zz=pl.lit(False),
     )
     few: list[pl.Series] = []  # rows for the fallback, found on the way
-    national, by_idd = _national(part[2], few)
-    failed, found = _international(pl.concat([international, by_idd], how="diagonal_relaxed"))
+    read, by_idd, alt = _national(part(2, "g", "r", "d"), few)
+    failed, found = _international(
+        pl.concat([international, by_idd, alt], how="diagonal_relaxed")
+    )
     retry = pl.col("retry") & (pl.col("err") == BAD_COUNTRY_CODE)
     few.append(failed.filter(retry)["g"])
+    # The rows read nationally are finished whatever their number: only those that
+    # reach a plan through a calling code count towards _FEW (see _by_plan).
+    found = found.with_columns(counted=pl.col("g") < _ALT)
     judged = pl.concat(
         [
-            _judge(national),
-            _judge(_finish(found, few)),
-            _judge(failed.filter(~retry)),
+            _finish(pl.concat([read, found], how="diagonal_relaxed"), few),
+            failed.filter(~retry).select("g", "zz", phone=_NULL, reason="err"),
         ],
         how="diagonal_relaxed",
+    ).lazy()
+    g, phone = pl.col("g"), pl.col("phone")
+    answers, again, seconds = pl.collect_all(
+        [
+            judged.filter(g < _ALT).select("g", "phone", "reason"),
+            judged.filter(phone.is_null() & pl.col("zz") & (g < _ALT)).select("g"),
+            judged.filter(g >= _ALT).select(g - _ALT, "phone", "reason", "pkey"),
+        ],
+        engine="in-memory",
     )
-    # The spec's '00' rule: a reading that failed, written with 00 → international. Only
-    # without '+' in a known region: the region check leaves out the rest, as a '+00…'
-    # number in a known region went to libphonenumber above (retry).
-    again = pl.col("phone").is_null() & pl.col("r").is_in(_REGION_SERIES) & d.str.starts_with("00")
-    redo = judged.filter(again).select(*_KEY, "d").with_columns(
-        x=d.str.slice(2), retry=pl.lit(False)
-    )
-    if redo.height:
-        failed, found = _international(redo)
-        judged = pl.concat(
-            [judged.filter(~again), _judge(_finish(found, few)), _judge(failed)],
-            how="diagonal_relaxed",
-        )
-    done.append(judged.select("g", "phone", "reason"))
+    first.append(answers)
+    later = []
+    if again.height:
+        # The '00' rule: the second readings of the national readings that failed.
+        seconds = seconds.filter(g.is_in(again["g"].implode()))
+        # As if they alone were finished, the invalid ones of a calling code with few of
+        # them go to the fallback, which names their reason (it reads the value from the
+        # start); a valid reading is libphonenumber's anyway.
+        reached = seconds.filter(pl.col("pkey").is_not_null())
+        rare = reached.group_by("pkey").len().filter(pl.col("len") < _FEW)["pkey"]
+        gone = pl.col("pkey").is_in(rare.implode()).fill_null(False) & phone.is_null()
+        few.append(seconds.filter(gone)["g"])
+        later.append(seconds.filter(~gone).select("g", "phone", "reason"))
     found_few = pl.concat(few)
     if found_few.len():
         slow.append(df.filter(pl.col("g").is_in(found_few.implode())).select("g", "v", "r"))
     slow_rows = pl.concat(slow)
     if slow_rows.height:
-        done.append(_fallback(slow_rows))
-    return pl.concat(done, how="vertical_relaxed")
-
-
-def _judge(parsed: pl.DataFrame) -> pl.DataFrame:
-    """Turn (cc, nsn, err, code) into the final phone and reason."""
-    df = parsed.with_columns(_e164=pl.col("cc") + pl.col("nsn"))
-    n, code, err = pl.col("_e164").str.len_bytes(), pl.col("code"), pl.col("err")
-    reason = (
-        pl.when(err.is_not_null()).then(err)
-        .when(~pl.col("nsn").str.contains("[1-9]")).then(pl.lit(ALL_ZEROS))
-        .when(code == _SHORT).then(pl.lit(TOO_SHORT))
-        .when(code == _LONG).then(pl.lit(TOO_LONG))
-        .when(code == _INVALID).then(pl.lit(BAD_LENGTH))
-        .when(n < MIN_DIGITS).then(pl.lit(TOO_SHORT))
-        .when(n > MAX_DIGITS).then(pl.lit(TOO_LONG))
-    )
-    return df.with_columns(reason=reason).select(
-        *_KEY, "d", phone=pl.when(pl.col("reason").is_null()).then("_e164"), reason="reason"
+        later.append(_fallback(slow_rows))
+    empty = pl.DataFrame(schema={"g": pl.UInt32, "phone": pl.String, "reason": pl.String})
+    return (
+        pl.concat(first, how="vertical_relaxed").select("g", "phone", "reason"),
+        pl.concat([empty, *later], how="vertical_relaxed").select("g", "phone", "reason"),
     )
 
 
 # ----------------------------------------------------------------- metadata as tables
-_KEY = ("g", "r")  # what the fast path carries along
+#: Added to ``g`` for the second readings of the '00' rule (see ``_resolve``): above every
+#: row and group number of a batch (below 2 * rows, and a batch has fewer than 2**30).
+_ALT = 1 << 31
 _SEPARATORS = [" ", "-", ".", "(", ")", "/", "+"]
 _REGION_SERIES = pl.Series(sorted(_REGIONS), dtype=pl.String).implode()
+#: Every known region code (two letters) in every case ("US", "us", "Us", "uS"), and its
+#: upper case.
+_REGION_ENUM = pl.Enum(sorted({
+    a + b
+    for code in _REGIONS
+    for a in (code[0], code[0].lower())
+    for b in (code[1], code[1].lower())
+}))
+_REGION_UPPER = pl.Series(_REGION_ENUM.categories.str.to_uppercase(), dtype=pl.String)
 # The calling code that starts each three digits, if any: libphonenumber tries 1, 2 and
 # 3 digits, and calling codes are prefix-free.
 _CODE_BY_HEAD = {
@@ -346,6 +383,7 @@ _CODE_BY_HEAD = {
     if code in _CALLING_CODES
 }
 _NULL = pl.lit(None, pl.String)
+_Stage = dict[str, pl.Expr]  # columns a plan's query adds at once (see _run)
 _LEN_CAP = 24  # every possible length is below; longer numbers test like this one
 # A region or calling code with fewer distinct numbers than this in a batch goes to
 # libphonenumber: its vectorized passes would cost more (about 40 µs per value against
@@ -388,6 +426,20 @@ def _main_key(cc: str) -> str:
     return f"001/{cc}" if region == phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY else region
 
 
+#: Every plan, numbered (a number groups rows faster than a name): regions, and the
+#: non-geographic calling codes.
+_PLAN_KEYS = sorted({*_REGIONS, *(_main_key(code) for code in _CALLING_CODES)})
+_PLAN_NUMBER = {key: n for n, key in enumerate(_PLAN_KEYS)}
+#: Indexed by three digits as a number (``"440"`` → 440): the calling code they start
+#: with, and the number of the plan parse holds once it has read that code (its main
+#: region's); null where no calling code starts them.
+_CODE_AT = pl.Series([_CODE_BY_HEAD.get(f"{n:03d}") for n in range(1000)], dtype=pl.String)
+_MAIN_PLAN_AT = pl.Series(
+    [_PLAN_NUMBER[_main_key(code)] if code else None for code in _CODE_AT.to_list()],
+    dtype=pl.UInt16,
+)
+
+
 @cache
 def _plan(key: str) -> _Plan:
     if key.startswith("001/"):
@@ -424,6 +476,15 @@ def _literals(pattern: str | None) -> tuple[str, ...] | None:
     return None
 
 
+def _all_zeros(digits: pl.Expr) -> pl.Expr:
+    """Boolean: the non-empty String of ASCII digits ``digits`` has no digit but 0.
+
+    Null for null, for "" and for more significant digits than UInt64 holds (which are
+    not all zeros). Parsing the digits as a number costs less than a regex.
+    """
+    return digits.cast(pl.UInt64, strict=False) == 0
+
+
 def _prefix_length(number: pl.Expr, alternatives: tuple[str, ...]) -> pl.Expr:
     """Length of the first of ``alternatives`` that starts ``number`` (a regex
     alternation anchored at the start, without the regex); null when none does."""
@@ -445,25 +506,35 @@ def _length_table(key: str) -> pl.Series:
 # literals: one query per plan, whatever the number of rows, all collected together.
 def _by_plan(df: pl.DataFrame, key: str, step: Callable[[pl.LazyFrame, _Plan], pl.LazyFrame],
              few: list[pl.Series]) -> pl.DataFrame:
-    """``step`` on the rows of each plan named in column ``key``, concatenated.
+    """``step`` on the rows of each plan named (String) or numbered (see ``_PLAN_KEYS``)
+    in column ``key``, concatenated.
 
     The rows (``g``) of a plan with fewer than ``_FEW`` rows go to ``few`` instead: for
-    them, libphonenumber costs less than the plan's vectorized passes.
+    them, libphonenumber costs less than the plan's vectorized passes. With a Boolean
+    column ``counted``, only its true rows count, and only they go to ``few``.
     """
     done = []
+    counted = "counted" in df.columns
     if df.height:
-        if df[key].n_unique() == 1:
-            parts = {(df[key][0],): df.drop(key)}
+        keys = df[key]
+        if not keys.null_count() and (keys == keys[0]).all():  # (cheaper than n_unique)
+            parts = {(keys[0],): df.drop(key)}
         else:
             parts = df.partition_by(key, as_dict=True, include_key=False)
         for (k,), part in parts.items():
-            if part.height < _FEW:
-                few.append(part["g"])
-            else:
-                done.append(step(part.lazy(), _plan(str(k))).with_columns(pl.lit(k).alias(key)))
+            rare = part["counted"].sum() if counted else part.height
+            if 0 < rare < _FEW:
+                few.append(part.filter("counted")["g"] if counted else part["g"])
+                part = part.filter(~pl.col("counted")) if counted else part.clear()
+            if part.height:
+                plan = _plan(k if isinstance(k, str) else _PLAN_KEYS[k])
+                query = step((part.drop("counted") if counted else part).lazy(), plan)
+                done.append(query.with_columns(pl.lit(k, df.schema[key]).alias(key)))
     if not done:  # no rows, but the columns a step adds
-        query = step(df.clear().drop(key).lazy(), _plan("US"))
-        return query.with_columns(pl.lit("").alias(key)).collect(engine="in-memory")
+        empty = df.clear().drop(key, *(["counted"] if counted else []))
+        query = step(empty.lazy(), _plan("US"))
+        nothing = pl.lit(None, df.schema[key]).alias(key)
+        return query.with_columns(nothing).collect(engine="in-memory")
     return pl.concat(pl.collect_all(done, engine="in-memory"), how="vertical_relaxed")
 
 
@@ -478,16 +549,16 @@ def _matches(number: pl.Expr, plan: _Plan) -> pl.Expr:
     return pl.lit(False) if plan.nat_re is None else number.str.contains(plan.nat_re)
 
 
-def _strip_national_prefix(df: pl.LazyFrame, source: str,
-                           plan: _Plan) -> tuple[pl.LazyFrame, pl.Expr]:
+def _strip_national_prefix(source: str, plan: _Plan) -> tuple[list[_Stage], pl.Expr]:
     """phonenumberutil._maybe_strip_national_prefix_carrier_code: the number it returns.
 
-    Reads digits from column ``source`` (null stays null). Returns ``df`` with helper
-    columns (``_candidate``, ``_keep``) and the expression of the number over them.
+    Reads digits from String column ``source`` (null stays null). Returns the stages
+    that add helper columns (``_candidate``, ``_keep``) and the expression (String) of
+    the number over them.
     """
     number = pl.col(source)
     if plan.npp_re is None:
-        return df, number
+        return [], number
     npp = plan.npp_re
     if plan.npp_alts is not None:
         cut = _prefix_length(number, plan.npp_alts)
@@ -503,27 +574,60 @@ def _strip_national_prefix(df: pl.LazyFrame, source: str,
     # The prefix stays when the number matches the national pattern and the rest does
     # not; the patterns only run where they can change the answer.
     stripped, viable = pl.col("_candidate"), pl.col("_keep")
-    df = df.with_columns(_candidate=candidate, _keep=_matches(pl.when(hit).then(number), plan))
-    df = df.with_columns(_keep=viable & ~_matches(pl.when(viable).then(stripped), plan))
-    return df, pl.when(stripped.is_not_null() & ~viable.fill_null(False)).then(stripped).otherwise(
-        number
-    )
+    stages = [
+        {"_candidate": candidate, "_keep": _matches(pl.when(hit).then(number), plan)},
+        {"_keep": viable & ~_matches(pl.when(viable).then(stripped), plan)},
+    ]
+    return stages, pl.when(stripped.is_not_null() & ~viable.fill_null(False)).then(
+        stripped
+    ).otherwise(number)
 
 
-def _national(df: pl.DataFrame, few: list[pl.Series]) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _run(df: pl.LazyFrame, stages: list[_Stage]) -> pl.LazyFrame:
+    """``df`` with each stage's columns added in turn."""
+    for stage in stages:
+        df = df.with_columns(**stage)
+    return df
+
+
+def _national(
+    df: pl.DataFrame, few: list[pl.Series]
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Digits ``d`` written without '+' in a known region ``r``: the start of parse(d, r).
 
-    Returns the rows read nationally, finished (with ``cc``, ``nsn``, ``err``, ``code``:
-    see ``_finish``), and the rows that start with the region's international prefix
-    (with ``x``).
+    Returns, with ``zz`` (Boolean: ``d`` starts with 00) and for ``_international``
+    a false ``retry``:
+
+    * the rows read nationally, to be finished (``national``, ``pkey``: see ``_finish``);
+    * the rows that start with the region's international prefix, with ``x``;
+    * for the spec's '00' rule, a second reading of each row with ``zz``: ``x`` after
+      the 00, under ``g + _ALT`` (with ``zz`` false).
     """
-    df = _by_plan(df.select(*_KEY, "d"), "r", _national_step, few)
-    df = df.with_columns(retry=pl.lit(False))
-    by_idd = df.filter(pl.col("x").is_not_null()).select(*_KEY, "d", "x", "retry")
-    return df.filter(pl.col("x").is_null()).drop("x"), by_idd
+    lf = _by_plan(df.select("g", "r", "d"), "r", _national_step, few).lazy()
+    x, no = pl.col("x"), pl.lit(False)
+    read, by_idd, alt = pl.collect_all(
+        [
+            lf.filter(x.is_null()).select("g", "national", "pkey", "zz", counted=no),
+            lf.filter(x.is_not_null()).select("g", "x", "zz", retry=no),
+            lf.filter("zz").select(
+                g=pl.col("g") + _ALT, x=pl.col("d").str.slice(2), zz=no, retry=no
+            ),
+        ],
+        engine="in-memory",
+    )
+    return read, by_idd, alt
 
 
 def _national_step(df: pl.LazyFrame, plan: _Plan) -> pl.LazyFrame:
+    """``(g, d)`` → ``(g, d, x, national, pkey, zz)``, see ``_national``."""
+    stages, final = _national_query(plan.key)
+    return _run(df, stages).select(**final)
+
+
+@cache
+def _national_query(key: str) -> tuple[list[_Stage], _Stage]:
+    """The stages of ``_national_step`` under plan ``key``, and its output columns."""
+    plan = _plan(key)
     d = pl.col("d")
     # The digits after the region's international prefix (null without one) …
     if plan.idd_alts is not None:
@@ -535,84 +639,104 @@ def _national_step(df: pl.LazyFrame, plan: _Plan) -> pl.LazyFrame:
     # … unless a 0 follows: libphonenumber keeps the prefix, calling codes never start with 0
     x = pl.when(~after.str.starts_with("0")).then(after)
     # The number may already start with the region's calling code (16505551212, US).
-    rest = pl.when(d.str.starts_with(plan.cc)).then(d.str.slice(len(plan.cc)))
-    df, potential = _strip_national_prefix(df.with_columns(x=x, _rest=rest), "_rest", plan)
-    df = df.with_columns(_potential=potential)
+    rest = d.str.slice(pl.when(d.str.starts_with(plan.cc)).then(pl.lit(len(plan.cc), pl.UInt32)))
+    strip, potential = _strip_national_prefix("_rest", plan)
+    stages = [{"x": x, "_rest": rest}, *strip, {"_potential": potential}]
     starts = pl.col("_rest").is_not_null()
     has_cc = starts & (
         (~_matches(pl.when(starts).then(d), plan) & _matches(pl.col("_potential"), plan))
         | (_length_code(d, plan) == _LONG)
     )
-    df = df.select(
-        "g", "d", "x", national=pl.when(has_cc).then("_potential").otherwise(d),
-        _cc=has_cc.fill_null(False),
-    )
-    if plan.main == plan.key:
-        return _finish_step(df.drop("_cc"), plan)
     # parse switches to the calling code's main region once it has read the code itself
-    return pl.concat(
-        [
-            _finish_step(df.filter(~pl.col("_cc")).drop("_cc"), plan),
-            _finish_step(df.filter("_cc").drop("_cc"), _plan(plan.main)),
-        ]
-    )
+    pkey = pl.lit(_PLAN_NUMBER[plan.key], pl.UInt16)
+    if plan.main != plan.key:
+        main = pl.lit(_PLAN_NUMBER[plan.main], pl.UInt16)
+        pkey = pl.when(has_cc.fill_null(False)).then(main).otherwise(pkey)
+    return stages, {
+        "g": pl.col("g"),
+        "d": d,
+        "x": pl.col("x"),
+        "national": pl.when(has_cc).then(pl.col("_potential")).otherwise(d),
+        "pkey": pkey,
+        "zz": d.str.starts_with("00"),
+    }
 
 
 def _international(df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Digits ``x`` that start with a calling code (after '+', an IDD, or without region).
 
-    Returns the rows that fail (with ``err``) and those with ``national`` and ``pkey``.
+    Returns the rows that fail (with ``err``) and those with ``national`` and ``pkey``
+    instead of ``x`` and ``retry``; other columns stay.
     """
-    x = pl.col("x")
-    # (shorter numbers fail anyway)
-    cc = x.str.slice(0, 3).replace_strict(_CODE_BY_HEAD, default=None, return_dtype=pl.String)
+    x, cc, head = pl.col("x"), pl.col("cc"), pl.col("_head")
+    # The first three digits as a number index the tables (shorter numbers fail anyway).
     short = x.str.len_bytes() <= _MIN_NSN
-    df = df.with_columns(cc=cc)
-    failed = df.filter(pl.col("cc").is_null() | short).with_columns(
-        cc=pl.lit("", pl.String),
-        nsn=pl.lit("", pl.String),
-        err=pl.when(short).then(pl.lit(TOO_SHORT)).otherwise(pl.lit(BAD_COUNTRY_CODE)),
-        code=pl.lit(_INVALID, pl.Int8),
-    )
-    found = df.filter(pl.col("cc").is_not_null() & ~short)
-    codes = found["cc"].unique().to_list()
-    found = found.select(
-        *_KEY, "d",
-        national=x.str.slice(pl.col("cc").str.len_bytes()),
-        pkey=pl.col("cc").replace_strict(
-            codes, [_main_key(c) for c in codes], return_dtype=pl.String
-        ),
+    lf = df.lazy().with_columns(_head=x.str.slice(0, 3).cast(pl.UInt16, strict=False))
+    lf = lf.with_columns(cc=pl.lit(_CODE_AT).gather(head))
+    failed, found = pl.collect_all(
+        [
+            lf.filter(cc.is_null() | short).drop("_head").with_columns(
+                err=pl.when(short).then(pl.lit(TOO_SHORT)).otherwise(pl.lit(BAD_COUNTRY_CODE)),
+            ),
+            lf.filter(cc.is_not_null() & ~short).select(
+                pl.exclude("x", "cc", "retry", "_head"),
+                national=x.str.slice(cc.str.len_bytes()),
+                pkey=pl.lit(_MAIN_PLAN_AT).gather(head),
+            ),
+        ],
+        engine="in-memory",
     )
     return failed, found
 
 
 def _finish(df: pl.DataFrame, few: list[pl.Series]) -> pl.DataFrame:
-    """The end of phonenumbers.parse (national prefix, lengths) and is_possible_number.
+    """The end of phonenumbers.parse (national prefix, lengths), is_possible_number and
+    the spec's limits.
 
-    Reads ``national`` and the plan parse holds (``pkey``); adds ``cc``, ``nsn``, ``err``
-    and ``code``. The rows of a rare plan go to ``few`` (see ``_by_plan``).
+    Reads ``national`` (String) and the plan parse holds (``pkey``: its number in
+    ``_PLAN_KEYS``, UInt16); replaces
+    ``national`` by ``phone`` (String, null when missing) and ``reason`` (String, null
+    when valid). The rows of a rare plan go to ``few`` (see ``_by_plan``).
     """
     return _by_plan(df, "pkey", _finish_step, few)
 
 
 def _finish_step(df: pl.LazyFrame, plan: _Plan) -> pl.LazyFrame:
+    """Replaces ``national`` by the answer: ``phone`` and ``reason`` (see ``_finish``)."""
+    columns = [c for c in df.collect_schema().names() if c != "national"]
+    stages, final = _finish_query(plan.key)
+    return _run(df, stages).select(*columns, **final)
+
+
+@cache
+def _finish_query(key: str) -> tuple[list[_Stage], _Stage]:
+    """The stages of ``_finish_step`` under plan ``key``, and the columns it adds."""
+    plan = _plan(key)
     national = pl.col("national")
-    columns = df.collect_schema().names()
-    df, stripped = _strip_national_prefix(df, "national", plan)
-    code = _length_code(stripped, plan)
-    df = df.with_columns(
-        nsn=pl.when((code == _POSSIBLE) | (code == _LONG)).then(stripped).otherwise(national)
-    )
+    stripped_stages, stripped = _strip_national_prefix("national", plan)
+    fits = _length_code(stripped, plan)
     nsn = pl.col("nsn")
+    length = nsn.str.len_bytes()
     # is_possible_number reads the lengths of the calling code's main region
-    return df.select(
-        *columns,
-        "nsn",
-        cc=pl.lit(plan.cc),
-        code=_length_code(nsn, _plan(plan.main)),
-        err=pl.when(national.str.len_bytes() < _MIN_NSN).then(pl.lit(TOO_SHORT))
-        .when(nsn.str.len_bytes() > _MAX_NSN).then(pl.lit(TOO_LONG)),
+    code = _length_code(nsn, _plan(plan.main))
+    e164_length = length + len(plan.cc)
+    reason = (
+        pl.when(national.str.len_bytes() < _MIN_NSN).then(pl.lit(TOO_SHORT))
+        .when(length > _MAX_NSN).then(pl.lit(TOO_LONG))
+        .when(_all_zeros(nsn)).then(pl.lit(ALL_ZEROS))
+        .when(code == _SHORT).then(pl.lit(TOO_SHORT))
+        .when(code == _LONG).then(pl.lit(TOO_LONG))
+        .when(code == _INVALID).then(pl.lit(BAD_LENGTH))
+        .when(e164_length < MIN_DIGITS).then(pl.lit(TOO_SHORT))
+        .when(e164_length > MAX_DIGITS).then(pl.lit(TOO_LONG))
     )
+    stages: list[_Stage] = [
+        *stripped_stages,
+        {"nsn": pl.when((fits == _POSSIBLE) | (fits == _LONG)).then(stripped).otherwise(national)},
+        {"reason": reason},
+    ]
+    why = pl.col("reason")
+    return stages, {"phone": pl.when(why.is_null()).then(pl.lit(plan.cc) + nsn), "reason": why}
 
 
 # ------------------------------------------------------------------------ the fallback
