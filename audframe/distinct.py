@@ -154,7 +154,9 @@ def per_distinct_batch(
         found = distinct(rows) if dedupe else None
         if found is None:
             return fn(rows).alias(batch.name)
-        return fn(found.reps)[found.positions].alias(batch.name)
+        # Rechunked first: gathered as it comes, the polars-hash plugin's output ends up
+        # with every row's digest copied (64 MB per 1M rows), not views of the few.
+        return fn(found.reps).rechunk()[found.positions].alias(batch.name)
 
     packed = pl.struct([e.alias(n) for n, e in inputs.items()])
     return packed.map_batches(run, return_dtype=dtype, is_elementwise=True)
