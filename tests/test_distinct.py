@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import polars as pl
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -10,6 +11,7 @@ from polars.testing import assert_series_equal
 
 from audframe import distinct as module
 from audframe.distinct import distinct, per_distinct
+from audframe.hashing import sha256
 from audframe.whitespace import WHITESPACE, trim
 
 TEXT = st.one_of(st.none(), st.sampled_from(["a", "b", "", " a", "é", "e\u0301", "ß"]))
@@ -73,6 +75,19 @@ def test_after_is_a_function_of_the_computed_values(dedupe: bool) -> None:
                                  dedupe=dedupe, after=lambda out: out + out.str.to_uppercase()))
     assert got.to_series().to_list() == ["abAB", "abAB", None, "abAB", "xX", "abAB", "abAB",
                                          "abAB"]
+
+
+def test_digests_of_repeated_values_are_stored_once() -> None:
+    # 20,000 rows of 50 values: the output's string buffers hold the 50 digests, not
+    # 20,000 copies (a memory and speed property, checked on the layout, not timed).
+    df = pl.DataFrame({"v": [f"name{i % 50}" for i in range(20_000)]})
+    out = df.lazy().select(per_distinct({"v": pl.col("v")}, sha256(pl.col("v")), pl.String))
+    column = out.collect(engine="in-memory").to_series()
+    arrow = column.to_arrow(compat_level=pl.CompatLevel.newest())
+    chunks = arrow.chunks if isinstance(arrow, pa.ChunkedArray) else [arrow]
+    stored = {b.address: b.size for c in chunks for b in c.buffers()[2:] if b is not None}
+    assert column.n_unique() == 50
+    assert sum(stored.values()) < 20 * 64 * 50
 
 
 def test_trim_removes_exactly_what_strip_chars_removes() -> None:
