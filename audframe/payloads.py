@@ -591,19 +591,23 @@ def _ahead(
 
     The encoding (polars and pyarrow, which release the GIL) runs in worker threads,
     so blocks are encoded on every core while the caller uses the previous ones.
+
+    Closing never waits for the workers: a generator its caller abandons is closed by
+    the garbage collector, at any point of any thread (even one that holds the
+    interpreter's thread-bookkeeping lock while starting), where joining threads can
+    deadlock. Blocks not started are cancelled; one being encoded finishes on its own.
     """
-    with ThreadPoolExecutor(_BLOCKS_AHEAD, thread_name_prefix="audframe-json") as pool:
-        pending: deque[Future[Any]] = deque()
-        try:
-            for block in blocks:
-                pending.append(pool.submit(encode, block))
-                if len(pending) >= _BLOCKS_AHEAD:
-                    yield pending.popleft().result()
-            while pending:
+    pool = ThreadPoolExecutor(_BLOCKS_AHEAD, thread_name_prefix="audframe-json")
+    pending: deque[Future[Any]] = deque()
+    try:
+        for block in blocks:
+            pending.append(pool.submit(encode, block))
+            if len(pending) >= _BLOCKS_AHEAD:
                 yield pending.popleft().result()
-        finally:
-            for future in pending:
-                future.cancel()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _first_batch(

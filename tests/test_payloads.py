@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import threading
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -449,3 +450,34 @@ def test_fast_fields_over_blocks_of_several_arrow_chunks(
     fast = list(to_payloads(frame, batch_size=4, session_id=3, app_ids=[12]).fields())
     assert [f for _, f in fast] == [form_fields(c) for c in chunks]
     assert [s for s, _ in fast] == [c["session"] for c in chunks]
+
+
+def test_closing_abandoned_fields_never_waits_for_the_json_workers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The garbage collector closes an abandoned fields() generator wherever it runs,
+    # even inside a thread's start-up, where joining threads deadlocks: closing must not
+    # wait for a block still being encoded.
+    monkeypatch.setattr(payloads, "_BLOCK_ROWS", 4)
+    release = threading.Event()
+    encode = payloads._json_rows
+    calls: list[int] = []
+
+    def slow(block: pl.DataFrame, *args: Any) -> Any:
+        calls.append(block.height)
+        if len(calls) > 1:  # every block after the first waits to be released
+            release.wait(30)
+        return encode(block, *args)
+
+    monkeypatch.setattr(payloads, "_json_rows", slow)
+    frame = pl.DataFrame({"EMAIL": [h(str(i)) for i in range(40)]})
+    fields = to_payloads(frame, batch_size=4, session_id=1).fields()
+    next(fields)
+    closer = threading.Thread(target=fields.close)
+    closer.start()
+    closer.join(10)
+    closed = not closer.is_alive()
+    release.set()
+    closer.join()
+    assert closed
+    assert len(calls) < 10  # the blocks not started were cancelled
