@@ -278,9 +278,10 @@ def select_keys(
     region = None
     if isinstance(frame, pl.DataFrame):
         frame = frame.select(used)
-        where = _regions(schema, resolved, default_country)
-        if where is not None and {"COUNTRY", "PHONE", "ZIP"} <= resolved.keys():
-            # PHONE and ZIP both need each row's region: computed once, not once per key.
+        # PHONE and ZIP both need each row's region: computed once, not once per key.
+        shared = {"COUNTRY", "PHONE", "ZIP"} <= resolved.keys()
+        where = _regions(schema, resolved, default_country) if shared else None
+        if where is not None:
             frame = frame.with_columns(where.alias(_REGION_COLUMN))
             region = pl.col(_REGION_COLUMN)
     rules = build_rules(

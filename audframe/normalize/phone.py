@@ -694,9 +694,9 @@ def _finish(df: pl.DataFrame, few: list[pl.Series]) -> pl.DataFrame:
     the spec's limits.
 
     Reads ``national`` (String) and the plan parse holds (``pkey``: its number in
-    ``_PLAN_KEYS``, UInt16); replaces
-    ``national`` by ``phone`` (String, null when missing) and ``reason`` (String, null
-    when valid). The rows of a rare plan go to ``few`` (see ``_by_plan``).
+    ``_PLAN_KEYS``, UInt16); replaces ``national`` by ``phone`` (String, null when
+    missing) and ``reason`` (String, null when valid). The rows of a rare plan go to
+    ``few`` (see ``_by_plan``).
     """
     return _by_plan(df, "pkey", _finish_step, few)
 
