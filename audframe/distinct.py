@@ -162,8 +162,10 @@ def per_distinct_batch(
     return packed.map_batches(run, return_dtype=dtype, is_elementwise=True)
 
 
-#: Rows per chunk for row-by-row work, which polars then runs on every core.
-ROWS_PER_CHUNK = 125_000
+#: Rows per chunk for row-by-row work, which polars then runs on every core. Each
+#: chunk has a fixed cost (PHONE runs a few dozen small queries per chunk, about 40 ms
+#: of CPU), so chunks are no smaller than it takes to keep the cores busy.
+ROWS_PER_CHUNK = 250_000
 
 
 def collect_select(frame: pl.DataFrame, exprs: Mapping[str, pl.Expr]) -> pl.DataFrame:

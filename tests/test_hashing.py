@@ -265,11 +265,14 @@ def test_refusals_are_counted_per_cell_and_name_every_column() -> None:
     assert "EMAIL (1 cells)" in str(info.value)
 
 
-def test_refusals_are_counted_exactly_across_chunks_hashed_in_parallel() -> None:
+def test_refusals_are_counted_exactly_across_chunks_hashed_in_parallel(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # Over ROWS_PER_CHUNK rows, EMAIL is checked chunk by chunk on several threads.
-    from audframe.distinct import ROWS_PER_CHUNK
+    from audframe import distinct
 
-    n = 2 * ROWS_PER_CHUNK + 1_000
+    monkeypatch.setattr(distinct, "ROWS_PER_CHUNK", 2_000)
+    n = 2 * distinct.ROWS_PER_CHUNK + 1_000
     emails = pl.Series("EMAIL", [f"u{i}@example.com" for i in range(n)])
     bad = list(range(0, n, 997))
     df = emails.scatter(bad, "Not@Normalized.com").to_frame()
