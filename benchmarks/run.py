@@ -40,8 +40,10 @@ phones alone
     possible), on this data's phones and normalized countries (default ``us``).
     Skipped when ``benchmarks/phones.py`` is not there.
 
-Benchmarks are not run by the test suite. Results are printed and written as Markdown to
-``benchmarks/results.md`` (``--out``).
+With ``--repeat N`` every method runs N times, taking turns (one run of each per round),
+and its best time is kept: the machine's speed drifts over minutes, so every ratio then
+compares times from the same stretch. Benchmarks are not run by the test suite. Results
+are printed and written as Markdown to ``benchmarks/results.md`` (``--out``).
 """
 
 from __future__ import annotations
@@ -134,6 +136,39 @@ def _timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
         out = fn()
         best = min(best, time.perf_counter() - t0)
     return best, out
+
+
+@dataclass
+class Job:
+    """One method to time: its table row's name, the rows it handles, and how to run it."""
+
+    name: str
+    rows: int
+    run: Callable[[], Any]
+    role: str = ""
+    note: Callable[[Any], str] = lambda _out: ""
+
+
+def _round_robin(jobs: list[Job], repeat: int) -> list[Result]:
+    """Each job's best wall time over ``repeat`` rounds, every round running every job once.
+
+    The machine's speed drifts by tens of percent over minutes; taking turns makes every
+    method's best come from the same stretch of time, so the ratios compare like with like.
+    """
+    best = [float("inf")] * len(jobs)
+    outs: list[Any] = [None] * len(jobs)
+    for round_no in range(max(1, repeat)):
+        for i, job in enumerate(jobs):
+            gc.collect()
+            t0 = time.perf_counter()
+            outs[i] = job.run()
+            secs = time.perf_counter() - t0
+            best[i] = min(best[i], secs)
+            print(f"  round {round_no + 1}: {job.name.strip()}: {secs:.2f} s", flush=True)
+    return [
+        Result(job.name, job.rows, secs, job.note(out), role=job.role)
+        for job, secs, out in zip(jobs, best, outs, strict=True)
+    ]
 
 
 # --- the methods ----------------------------------------------------------------------
@@ -261,72 +296,48 @@ def run(args: argparse.Namespace) -> tuple[dict[str, str], list[Result], list[st
           f"({time.perf_counter() - t0:.1f} s to make or read)", flush=True)
     label["data"] = f"{df.height:,} rows from benchmarks/make_data.py (seed {args.seed})"
 
-    results: list[Result] = []
     audframe = _optional("audframe")
     api_ready = audframe is not None and all(
         hasattr(audframe, n) for n in ("prepare", "normalize", "hash", "to_payloads")
     ) and _optional("audframe.payloads") is not None
     normalized: pl.DataFrame | None = None
+    jobs: list[Job] = []
 
     if api_ready:
-        audframe_pipeline(df.head(20_000))  # warm-up: plugin load, phone metadata, caches
-        secs, info = _timed(lambda: audframe_pipeline(df), args.repeat)
-        results.append(Result(
-            "audframe: prepare (normalize + hash) → payload form fields (DataFrame)", df.height,
-            secs, f"{info['chunks']} chunks, {info['rows']:,} rows carried, "
-            f"{info['bytes'] / 2**20:,.0f} MiB of form fields", role="audframe",
-        ))
-        print(f"  {results[-1].name}: {secs:.2f} s", flush=True)
-
-        secs, info = _timed(lambda: audframe_pipeline(df, chained=True), args.repeat)
-        results.append(Result(
-            "audframe, same pipeline calling normalize then hash", df.height, secs,
-            f"{info['chunks']} chunks, same output",
-        ))
-        print(f"  {results[-1].name}: {secs:.2f} s", flush=True)
-
-        secs, info = _timed(lambda: audframe_pipeline(pl.scan_parquet(path)), args.repeat)
-        results.append(Result(
-            "audframe, same pipeline from pl.scan_parquet (LazyFrame, streaming)", df.height,
-            secs, "includes reading the Parquet file",
-        ))
-        print(f"  {results[-1].name}: {secs:.2f} s", flush=True)
-
-        secs, info = _timed(lambda: audframe_dicts(df), args.repeat)
-        results.append(Result(
-            "audframe, same pipeline through dict chunks + form_fields (orjson)", df.height,
-            secs, f"{info['chunks']} chunks",
-        ))
-        print(f"  {results[-1].name}: {secs:.2f} s", flush=True)
-
-        # where audframe's time goes: each stage alone, on the previous stage's output
         af: Any = audframe
-        secs, normalized = _timed(
-            lambda: af.normalize(df, MAPPING, default_country=DEFAULT_COUNTRY), args.repeat
-        )
+        audframe_pipeline(df.head(20_000))  # warm-up: plugin load, phone metadata, caches
+        # The inputs of the stage timings, computed once beforehand (not timed).
+        normalized = af.normalize(df, MAPPING, default_country=DEFAULT_COUNTRY)
         assert isinstance(normalized, pl.DataFrame)
-        results.append(Result("  stage: normalize (eager DataFrame)", df.height, secs))
-        secs, hashed = _timed(lambda: af.hash(normalized), args.repeat)
-        results.append(Result("  stage: hash (normalized DataFrame)", df.height, secs))
-        secs, hashed = _timed(
-            lambda: af.prepare(df, MAPPING, default_country=DEFAULT_COUNTRY), args.repeat
-        )
-        results.append(Result("  stage: prepare, normalize + hash in one pass (eager)",
-                              df.height, secs))
-        secs, _ = _timed(lambda: _payload_stage(af, hashed), args.repeat)
-        results.append(Result("  stage: to_payloads + fields() (hashed DataFrame)",
-                              df.height, secs))
-        for r in results[-4:]:
-            print(f"  {r.name.strip()}: {r.seconds:.2f} s", flush=True)
-        del hashed
+        hashed = af.prepare(df, MAPPING, default_country=DEFAULT_COUNTRY)
         hashed_cols = [c for c in normalized.columns if c in MAPPING]
         hash_floor(normalized.head(1000), hashed_cols)  # warm-up
-        secs, _ = _timed(lambda: hash_floor(normalized, hashed_cols), args.repeat)
-        results.append(Result(
-            "hashing floor: polars-hash sha2_256 over normalized columns", df.height, secs,
-            f"{len(hashed_cols)} columns, nothing else", role="floor",
-        ))
-        print(f"  {results[-1].name}: {secs:.2f} s", flush=True)
+        rows = df.height
+        jobs += [
+            Job("audframe: prepare (normalize + hash) → payload form fields (DataFrame)",
+                rows, lambda: audframe_pipeline(df), role="audframe",
+                note=lambda i: f"{i['chunks']} chunks, {i['rows']:,} rows carried, "
+                f"{i['bytes'] / 2**20:,.0f} MiB of form fields"),
+            Job("audframe, same pipeline calling normalize then hash", rows,
+                lambda: audframe_pipeline(df, chained=True),
+                note=lambda i: f"{i['chunks']} chunks, same output"),
+            Job("audframe, same pipeline from pl.scan_parquet (LazyFrame, streaming)", rows,
+                lambda: audframe_pipeline(pl.scan_parquet(path)),
+                note=lambda i: "includes reading the Parquet file"),
+            Job("audframe, same pipeline through dict chunks + form_fields (orjson)", rows,
+                lambda: audframe_dicts(df), note=lambda i: f"{i['chunks']} chunks"),
+            # where audframe's time goes: each stage alone, on the previous stage's output
+            Job("  stage: normalize (eager DataFrame)", rows,
+                lambda: af.normalize(df, MAPPING, default_country=DEFAULT_COUNTRY)),
+            Job("  stage: hash (normalized DataFrame)", rows, lambda: af.hash(normalized)),
+            Job("  stage: prepare, normalize + hash in one pass (eager)", rows,
+                lambda: af.prepare(df, MAPPING, default_country=DEFAULT_COUNTRY)),
+            Job("  stage: to_payloads + fields() (hashed DataFrame)", rows,
+                lambda: _payload_stage(af, hashed)),
+            Job("hashing floor: polars-hash sha2_256 over normalized columns", rows,
+                lambda: hash_floor(normalized, hashed_cols), role="floor",
+                note=lambda i: f"{len(hashed_cols)} columns, nothing else"),
+        ]
     else:
         notes.append("audframe's API (prepare, normalize, hash, to_payloads, form_fields) "
                      "is not importable yet: its rows are missing and ratios are not shown.")
@@ -337,28 +348,25 @@ def run(args: argparse.Namespace) -> tuple[dict[str, str], list[Result], list[st
                          "SDK row skipped.")
         else:
             n = min(args.sdk_rows, df.height)
-            rows = df.head(n).fill_null("").rows()
-            user_rows = [list(r) for r in rows]
-            secs, _ = _timed(lambda: sdk_pipeline(user_rows), args.repeat)
-            results.append(Result(
-                "official SDK: CustomAudience.format_params(is_raw=True) + form encoding",
-                n, secs, _sample_note(n, df.height),
+            user_rows = [list(r) for r in df.head(n).fill_null("").rows()]
+            jobs.append(Job(
+                "official SDK: CustomAudience.format_params(is_raw=True) + form encoding", n,
+                lambda: sdk_pipeline(user_rows), note=lambda i: _sample_note(n, df.height),
             ))
-            print(f"  {results[-1].name}: {secs:.2f} s for {n:,} rows", flush=True)
 
     if "pandas" not in skip:
         if _optional("pandas") is None:
             notes.append("pandas is not installed: pandas row skipped.")
         else:
-            n = min(args.pandas_rows or df.height, df.height)
-            pdf = df.head(n).to_pandas()
-            secs, _ = _timed(lambda: pandas_pipeline(pdf), args.repeat)
-            results.append(Result(
-                "pandas + hashlib: strip/lower, .map(sha256), chunks, json.dumps", n, secs,
-                _sample_note(n, df.height),
+            n_pandas = min(args.pandas_rows or df.height, df.height)
+            pdf = df.head(n_pandas).to_pandas()
+            jobs.append(Job(
+                "pandas + hashlib: strip/lower, .map(sha256), chunks, json.dumps", n_pandas,
+                lambda: pandas_pipeline(pdf), note=lambda i: _sample_note(n_pandas, df.height),
             ))
-            print(f"  {results[-1].name}: {secs:.2f} s", flush=True)
-            del pdf
+
+    results = _round_robin(jobs, args.repeat)
+    jobs.clear()  # the inputs (hashed frame, pandas frame, SDK rows) can go
 
     if "phones" not in skip:
         results += _phones(df, normalized, args, notes)
