@@ -69,7 +69,8 @@ def reference(value: str | None, region: str | None) -> str | None:
     if value is None or not value.strip():
         return None
     value = value.strip()
-    region = region.upper() if region and region.upper() in phonenumbers.SUPPORTED_REGIONS else None
+    code = region.strip().upper() if region else ""  # the module trims the region too
+    region = code if code in phonenumbers.SUPPORTED_REGIONS else None
     if not re.search(r"\d", value):
         return None
     first = re.search(r"[+\uff0b\d]", value)
@@ -534,3 +535,9 @@ def test_property_arbitrary_text(rows: list[tuple[str, str | None]]) -> None:
 def test_many_regions_and_shapes_at_once() -> None:
     values, regions = messy_values(4000, 11)
     check(values, regions)
+
+
+def test_a_region_with_spaces_or_in_any_case_is_read_like_its_code() -> None:
+    for region in (" us ", "US", "Us\t"):
+        assert one("(650) 555-1212", region) == reference("(650) 555-1212", region) == "16505551212"
+    assert one("020 7183 8750", " gb") == reference("020 7183 8750", " gb") == "442071838750"
