@@ -171,7 +171,7 @@ def _only_hex_bytes(column: pl.Series) -> bool:
             return False
         buffers.update((b.address, b) for b in chunk.buffers()[2:] if b is not None)
     cells = 64 * (column.len() - column.null_count())
-    if sum(b.size for b in buffers.values()) > 2 * cells + (1 << 20):
+    if sum(b.size for b in buffers.values()) > 2 * cells + (1 << 20):  # 1 MiB of slack
         return False
     for buffer in buffers.values():
         data = memoryview(buffer)
