@@ -127,17 +127,6 @@ def _optional(module: str) -> ModuleType | None:
         return None
 
 
-def _timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    """Best wall time of ``repeat`` runs of ``fn`` (with a collection before each)."""
-    best, out = float("inf"), None
-    for _ in range(max(1, repeat)):
-        gc.collect()
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
-
-
 @dataclass
 class Job:
     """One method to time: its table row's name, the rows it handles, and how to run it."""
@@ -149,25 +138,32 @@ class Job:
     note: Callable[[Any], str] = lambda _out: ""
 
 
-def _round_robin(jobs: list[Job], repeat: int) -> list[Result]:
-    """Each job's best wall time over ``repeat`` rounds, every round running every job once.
+def _turns(runs: list[Callable[[], Any]], repeat: int) -> list[tuple[float, Any]]:
+    """Each function's best wall time over ``repeat`` rounds, and its last output.
 
-    The machine's speed drifts by tens of percent over minutes; taking turns makes every
-    method's best come from the same stretch of time, so the ratios compare like with like.
+    Every round runs every function once, with a collection before each. The machine's
+    speed drifts by tens of percent over minutes; taking turns makes every method's best
+    come from the same stretch of time, so the ratios compare like with like.
     """
-    best = [float("inf")] * len(jobs)
-    outs: list[Any] = [None] * len(jobs)
-    for round_no in range(max(1, repeat)):
-        for i, job in enumerate(jobs):
+    best = [float("inf")] * len(runs)
+    outs: list[Any] = [None] * len(runs)
+    for _ in range(max(1, repeat)):
+        for i, run in enumerate(runs):
             gc.collect()
             t0 = time.perf_counter()
-            outs[i] = job.run()
-            secs = time.perf_counter() - t0
-            best[i] = min(best[i], secs)
-            print(f"  round {round_no + 1}: {job.name.strip()}: {secs:.2f} s", flush=True)
+            outs[i] = run()
+            best[i] = min(best[i], time.perf_counter() - t0)
+    return list(zip(best, outs, strict=True))
+
+
+def _round_robin(jobs: list[Job], repeat: int) -> list[Result]:
+    """:func:`_turns` over the jobs, as table rows."""
+    timed = _turns([job.run for job in jobs], repeat)
+    for job, (secs, _) in zip(jobs, timed, strict=True):
+        print(f"  {job.name.strip()}: {secs:.2f} s", flush=True)
     return [
         Result(job.name, job.rows, secs, job.note(out), role=job.role)
-        for job, secs, out in zip(jobs, best, outs, strict=True)
+        for job, (secs, out) in zip(jobs, timed, strict=True)
     ]
 
 
@@ -387,12 +383,12 @@ def _phones(df: pl.DataFrame, normalized: pl.DataFrame | None, args: argparse.Na
     frame = pl.DataFrame({"phone": df["phone"], "region": region})
     expr = expr_fn(pl.col("phone"), region=pl.col("region"))
     frame.head(1000).select(expr)  # load metadata
-    secs, ours = _timed(lambda: frame.select(expr).to_series(), args.repeat)
     n = min(args.phones_sample, frame.height)
     sample = frame.head(n)
-    base_secs, base = _timed(
-        lambda: per_row(sample["phone"].to_list(), sample["region"].to_list()), args.repeat
-    )
+    (secs, ours), (base_secs, base) = _turns([
+        lambda: frame.select(expr).to_series(),
+        lambda: per_row(sample["phone"].to_list(), sample["region"].to_list()),
+    ], args.repeat)
     ours_head = ours.head(n).to_list()
     same = sum(a == b for a, b in zip(ours_head, base, strict=True))
     possible = [(a, b) for a, b in zip(ours_head, base, strict=True) if b is not None]
