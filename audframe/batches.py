@@ -2,8 +2,10 @@
 
 Internal to :class:`audframe.Sender`. A hashed DataFrame/LazyFrame goes through
 :func:`audframe.to_payloads` and its fast path ``fields()`` (the payload JSON built by
-polars, refused at call time when a hashed key holds a non-digest); dict chunks (from
-``to_payloads`` or built by hand) are checked and encoded with orjson. Either way a batch
+polars, refused at call time when a hashed key holds a non-digest), and so does a
+:class:`~audframe.payloads.Payloads` given as it is (``parquet_payloads`` of a large
+file, say), already checked when it was made; other dict chunks (built by hand) are
+checked and encoded with orjson. Either way a batch
 carries its ``payload`` JSON exactly as it is sent, and the journal's digest is the
 SHA-256 of that string: a frame and ``to_payloads`` of the same frame give the same
 digests. The last batch is marked by reading one ahead.
@@ -21,7 +23,7 @@ import orjson
 import polars as pl
 
 from audframe.errors import ValidationError
-from audframe.payloads import check_chunk, to_payloads
+from audframe.payloads import Payloads, check_chunk, to_payloads
 
 __all__ = ["MAX_ROWS", "Batch", "batches"]
 
@@ -84,14 +86,12 @@ def _from_chunks(chunks: Iterable[Any], checked: bool) -> Iterator[Batch]:
         index += 1
 
 
-def _from_frame(
-    frame: pl.DataFrame | pl.LazyFrame, session_id: int | None, batch_size: int
-) -> Iterator[Batch]:
-    payloads = to_payloads(frame, batch_size=batch_size, session_id=session_id)
-    total = payloads.stats.estimated_num_total
+def _from_payloads(payloads: Payloads) -> Iterator[Batch]:
+    """The batches of a :class:`Payloads`, by its fast path (checked when it was made)."""
+    total, size = payloads.stats.estimated_num_total, payloads.stats.batch_size
     return (
-        Batch(index, fields["payload"], min(batch_size, total - index * batch_size),
-              payloads.schema, session)
+        Batch(index, fields["payload"], min(size, total - index * size), payloads.schema,
+              session)
         for index, (session, fields) in enumerate(payloads.fields())
     )
 
@@ -111,7 +111,9 @@ def batches(data: Any, session_id: int | None, batch_size: int) -> Iterator[Batc
     undigested hashed cells; chunks from an iterator are checked one by one as read.
     """
     if isinstance(data, pl.DataFrame | pl.LazyFrame):
-        return _flag_last(_from_frame(data, session_id, batch_size))
+        data = to_payloads(data, batch_size=batch_size, session_id=session_id)
+    if isinstance(data, Payloads):
+        return _flag_last(_from_payloads(data))
     if isinstance(data, Mapping):
         data = [data]
     if isinstance(data, Sequence) and not isinstance(data, str | bytes):

@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import orjson
 import polars as pl
@@ -138,12 +138,6 @@ def _validated(
     return frame, mapping, report, rows
 
 
-def _hashed(args: argparse.Namespace, frame: pl.LazyFrame, mapping: dict[str, str]) -> Any:
-    return prepare(frame, mapping, default_country=args.default_country,
-                   dob_format=args.dob_format,
-                   hash_extern_id=getattr(args, "hash_extern_id", False))
-
-
 def _payloads(
     args: argparse.Namespace, frame: pl.LazyFrame, mapping: dict[str, str]
 ) -> Payloads:
@@ -157,7 +151,9 @@ def _payloads(
         return parquet_payloads(args.input, mapping, default_country=args.default_country,
                                 dob_format=args.dob_format, hash_extern_id=args.hash_extern_id,
                                 batch_size=args.batch_size)
-    return to_payloads(_hashed(args, frame, mapping), batch_size=args.batch_size)
+    hashed = prepare(frame, mapping, default_country=args.default_country,
+                     dob_format=args.dob_format, hash_extern_id=args.hash_extern_id)
+    return to_payloads(hashed, batch_size=args.batch_size)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -207,7 +203,7 @@ def cmd_upload(args: argparse.Namespace) -> int:
 
     token = _token(args)
     frame, mapping, validation, rows = _validated(args)
-    hashed = _hashed(args, frame, mapping)
+    payloads = _payloads(args, frame, mapping)
     operation = "remove" if args.remove else "replace" if args.replace else "add"
     emulator = None
     base_url = args.base_url
@@ -225,7 +221,7 @@ def cmd_upload(args: argparse.Namespace) -> int:
                     api_version=args.api_version, concurrency=args.concurrency,
                     progress=None if args.progress else False) as sender:
             send = getattr(sender, operation)
-            upload = send(args.audience_id, hashed, journal=args.journal)
+            upload = send(args.audience_id, payloads, journal=args.journal)
     except (GraphAPIError, TransportError) as exc:
         resume = (f"rerun the same command to resume from {args.journal}" if args.journal
                   else "no --journal was given, so a rerun starts over")
@@ -293,6 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--api-version", default="v21.0")
     p.add_argument("--base-url", default="https://graph.facebook.com")
     p.add_argument("--concurrency", type=_int_between(1, 64), default=4)
+    p.add_argument("--batch-size", type=_int_between(1, 10_000), default=10_000)
     p.add_argument("--hash-extern-id", action="store_true", help="hash EXTERN_ID too")
     p.add_argument("--no-progress", dest="progress", action="store_false")
     p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report")

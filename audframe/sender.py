@@ -7,9 +7,9 @@
 
 How a call runs
 ---------------
-- The input (a hashed DataFrame/LazyFrame, or chunks from ``to_payloads``) is checked
-  before anything is sent: hashed keys must hold SHA-256 digests. A frame's payloads are
-  built by ``to_payloads(...).fields()`` (:mod:`audframe.batches`).
+- The input (a hashed DataFrame/LazyFrame, a ``Payloads``, or dict chunks) is checked
+  before anything is sent: hashed keys must hold SHA-256 digests. A frame's payloads, and
+  a ``Payloads``', are built by ``to_payloads(...).fields()`` (:mod:`audframe.batches`).
 - Every batch of one call carries one ``session_id``; ``batch_seq`` counts from 1. The
   first batch of a session goes alone (a bad token or audience fails after one request,
   and for ``replace`` batch 1 must be acknowledged before any other); then up to
@@ -262,10 +262,11 @@ class Sender:
         audience_id:
             The custom audience.
         data:
-            A hashed DataFrame or LazyFrame (see ``audframe.hash``), or the chunks
-            ``audframe.to_payloads`` yields (any iterable of them, or one chunk).
-            A list of chunks is checked whole before anything is sent; chunks from an
-            iterator are checked one by one, and a bad one is never sent.
+            A hashed DataFrame or LazyFrame (see ``audframe.hash``), a ``Payloads``
+            as ``audframe.to_payloads`` or ``audframe.parquet_payloads`` return it
+            (sent by its fast path, unconsumed), or dict chunks (any iterable of them,
+            or one chunk). A list of chunks is checked whole before anything is sent;
+            chunks from an iterator are checked one by one, and a bad one is never sent.
         session_id:
             The Graph ``session_id``; by default the chunks' own, else a random one.
         journal:

@@ -11,6 +11,7 @@ import pytest
 
 from audframe.cli import main
 from audframe.emulator import GraphEmulator
+from audframe.stream import parquet_payloads
 
 DATA = Path(__file__).parent.parent / "data"
 CSV = str(DATA / "customers.csv")
@@ -143,6 +144,30 @@ def test_upload_to_the_emulator_reports_meta_counts(
     assert received == sent > 9_000
     assert "now holds" in out and "rows/s" in out
     assert "tok-cli-secret-value" not in out + err
+
+
+def test_upload_reads_parquet_in_bounded_batches_and_takes_a_batch_size(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import audframe.cli
+
+    calls: list[dict[str, Any]] = []
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs)
+        return parquet_payloads(*args, **kwargs)
+
+    monkeypatch.setattr(audframe.cli, "parquet_payloads", spy)
+    monkeypatch.setenv("AUDFRAME_ACCESS_TOKEN", "tok-cli-bounded")
+    status, out, err = run(
+        ["upload", PARQUET, "--audience-id", "4243", "--emulator", "--default-country", "US",
+         "--no-progress", "--batch-size", "2500"],
+        capsys,
+    )
+    assert status == 0, err
+    assert [c["batch_size"] for c in calls] == [2500]
+    sent = int(re.search(r"rows sent: ([\d,]+)", out).group(1).replace(",", ""))  # type: ignore[union-attr]
+    assert f"batches: {-(-sent // 2500)}," in out and sent > 9_000
 
 
 def test_send_failure_exits_1_and_says_whether_a_rerun_resumes(

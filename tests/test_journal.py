@@ -185,14 +185,18 @@ def test_rerun_after_a_crash_skips_acked_batches(
     assert report.num_received == 100 and report.batches == 10
 
 
-@pytest.mark.parametrize("again_as", ["frame", "lazy", "chunks"])
+@pytest.mark.parametrize("again_as", ["frame", "lazy", "chunks", "parquet"])
 def test_a_frame_upload_resumes_from_its_journal(
     tmp_path: Path, make_sender: MakeSender, again_as: str
 ) -> None:
     path = tmp_path / "j.sqlite"
     frame = pl.DataFrame({"EMAIL": [digest(f"r{i}") for i in range(95)]})
+    frame.write_parquet(tmp_path / "hashed.parquet")  # digests pass normalize unchanged
+    # to_payloads and parquet_payloads draw a new random session id: the journal's wins
     again: Any = {"frame": frame, "lazy": frame.lazy(),
-                  "chunks": to_payloads(frame, batch_size=10)}[again_as]
+                  "chunks": to_payloads(frame, batch_size=10),
+                  "parquet": audframe.parquet_payloads(tmp_path / "hashed.parquet",
+                                                       batch_size=10)}[again_as]
     with GraphEmulator(token=TOKEN, faults=FaultPlan(script={4: "permission"})) as emu:
         with pytest.raises(GraphAPIError):
             make_sender(emu.url, concurrency=1).add("48", frame, batch_size=10, journal=path)

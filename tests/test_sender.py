@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import sys
 import threading
 import types
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -27,6 +29,7 @@ from audframe.payloads import form_fields, to_payloads
 from audframe.progress import wants_bar
 from audframe.retry import RetryPolicy
 from audframe.sender import Sender
+from audframe.stream import parquet_payloads
 
 MakeSender = Callable[..., Sender]
 
@@ -296,6 +299,35 @@ def test_a_frame_is_sent_as_the_payloads_fast_path_builds_it(
     assert report.batches_table["rows"].to_list() == [10, 10, 5]
     assert report.rows == report.num_received == 25
     check_session_protocol(emulator)
+
+
+def test_a_payloads_is_sent_by_its_fast_path_in_its_own_session(
+    make_sender: MakeSender, emulator: GraphEmulator, tmp_path: Path
+) -> None:
+    source = tmp_path / "people.parquet"
+    pl.DataFrame({"email": [f"P{i}@Example.com " for i in range(25)]}).write_parquet(source)
+    expected = [form_fields(chunk)["payload"]
+                for chunk in parquet_payloads(source, batch_size=10, session_id=4242)]
+    report = make_sender(emulator.url, concurrency=2).add(
+        "16", parquet_payloads(source, batch_size=10, session_id=4242))
+    sent = sorted((q.session["batch_seq"], q.form["payload"])  # type: ignore[index]
+                  for q in accepted(emulator))
+    assert [payload for _, payload in sent] == expected  # byte for byte
+    assert report.session_id == 4242 and report.batches_table["rows"].to_list() == [10, 10, 5]
+    assert {r[0] for r in emulator.rows("16", ["EMAIL"])} == {
+        hashlib.sha256(f"p{i}@example.com".encode()).hexdigest() for i in range(25)}
+    check_session_protocol(emulator)
+
+
+def test_a_payloads_already_read_from_is_refused_not_half_sent(
+    make_sender: MakeSender, emulator: GraphEmulator
+) -> None:
+    payloads = to_payloads(pl.DataFrame({"EMAIL": [digest(f"h{i}") for i in range(25)]}),
+                           batch_size=10)
+    next(payloads)  # the first chunk is gone: sending the rest would lose it
+    with pytest.raises(RuntimeError, match="only once"):
+        make_sender(emulator.url).add("17", payloads)
+    assert accepted(emulator) == []
 
 
 @pytest.mark.parametrize("lazy", [False, True])
