@@ -30,7 +30,7 @@ from audframe.report import validate
 from audframe.retry import RetryPolicy
 from audframe.schemas import check_hashed, check_normalized
 from audframe.sender import Sender
-from audframe.stream import parquet_payloads
+from audframe.stream import parquet_payloads, validate_parquet
 from audframe.upload_report import UploadReport
 
 __version__ = "0.1.0"
@@ -63,4 +63,5 @@ __all__ = [
     "prepare",
     "to_payloads",
     "validate",
+    "validate_parquet",
 ]

@@ -25,7 +25,7 @@ from audframe.mapping import resolve_mapping
 from audframe.payloads import Payloads, to_payloads
 from audframe.prepare import prepare
 from audframe.report import validate
-from audframe.stream import parquet_payloads
+from audframe.stream import parquet_payloads, validate_parquet
 
 __all__ = ["main"]
 
@@ -128,12 +128,20 @@ def _prepare_frame(args: argparse.Namespace) -> tuple[pl.LazyFrame, dict[str, st
     return frame, mapping, rows
 
 
+def _is_parquet(args: argparse.Namespace) -> bool:
+    return Path(args.input).suffix.lower() in _PARQUET
+
+
 def _validated(
     args: argparse.Namespace,
 ) -> tuple[pl.LazyFrame, dict[str, str], pl.DataFrame, int]:
     frame, mapping, rows = _prepare_frame(args)
-    report = validate(frame, mapping, default_country=args.default_country,
-                      dob_format=args.dob_format)
+    if _is_parquet(args):  # read in bounded batches, as _payloads does
+        report = validate_parquet(args.input, mapping, default_country=args.default_country,
+                                  dob_format=args.dob_format)
+    else:
+        report = validate(frame, mapping, default_country=args.default_country,
+                          dob_format=args.dob_format)
     _print_validation(report, rows)
     return frame, mapping, report, rows
 
@@ -147,7 +155,7 @@ def _payloads(
     batch by batch, so memory follows the batch, not the file; other formats go
     through polars' streaming engine (``to_payloads`` of the lazy pipeline).
     """
-    if Path(args.input).suffix.lower() in _PARQUET:
+    if _is_parquet(args):
         return parquet_payloads(args.input, mapping, default_country=args.default_country,
                                 dob_format=args.dob_format, hash_extern_id=args.hash_extern_id,
                                 batch_size=args.batch_size)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from itertools import chain
+from typing import Literal
 
 import polars as pl
 
 from audframe.charts import ValidationReport
 from audframe.mapping import resolve_mapping
 from audframe.normalize import build_rules
-from audframe.normalize.rule import present
+from audframe.normalize.rule import Rule, present
 
-__all__ = ["validate"]
+__all__ = ["validate", "validate_batches"]
 
 _ROW = "__audframe_row"
 
@@ -50,7 +53,50 @@ def validate(
     rules = build_rules(
         frame.collect_schema(), resolved, default_country=default_country, dob_format=dob_format
     )
-    lazy = frame.lazy().with_row_index(_ROW)
+    got, why = _tally(frame.lazy(), rules, examples, offset=0, engine="streaming")
+    return _report(rules, got, why)
+
+
+def validate_batches(
+    schema: pl.Schema,
+    batches: Iterable[pl.DataFrame],
+    mapping: Mapping[str, str],
+    *,
+    default_country: str | None = None,
+    dob_format: str | None = None,
+    examples: int = 3,
+) -> ValidationReport:
+    """:func:`validate` of a table read batch by batch, in bounded memory.
+
+    ``batches`` are the table's rows in order, as DataFrames with ``schema``'s columns
+    (see :func:`audframe.stream.validate_parquet`); ``mapping`` is resolved (canonical
+    keys to existing columns). Each batch is counted once and let go: the report equals
+    ``validate`` of the whole table, ``example_rows`` numbered across batches.
+    """
+    rules = build_rules(schema, mapping, default_country=default_country, dob_format=dob_format)
+    totals: Counter[str] = Counter()
+    parts: list[pl.DataFrame] = []
+    offset = 0
+    # an empty frame last, so that even no batch at all gives every count (0)
+    for batch in chain(batches, [pl.DataFrame(schema=schema)]):
+        got, why = _tally(batch.lazy(), rules, examples, offset=offset, engine="in-memory")
+        totals.update(got)
+        parts.append(why)
+        offset += batch.height
+    why = pl.concat(parts).group_by("key", "reason").agg(
+        pl.col("count").sum().cast(pl.UInt32),
+        pl.col("example_rows").explode().sort().head(examples),
+    )
+    return _report(rules, dict(totals), why)
+
+
+def _tally(
+    frame: pl.LazyFrame, rules: dict[str, tuple[str, pl.Expr, Rule]], examples: int, *,
+    offset: int, engine: Literal["in-memory", "streaming"],
+) -> tuple[dict[str, int], pl.DataFrame]:
+    """Per key, present and valid cells (``key\x00present``, ``key\x00valid``); per key
+    and reason, the count and the first ``examples`` row positions (from ``offset``)."""
+    lazy = frame.with_row_index(_ROW, offset=offset)
     totals = lazy.select(
         *(present(raw).sum().alias(f"{k}\x00present") for k, (_, raw, _) in rules.items()),
         *(r.value.is_not_null().sum().alias(f"{k}\x00valid") for k, (_, _, r) in rules.items()),
@@ -65,8 +111,14 @@ def validate(
             pl.col(_ROW).sort().head(examples).cast(pl.UInt32).alias("example_rows"),
         )
     )
-    sums, why = pl.collect_all([totals, reasons], engine="streaming")
-    got = sums.row(0, named=True)
+    sums, why = pl.collect_all([totals, reasons], engine=engine)
+    return sums.row(0, named=True), why
+
+
+def _report(
+    rules: dict[str, tuple[str, pl.Expr, Rule]], got: Mapping[str, int], why: pl.DataFrame
+) -> ValidationReport:
+    """The report's rows from the tallies of :func:`_tally`."""
     base = pl.DataFrame(
         {
             "key": list(rules),

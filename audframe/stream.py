@@ -1,4 +1,5 @@
-"""A Parquet file through normalize → hash → payload chunks, in bounded batches.
+"""A Parquet file through normalize → hash → payload chunks, and its validation report,
+in bounded batches.
 
 ``to_payloads(hash(normalize(pl.scan_parquet(path), …)))`` streams, but polars'
 streaming engine decodes Parquet row groups well ahead of the normalizers, which
@@ -9,7 +10,9 @@ machine, see ``benchmarks/memory.py``). Here pyarrow reads the file
 needed, and each batch goes through the public :func:`audframe.prepare` (normalize
 and hash) as an in-memory DataFrame; :func:`audframe.to_payloads` then
 checks, counts and spools the hashed batches. The output is the same as the lazy
-pipeline's, row for row.
+pipeline's, row for row. :func:`validate_parquet` reads the file the same way for the
+validation report: on the lazy frame, its per-reason tallies grow with the file
+(1.1 GiB peak for 4,000,000 rows, 3.7 GiB for 20,000,000).
 """
 
 from __future__ import annotations
@@ -19,11 +22,13 @@ from pathlib import Path
 
 import polars as pl
 
+from audframe.charts import ValidationReport
 from audframe.mapping import resolve_mapping
 from audframe.payloads import MAX_BATCH_SIZE, Payloads, to_payloads
 from audframe.prepare import prepare
+from audframe.report import validate_batches
 
-__all__ = ["hashed_batches", "parquet_payloads"]
+__all__ = ["hashed_batches", "parquet_payloads", "validate_parquet"]
 
 #: Rows read, normalized and hashed at a time.
 DEFAULT_ROWS = 100_000
@@ -59,6 +64,19 @@ def hashed_batches(
     As :func:`audframe.normalize` and :func:`audframe.hash` do, for the first batch
     they refuse (a missing column, an unknown key, a wrong dtype).
     """
+    resolved, _, raw = _read(path, mapping, rows)
+    for batch in raw:
+        yield prepare(batch, resolved, default_country=default_country, dob_format=dob_format,
+                      hash_extern_id=hash_extern_id)
+
+
+def _read(
+    path: str | Path, mapping: Mapping[str, str] | None, rows: int
+) -> tuple[dict[str, str], pl.Schema, Iterator[pl.DataFrame]]:
+    """The resolved mapping, the file's schema, and its mapped columns ``rows`` at a time.
+
+    A file without rows gives one empty batch, so that the columns are known.
+    """
     if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
         raise ValueError(f"rows must be a positive integer, got {rows!r}")
     import pyarrow.parquet as pq  # type: ignore[import-untyped]  # loaded when a file is read
@@ -70,18 +88,45 @@ def hashed_batches(
     resolved = resolve_mapping(empty, mapping)
     columns = list(dict.fromkeys(resolved.values()))
 
-    def prepared(batch: pl.DataFrame) -> pl.DataFrame:
-        return prepare(batch, resolved, default_country=default_country,
-                       dob_format=dob_format, hash_extern_id=hash_extern_id)
+    def batches() -> Iterator[pl.DataFrame]:
+        produced = False
+        for record_batch in file.iter_batches(batch_size=rows, columns=columns):
+            batch = pl.from_arrow(record_batch)
+            if isinstance(batch, pl.DataFrame):
+                produced = True
+                yield batch
+        if not produced:
+            yield empty.select(columns)
 
-    produced = False
-    for record_batch in file.iter_batches(batch_size=rows, columns=columns):
-        batch = pl.from_arrow(record_batch)
-        if isinstance(batch, pl.DataFrame):
-            produced = True
-            yield prepared(batch)
-    if not produced:
-        yield prepared(empty.select(columns))
+    return resolved, empty.schema, batches()
+
+
+def validate_parquet(
+    path: str | Path,
+    mapping: Mapping[str, str] | None = None,
+    *,
+    default_country: str | None = None,
+    dob_format: str | None = None,
+    examples: int = 3,
+    rows: int = DEFAULT_ROWS,
+) -> ValidationReport:
+    """``validate(pl.scan_parquet(path), …)`` in bounded memory.
+
+    The file is read once, ``rows`` at a time, as :func:`hashed_batches` reads it;
+    each batch is counted and let go (see :func:`audframe.report.validate_batches`).
+    The report is the one :func:`audframe.validate` gives for the whole file.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, polars as pl
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "customers.parquet"
+    >>> pl.DataFrame({"email": ["Ann@Example.com", "nope"]}).write_parquet(path)
+    >>> validate_parquet(path, rows=1).select("key", "valid", "reason", "example_rows").row(0)
+    ('EMAIL', 1, 'email has no @', [1])
+    """
+    resolved, schema, raw = _read(path, mapping, rows)
+    return validate_batches(schema, raw, resolved, default_country=default_country,
+                            dob_format=dob_format, examples=examples)
 
 
 def parquet_payloads(

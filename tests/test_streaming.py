@@ -8,12 +8,14 @@ from typing import Any
 import polars as pl
 import polars_hash  # noqa: F401  (the chash namespace, to make test data fast)
 import pytest
+from polars.testing import assert_frame_equal
 
 import audframe
 from audframe import payloads
 from audframe.errors import NotHashedError, ValidationError
 from audframe.payloads import form_fields, to_payloads
-from audframe.stream import hashed_batches, parquet_payloads
+from audframe.report import validate_batches
+from audframe.stream import hashed_batches, parquet_payloads, validate_parquet
 
 SAMPLE = Path(__file__).parent.parent / "data" / "customers.parquet"
 
@@ -166,3 +168,34 @@ def test_an_empty_parquet_file_has_columns_but_no_chunk(tmp_path: Path) -> None:
     chunks = parquet_payloads(path, {"EMAIL": "mail"})
     assert chunks.stats.rows_read == 0
     assert list(chunks.fields()) == []
+
+
+def test_a_parquet_file_validated_in_bounded_batches_equals_validate(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    raw = _raw_sample(tmp_path)
+    seen: list[int] = []
+    iter_batches = payloads.pq.ParquetFile.iter_batches
+
+    def spy(self: Any, *args: Any, **kwargs: Any) -> Any:
+        for batch in iter_batches(self, *args, **kwargs):
+            seen.append(batch.num_rows)
+            yield batch
+
+    monkeypatch.setattr(payloads.pq.ParquetFile, "iter_batches", spy)
+    whole = audframe.validate(pl.scan_parquet(raw), default_country="US", examples=5)
+    got = validate_parquet(raw, default_country="US", examples=5, rows=16)
+    assert max(seen) <= 16 and len(seen) > 3  # read a bounded batch at a time
+    assert_frame_equal(got, whole)
+    later = got.filter(pl.col("example_rows").list.max() >= 16)
+    assert later.height  # examples numbered across batches, not within each
+
+
+def test_an_empty_parquet_file_validates_to_zero_counts(tmp_path: Path) -> None:
+    path = tmp_path / "empty.parquet"
+    pl.DataFrame({"mail": []}, schema={"mail": pl.String}).write_parquet(path)
+    got = validate_parquet(path, {"EMAIL": "mail"})
+    assert_frame_equal(got, audframe.validate(pl.scan_parquet(path), {"EMAIL": "mail"}))
+    assert got.select("present", "valid", "count").row(0) == (0, 0, 0)
+    no_batch = validate_batches(pl.Schema({"mail": pl.String}), [], {"EMAIL": "mail"})
+    assert_frame_equal(no_batch, got)  # no batch at all: the counts of an empty table
