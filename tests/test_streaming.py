@@ -113,10 +113,8 @@ def test_batches_are_checked_before_any_chunk_and_the_spool_removed(
         to_payloads([])
 
 
-def test_a_parquet_file_in_bounded_batches_equals_the_lazy_pipeline(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    raw = _raw_sample(tmp_path)
+def _batch_sizes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes of the record batches pyarrow reads from Parquet files from now on."""
     seen: list[int] = []
     iter_batches = payloads.pq.ParquetFile.iter_batches
 
@@ -126,6 +124,14 @@ def test_a_parquet_file_in_bounded_batches_equals_the_lazy_pipeline(
             yield batch
 
     monkeypatch.setattr(payloads.pq.ParquetFile, "iter_batches", spy)
+    return seen
+
+
+def test_a_parquet_file_in_bounded_batches_equals_the_lazy_pipeline(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    raw = _raw_sample(tmp_path)
+    seen = _batch_sizes(monkeypatch)
     monkeypatch.setattr(payloads, "_BLOCK_ROWS", 64)
     got = parquet_payloads(raw, default_country="US", batch_size=40, session_id=5, rows=64)
     lazy = to_payloads(
@@ -174,15 +180,7 @@ def test_a_parquet_file_validated_in_bounded_batches_equals_validate(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     raw = _raw_sample(tmp_path)
-    seen: list[int] = []
-    iter_batches = payloads.pq.ParquetFile.iter_batches
-
-    def spy(self: Any, *args: Any, **kwargs: Any) -> Any:
-        for batch in iter_batches(self, *args, **kwargs):
-            seen.append(batch.num_rows)
-            yield batch
-
-    monkeypatch.setattr(payloads.pq.ParquetFile, "iter_batches", spy)
+    seen = _batch_sizes(monkeypatch)
     whole = audframe.validate(pl.scan_parquet(raw), default_country="US", examples=5)
     got = validate_parquet(raw, default_country="US", examples=5, rows=16)
     assert max(seen) <= 16 and len(seen) > 3  # read a bounded batch at a time
