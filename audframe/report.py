@@ -30,7 +30,10 @@ def validate(
     """Report, per Meta key, the cells present, valid after normalization and dropped.
 
     Takes the same arguments as :func:`audframe.normalize`. Reads the input once
-    (streaming for a LazyFrame) and never copies a value into the report.
+    (streaming for a LazyFrame) and never copies a value into the report. On a
+    LazyFrame its tallies grow with the input (3.7 GiB for 20,000,000 rows from
+    ``pl.scan_parquet``): for a large Parquet file use
+    :func:`audframe.validate_parquet`, which reads it in bounded batches.
 
     Returns
     -------
