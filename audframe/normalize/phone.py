@@ -511,10 +511,12 @@ def _by_plan(df: pl.DataFrame, key: str, step: Callable[[pl.LazyFrame, _Plan], p
 
     The rows (``g``) of a plan with fewer than ``_FEW`` rows go to ``few`` instead: for
     them, libphonenumber costs less than the plan's vectorized passes. With a Boolean
-    column ``counted``, only its true rows count, and only they go to ``few``.
+    column ``counted``, only its true rows count, and only they go to ``few``; without
+    one, every row counts.
     """
     done = []
-    counted = "counted" in df.columns
+    if "counted" not in df.columns:
+        df = df.with_columns(counted=pl.lit(True))
     if df.height:
         keys = df[key]
         if not keys.null_count() and (keys == keys[0]).all():  # (cheaper than n_unique)
@@ -522,16 +524,15 @@ def _by_plan(df: pl.DataFrame, key: str, step: Callable[[pl.LazyFrame, _Plan], p
         else:
             parts = df.partition_by(key, as_dict=True, include_key=False)
         for (k,), part in parts.items():
-            rare = part["counted"].sum() if counted else part.height
-            if 0 < rare < _FEW:
-                few.append(part.filter("counted")["g"] if counted else part["g"])
-                part = part.filter(~pl.col("counted")) if counted else part.clear()
+            if 0 < part["counted"].sum() < _FEW:
+                few.append(part.filter("counted")["g"])
+                part = part.filter(~pl.col("counted"))
             if part.height:
                 plan = _plan(k if isinstance(k, str) else _PLAN_KEYS[k])
-                query = step((part.drop("counted") if counted else part).lazy(), plan)
+                query = step(part.drop("counted").lazy(), plan)
                 done.append(query.with_columns(pl.lit(k, df.schema[key]).alias(key)))
     if not done:  # no rows, but the columns a step adds
-        empty = df.clear().drop(key, *(["counted"] if counted else []))
+        empty = df.clear().drop(key, "counted")
         query = step(empty.lazy(), _plan("US"))
         nothing = pl.lit(None, df.schema[key]).alias(key)
         return query.with_columns(nothing).collect(engine="in-memory")
