@@ -21,7 +21,7 @@ from audframe.keys import HASHED_KEYS, ROW_UNIQUE_KEYS
 from audframe.schemas import DIGEST, not_normalized
 from audframe.whitespace import trim
 
-__all__ = ["hash", "hash_id", "hash_key", "hash_normalized", "is_digest", "sha256"]
+__all__ = ["digest_text", "hash", "hash_id", "hash_key", "hash_normalized", "sha256"]
 
 log = logging.getLogger("audframe")
 
@@ -84,9 +84,14 @@ def sha256(expr: pl.Expr, *, use_plugin: bool | None = None) -> pl.Expr:
     return expr.map_batches(_hashlib_batch, return_dtype=pl.String, is_elementwise=True)
 
 
-def is_digest(expr: pl.Expr) -> pl.Expr:
-    """Boolean: the trimmed value is 64 hex characters (any case). Null stays null."""
-    return trim(expr).str.contains(_ANY_CASE_DIGEST)
+def digest_text(expr: pl.Expr) -> pl.Expr:
+    """String: the trimmed value where it is a digest (64 hex characters, any case), else null.
+
+    Only values of 64 bytes or more can be one, so only those are trimmed and
+    matched: the other cells cost next to nothing (most columns hold no digest).
+    """
+    trimmed = trim(pl.when(expr.str.len_bytes() >= 64).then(expr))
+    return pl.when(trimmed.str.contains(_ANY_CASE_DIGEST)).then(trimmed)
 
 
 def hash_key(expr: pl.Expr, *, use_plugin: bool | None = None) -> pl.Expr:
@@ -104,10 +109,10 @@ def hash_key(expr: pl.Expr, *, use_plugin: bool | None = None) -> pl.Expr:
     >>> [v and v[:8] for v in df.select(hash_key(pl.col("FN")))["FN"]]
     ['6915771b', None, None, 'abababab']
     """
-    trimmed = trim(expr)
+    trimmed, digest = trim(expr), digest_text(expr)
     return (
-        pl.when(trimmed.str.contains(_ANY_CASE_DIGEST))
-        .then(trimmed.str.to_lowercase())
+        pl.when(digest.is_not_null())
+        .then(digest.str.to_lowercase())
         .when(trimmed != "")
         .then(sha256(trimmed, use_plugin=use_plugin))
         .otherwise(None)

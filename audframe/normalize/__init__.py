@@ -15,12 +15,11 @@ import polars as pl
 from audframe.distinct import collect_select, per_distinct
 from audframe.errors import ColumnTypeError, UnknownKeyError
 from audframe.frames import Frame, require_columns
-from audframe.hashing import is_digest
+from audframe.hashing import digest_text
 from audframe.keys import DOB, KEYS, ROW_UNIQUE_KEYS, canonical_key
 from audframe.mapping import resolve_mapping
 from audframe.normalize import dates, geo, ids, text
 from audframe.normalize.rule import Rule, nfc_series
-from audframe.whitespace import trim
 
 __all__ = ["Finish", "build_rules", "normalize", "normalize_key", "select_keys"]
 
@@ -76,10 +75,10 @@ def _as_text(column: str, dtype: pl.DataType, key: str) -> pl.Expr:
 
 def _prehashed(raw: pl.Expr, rule: Rule) -> Rule:
     """A hashed key's cell that is already a digest is lowercased and passed through."""
-    digest = is_digest(raw).fill_null(False)
+    digest = digest_text(raw)
     return Rule(
-        pl.when(digest).then(trim(raw).str.to_lowercase()).otherwise(rule.value),
-        pl.when(digest).then(None).otherwise(rule.reason),
+        pl.when(digest.is_not_null()).then(digest.str.to_lowercase()).otherwise(rule.value),
+        pl.when(digest.is_not_null()).then(None).otherwise(rule.reason),
     )
 
 
@@ -99,7 +98,7 @@ def _rule(
         case "FN" | "LN":
             rule = text.name(raw)
         case "FI":
-            digest = is_digest(raw).fill_null(False)
+            digest = digest_text(raw).is_not_null()
             fi = text.first_initial(raw)
             return Rule(
                 pl.when(digest).then(None).otherwise(fi.value),
