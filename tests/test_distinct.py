@@ -103,3 +103,22 @@ def test_trim_is_shared_as_a_common_subexpression() -> None:
     v = trim(pl.col("a"))
     plan = pl.LazyFrame({"a": [" x "]}).select(v.str.len_bytes() + v.str.len_chars()).explain()
     assert plan.count("strip_chars") == 1
+
+
+@pytest.mark.parametrize(("rows", "minimum", "expected"), [(100, 10, [50, 50]), (100, 60, [100])])
+def test_a_small_frame_is_cut_into_one_chunk_per_thread_for_row_unique_keys(
+    monkeypatch: pytest.MonkeyPatch, rows: int, minimum: int, expected: list[int]
+) -> None:
+    monkeypatch.setattr(module, "_MIN_ROWS_PER_CHUNK", minimum)
+    monkeypatch.setattr(pl, "thread_pool_size", lambda: 2)
+    seen: list[int] = []
+
+    def batch(frame: pl.DataFrame) -> pl.Series:
+        seen.append(frame.height)
+        return frame.to_series().str.to_uppercase()
+
+    df = pl.DataFrame({"v": [f"v{i}" for i in range(rows)]})
+    expr = module.per_distinct_batch({"v": pl.col("v")}, batch, pl.String, dedupe=False)
+    out = module.collect_select(df, {"EMAIL": expr.alias("EMAIL")})
+    assert sorted(seen) == expected
+    assert out["EMAIL"].to_list() == [f"V{i}" for i in range(rows)]
