@@ -174,6 +174,48 @@ def test_prehashed_cells_are_valid() -> None:
     assert report.select("present", "valid", "invalid").row(0) == (2, 2, 0)
 
 
+def test_phones_are_read_once_for_their_values_and_reasons(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from audframe.normalize import phone
+
+    calls: list[int] = []
+    real = phone._normalize_batch
+
+    def counted(batch: pl.Series) -> pl.Series:
+        calls.append(batch.len())
+        return real(batch)
+
+    monkeypatch.setattr(phone, "_normalize_batch", counted)
+    df = pl.DataFrame({"tel": ["(650) 555-1212", "12", f" {DIGEST.upper()} ", None, "n/a"]})
+    report = audframe.validate(df, {"PHONE": "tel"}, default_country="US")
+    assert sum(calls) == df.height  # each row once, not once for values and once for reasons
+    assert report.unique("key").select("present", "valid", "invalid").row(0) == (4, 2, 2)
+    assert by_reason(report, "PHONE") == {"phone too short": (1, [1]),
+                                          "phone has no digits": (1, [4])}
+
+
+def test_a_lazy_frame_is_counted_in_batches_numbered_across_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from audframe import report as module
+
+    sizes: list[int] = []
+    real = module.check_keys
+
+    def spy(batch: pl.DataFrame, *args: object, **kwargs: object) -> pl.DataFrame:
+        sizes.append(batch.height)
+        return real(batch, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(module, "_LAZY_BATCH_ROWS", 3)
+    monkeypatch.setattr(module, "check_keys", spy)
+    mapping = {"EMAIL": "mail", "FN": "first"}
+    lazy = audframe.validate(emails().lazy(), mapping)
+    assert max(sizes) <= 3 and sum(sizes) == emails().height
+    monkeypatch.setattr(module, "check_keys", real)
+    assert_frame_equal(lazy, audframe.validate(emails(), mapping))
+
+
 def test_doc_example() -> None:
     df = pl.DataFrame({"email": ["a@b.co", "nope", None]})
     row = audframe.validate(df).row(0, named=True)

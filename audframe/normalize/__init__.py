@@ -9,6 +9,7 @@ expression for a user's own ``select``. One module per family holds the rules:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from typing import TypeVar
 
 import polars as pl
 
@@ -19,9 +20,17 @@ from audframe.hashing import digest_text
 from audframe.keys import DOB, KEYS, ROW_UNIQUE_KEYS, canonical_key
 from audframe.mapping import resolve_mapping
 from audframe.normalize import dates, geo, ids, text
-from audframe.normalize.rule import Rule, nfc_series
+from audframe.normalize.rule import Rule, nfc_series, present
 
-__all__ = ["Finish", "build_rules", "normalize", "normalize_key", "select_keys"]
+__all__ = [
+    "CHECK",
+    "Finish",
+    "build_rules",
+    "check_keys",
+    "normalize",
+    "normalize_key",
+    "select_keys",
+]
 
 _TEXT = "text"
 _INT = "integer"
@@ -146,6 +155,9 @@ def _region(code: pl.Expr | None, default_country: str | None) -> pl.Expr | None
 
 #: A function applied to a key's normalized value within the same pass (``finish``).
 Finish = Callable[[pl.Expr], pl.Expr]
+#: Builds a key's Rule over columns named like its inputs.
+_Make = Callable[[Mapping[str, pl.Expr]], Rule]
+_T = TypeVar("_T")
 
 
 def _plan(
@@ -204,22 +216,40 @@ def build_rules(
     (see :func:`_regions`); by default it is computed where used.
     """
     then = finish or {}
+
+    def plan(key: str, inputs: dict[str, pl.Expr], make: _Make) -> Rule:
+        return _plan(key, inputs, make, then.get(key))
+
+    return _each_key(schema, mapping, plan, default_country=default_country,
+                     dob_format=dob_format, region=region)
+
+
+def _each_key(
+    schema: pl.Schema,
+    mapping: Mapping[str, str],
+    plan: Callable[[str, dict[str, pl.Expr], _Make], _T],
+    *,
+    default_country: str | None,
+    dob_format: str | None,
+    region: pl.Expr | None,
+) -> dict[str, tuple[str, pl.Expr, _T]]:
+    """Key → (source column, its text expression, ``plan(key, inputs, make)``), in
+    catalogue order: ``make`` builds the key's Rule over columns named like ``inputs``."""
     country = _regions(schema, mapping, default_country) if region is None else region
-    rules: dict[str, tuple[str, pl.Expr, Rule]] = {}
+    planned: dict[str, tuple[str, pl.Expr, _T]] = {}
     for key, column in mapping.items():
         raw = _as_text(column, schema[column], key)
-        inputs = {_RAW: raw}
         if key == DOB:
             for i, part in enumerate(("DOBY", "DOBM", "DOBD")):
                 def make_part(c: Mapping[str, pl.Expr], i: int = i) -> Rule:
                     return dates.birth_date(c[_RAW], dob_format=dob_format)[i]
 
-                rules[part] = (column, raw, _plan(part, inputs, make_part, then.get(part)))
+                planned[part] = (column, raw, plan(part, {_RAW: raw}, make_part))
             continue
         from_integer = _family(schema[column]) in (_INT, _FLOAT)
-        rule = _key_rule(key, raw, country, from_integer=from_integer, finish=then.get(key))
-        rules[key] = (column, raw, rule)
-    return {k: rules[k] for k in KEYS if k in rules}
+        inputs, make = _key_inputs(key, raw, country, from_integer=from_integer)
+        planned[key] = (column, raw, plan(key, inputs, make))
+    return {k: planned[k] for k in KEYS if k in planned}
 
 
 def _regions(
@@ -237,11 +267,82 @@ def _regions(
 _REGION_COLUMN = "__audframe_region"
 
 
-def _key_rule(
-    key: str, raw: pl.Expr, country: pl.Expr | None, *, from_integer: bool,
-    finish: Finish | None = None,
-) -> Rule:
-    """The Rule of one (non-DOB) key over the frame; ``country``: each row's alpha-2 code."""
+def _with_region(
+    frame: pl.DataFrame, schema: pl.Schema, mapping: Mapping[str, str],
+    default_country: str | None,
+) -> tuple[pl.DataFrame, pl.Expr | None]:
+    """``frame`` with each row's region in a column when PHONE and ZIP both need it
+    (computed once, not once per key), and that column; else ``frame`` and None."""
+    if not {"COUNTRY", "PHONE", "ZIP"} <= mapping.keys():
+        return frame, None
+    where = _regions(schema, mapping, default_country)
+    if where is None:
+        return frame, None
+    return frame.with_columns(where.alias(_REGION_COLUMN)), pl.col(_REGION_COLUMN)
+
+
+#: What :func:`check_keys` says of each cell.
+CHECK = pl.Struct({"present": pl.Boolean, "valid": pl.Boolean, "reason": pl.String})
+
+
+def _check_struct(raw: pl.Expr, rule: Rule) -> pl.Expr:
+    return pl.struct(
+        present(raw).alias("present"),
+        rule.value.is_not_null().alias("valid"),
+        rule.reason.alias("reason"),
+    )
+
+
+def _check(key: str, inputs: dict[str, pl.Expr], make: _Make) -> pl.Expr:
+    """The :data:`CHECK` of one key over the frame: its value and reason computed in one
+    pass, once per distinct input for repetitive keys (see :func:`_plan`)."""
+    if key == "PHONE":
+        # phone_with_reason is computed once, then both its fields are read.
+        from audframe.normalize.phone import phone_with_reason
+
+        region = pl.col(_COUNTRY) if _COUNTRY in inputs else None
+        found = pl.struct(
+            pl.col(_RAW), phone_with_reason(pl.col(_RAW), region=region).alias("phone")
+        )
+
+        def judge(out: pl.Expr) -> pl.Expr:
+            raw, phone = out.struct.field(_RAW), out.struct.field("phone")
+            number = Rule(phone.struct.field("phone"), phone.struct.field("reason"))
+            return _check_struct(raw, _prehashed(raw, number))
+
+        return per_distinct(inputs, found, CHECK, dedupe=False, after=judge)
+    inner = make({name: pl.col(name) for name in inputs})
+    return per_distinct(inputs, _check_struct(pl.col(_RAW), inner), CHECK,
+                        dedupe=key not in ROW_UNIQUE_KEYS, before=_nfc_raw)
+
+
+def check_keys(
+    frame: pl.DataFrame,
+    mapping: Mapping[str, str],
+    *,
+    default_country: str | None = None,
+    dob_format: str | None = None,
+) -> pl.DataFrame:
+    """What :func:`normalize` makes of each cell, for the validation report.
+
+    ``mapping`` is already resolved (canonical keys, existing columns). Returns one
+    :data:`CHECK` column per key, in catalogue order: ``present`` (the input cell holds
+    something besides whitespace), ``valid`` (its normalized value is not null) and
+    ``reason`` (why a present cell was dropped, else null). Each key's rule runs once
+    for all three, per distinct input for repetitive keys.
+    """
+    schema = frame.collect_schema()
+    frame, region = _with_region(frame, schema, mapping, default_country)
+    checks = _each_key(schema, mapping, _check, default_country=default_country,
+                       dob_format=dob_format, region=region)
+    return collect_select(frame, {key: check.alias(key) for key, (_, _, check) in checks.items()})
+
+
+def _key_inputs(
+    key: str, raw: pl.Expr, country: pl.Expr | None, *, from_integer: bool
+) -> tuple[dict[str, pl.Expr], _Make]:
+    """The inputs of one (non-DOB) key's rule and the function that builds it over them;
+    ``country``: each row's alpha-2 code."""
     inputs = {_RAW: raw}
     if key in ("PHONE", "ZIP") and country is not None:
         inputs[_COUNTRY] = country
@@ -249,6 +350,15 @@ def _key_rule(
     def make(c: Mapping[str, pl.Expr]) -> Rule:
         return _rule(key, c[_RAW], region=c.get(_COUNTRY), from_integer=from_integer)
 
+    return inputs, make
+
+
+def _key_rule(
+    key: str, raw: pl.Expr, country: pl.Expr | None, *, from_integer: bool,
+    finish: Finish | None = None,
+) -> Rule:
+    """The Rule of one (non-DOB) key over the frame; ``country``: each row's alpha-2 code."""
+    inputs, make = _key_inputs(key, raw, country, from_integer=from_integer)
     return _plan(key, inputs, make, finish)
 
 
@@ -276,13 +386,7 @@ def select_keys(
     used = list(dict.fromkeys(list(resolved.values()) + kept))
     region = None
     if isinstance(frame, pl.DataFrame):
-        frame = frame.select(used)
-        # PHONE and ZIP both need each row's region: computed once, not once per key.
-        shared = {"COUNTRY", "PHONE", "ZIP"} <= resolved.keys()
-        where = _regions(schema, resolved, default_country) if shared else None
-        if where is not None:
-            frame = frame.with_columns(where.alias(_REGION_COLUMN))
-            region = pl.col(_REGION_COLUMN)
+        frame, region = _with_region(frame.select(used), schema, resolved, default_country)
     rules = build_rules(
         schema, resolved, default_country=default_country, dob_format=dob_format,
         finish=finish, region=region,

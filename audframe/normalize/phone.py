@@ -52,7 +52,7 @@ import polars as pl
 from phonenumbers import NumberParseException, PhoneMetadata
 from phonenumbers.phonenumberutil import ValidationResult
 
-__all__ = ["phone", "phone_reason"]
+__all__ = ["phone", "phone_reason", "phone_with_reason"]
 
 # ----------------------------------------------------------------------------- reasons
 NO_DIGITS = "phone has no digits"
@@ -141,7 +141,7 @@ def phone(values: pl.Expr, *, region: pl.Expr | None = None) -> pl.Expr:
     │ null         │
     └──────────────┘
     """
-    return _normalized(values, region).struct.field("phone").alias(_name(values))
+    return phone_with_reason(values, region=region).struct.field("phone").alias(_name(values))
 
 
 def phone_reason(values: pl.Expr, *, region: pl.Expr | None = None) -> pl.Expr:
@@ -180,7 +180,20 @@ def phone_reason(values: pl.Expr, *, region: pl.Expr | None = None) -> pl.Expr:
     │ null                │
     └─────────────────────┘
     """
-    return _normalized(values, region).struct.field("reason").alias(_name(values))
+    return phone_with_reason(values, region=region).struct.field("reason").alias(_name(values))
+
+
+def phone_with_reason(values: pl.Expr, *, region: pl.Expr | None = None) -> pl.Expr:
+    """:func:`phone` and :func:`phone_reason` in one pass.
+
+    Same parameters; returns a Struct of ``phone`` and ``reason`` (both String, as
+    those functions return them). polars computes a Python function once per use,
+    so a caller that needs both takes them from one computed column of this.
+    """
+    reg = pl.lit(None, dtype=pl.String) if region is None else region.cast(pl.String)
+    return pl.struct(
+        values.cast(pl.String).alias("value"), reg.alias("region")
+    ).map_batches(_normalize_batch, return_dtype=_RESULT, is_elementwise=True)
 
 
 def _name(values: pl.Expr) -> str:
@@ -188,13 +201,6 @@ def _name(values: pl.Expr) -> str:
         return values.meta.output_name()
     except pl.exceptions.ComputeError:  # an expression without a single input column
         return "phone"
-
-
-def _normalized(values: pl.Expr, region: pl.Expr | None) -> pl.Expr:
-    reg = pl.lit(None, dtype=pl.String) if region is None else region.cast(pl.String)
-    return pl.struct(
-        values.cast(pl.String).alias("value"), reg.alias("region")
-    ).map_batches(_normalize_batch, return_dtype=_RESULT, is_elementwise=True)
 
 
 # --------------------------------------------------------------------- the batch step
