@@ -286,6 +286,7 @@ CHECK = pl.Struct({"present": pl.Boolean, "valid": pl.Boolean, "reason": pl.Stri
 
 
 def _check_struct(raw: pl.Expr, rule: Rule) -> pl.Expr:
+    """The :data:`CHECK` of a String ``raw`` cell, given the Rule over it."""
     return pl.struct(
         present(raw).alias("present"),
         rule.value.is_not_null().alias("valid"),
