@@ -122,3 +122,13 @@ def test_a_small_frame_is_cut_into_one_chunk_per_thread_for_row_unique_keys(
     out = module.collect_select(df, {"EMAIL": expr.alias("EMAIL")})
     assert sorted(seen) == expected
     assert out["EMAIL"].to_list() == [f"V{i}" for i in range(rows)]
+
+
+def test_rows_in_several_chunks_map_to_their_representatives() -> None:
+    parts = [pl.DataFrame({"x": ["a", "b", "a"]}), pl.DataFrame({"x": ["b", "c", None]})]
+    rows = pl.concat(parts, rechunk=False)
+    assert rows.n_chunks() == 2
+    found = distinct(rows, most=1.0)
+    assert found is not None
+    assert found.reps["x"].to_list() == ["a", "b", "c", None]
+    assert found.positions.to_list() == [0, 1, 0, 1, 2, 3]
