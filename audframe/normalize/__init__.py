@@ -13,7 +13,7 @@ from typing import TypeVar
 
 import polars as pl
 
-from audframe.distinct import collect_select, per_distinct
+from audframe.distinct import collect_select, per_distinct, per_distinct_batch
 from audframe.errors import ColumnTypeError, UnknownKeyError
 from audframe.frames import Frame, require_columns
 from audframe.hashing import digest_text
@@ -313,8 +313,22 @@ def _check(key: str, inputs: dict[str, pl.Expr], make: _Make) -> pl.Expr:
 
         return per_distinct(inputs, found, CHECK, dedupe=False, after=judge)
     inner = make({name: pl.col(name) for name in inputs})
-    return per_distinct(inputs, _check_struct(pl.col(_RAW), inner), CHECK,
-                        dedupe=key not in ROW_UNIQUE_KEYS, before=_nfc_raw)
+
+    def run(rows: pl.DataFrame) -> pl.Series:
+        # The reasons only of the cells the rule rejects: their checks cost more than
+        # the rule (EMAIL: 0.7 s of CPU per 1,000,000 rows) and most cells pass.
+        rows = _nfc_raw(rows)
+        seen = rows.lazy().select(
+            present(pl.col(_RAW)).alias("present"), inner.value.is_not_null().alias("valid")
+        ).collect()
+        reason = pl.repeat(None, rows.height, dtype=pl.String, eager=True)
+        rejected = (seen["present"] & ~seen["valid"]).arg_true()
+        if rejected.len():
+            why = rows[rejected].lazy().select(inner.reason).collect().to_series()
+            reason = reason.scatter(rejected, why)
+        return seen.with_columns(reason=reason).to_struct()
+
+    return per_distinct_batch(inputs, run, CHECK, dedupe=key not in ROW_UNIQUE_KEYS)
 
 
 def check_keys(
