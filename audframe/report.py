@@ -83,7 +83,6 @@ def validate_batches(
     totals: Counter[str] = Counter()
     parts: list[pl.DataFrame] = []
     offset = 0
-    sources: dict[str, str] = {}
     # an empty frame last, so that even no batch at all gives every count (0)
     for batch in chain(batches, [pl.DataFrame(schema=schema)]):
         checked = check_keys(batch, mapping, default_country=default_country,
@@ -92,7 +91,7 @@ def validate_batches(
         totals.update(got)
         parts.append(why)
         offset += batch.height
-        sources = {k: mapping.get(k) or mapping[DOB] for k in checked.columns}
+    sources = {k: mapping.get(k) or mapping[DOB] for k in checked.columns}
     why = pl.concat(parts).group_by("key", "reason").agg(
         pl.col("count").sum().cast(pl.UInt32),
         pl.col("example_rows").explode().sort().head(examples),

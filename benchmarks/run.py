@@ -365,7 +365,6 @@ def run(args: argparse.Namespace) -> tuple[dict[str, str], list[Result], list[st
             ))
 
     results = _round_robin(jobs, args.repeat)
-    jobs.clear()  # the inputs (hashed frame, pandas frame, SDK rows) can go
 
     if "phones" not in skip:
         results += _phones(df, normalized, args, notes)

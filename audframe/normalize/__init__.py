@@ -285,20 +285,12 @@ def _with_region(
 CHECK = pl.Struct({"present": pl.Boolean, "valid": pl.Boolean, "reason": pl.String})
 
 
-def _check_struct(raw: pl.Expr, rule: Rule) -> pl.Expr:
-    """The :data:`CHECK` of a String ``raw`` cell, given the Rule over it."""
-    return pl.struct(
-        present(raw).alias("present"),
-        rule.value.is_not_null().alias("valid"),
-        rule.reason.alias("reason"),
-    )
-
-
 def _check(key: str, inputs: dict[str, pl.Expr], make: _Make) -> pl.Expr:
     """The :data:`CHECK` of one key over the frame: its value and reason computed in one
     pass, once per distinct input for repetitive keys (see :func:`_plan`)."""
     if key == "PHONE":
-        # phone_with_reason is computed once, then both its fields are read.
+        # PHONE's rule is a Python function, which polars runs once per use: computed
+        # once here (phone and reason together), then both its fields are read.
         from audframe.normalize.phone import phone_with_reason
 
         region = pl.col(_COUNTRY) if _COUNTRY in inputs else None
@@ -309,7 +301,9 @@ def _check(key: str, inputs: dict[str, pl.Expr], make: _Make) -> pl.Expr:
         def judge(out: pl.Expr) -> pl.Expr:
             raw, phone = out.struct.field(_RAW), out.struct.field("phone")
             number = Rule(phone.struct.field("phone"), phone.struct.field("reason"))
-            return _check_struct(raw, _prehashed(raw, number))
+            rule = _prehashed(raw, number)
+            return pl.struct(present(raw).alias("present"),
+                             rule.value.is_not_null().alias("valid"), rule.reason.alias("reason"))
 
         return per_distinct(inputs, found, CHECK, dedupe=False, after=judge)
     inner = make({name: pl.col(name) for name in inputs})
