@@ -30,7 +30,7 @@ from audframe.report import validate
 from audframe.retry import RetryPolicy
 from audframe.schemas import check_hashed, check_normalized
 from audframe.sender import Sender
-from audframe.stream import parquet_payloads, validate_parquet
+from audframe.stream import parquet_payloads, payloads_and_report, validate_parquet
 from audframe.upload_report import UploadReport
 
 __version__ = "0.1.0"
@@ -60,6 +60,7 @@ __all__ = [
     "normalize",
     "normalize_key",
     "parquet_payloads",
+    "payloads_and_report",
     "prepare",
     "to_payloads",
     "validate",

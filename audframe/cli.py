@@ -22,10 +22,9 @@ import polars as pl
 from audframe.charts import coverage, report_html
 from audframe.errors import AudframeError, GraphAPIError, TransportError
 from audframe.mapping import resolve_mapping
-from audframe.payloads import Payloads, to_payloads
-from audframe.prepare import prepare
+from audframe.payloads import Payloads
 from audframe.report import validate
-from audframe.stream import parquet_payloads, validate_parquet
+from audframe.stream import payloads_and_report, validate_parquet
 
 __all__ = ["main"]
 
@@ -119,54 +118,53 @@ def _common(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--dob-format", metavar="FMT", help="strftime format of DOB strings")
 
 
-def _prepare_frame(args: argparse.Namespace) -> tuple[pl.LazyFrame, dict[str, str], int]:
+def _input(args: argparse.Namespace) -> tuple[pl.LazyFrame, dict[str, str]]:
     frame = read_input(args.input)
     mapping = resolve_mapping(frame, parse_map(args.map))
     if not args.map:
         _say("columns recognised by name: " + ", ".join(f"{k}={c}" for k, c in mapping.items()))
-    rows = int(frame.select(pl.len()).collect().item())
-    return frame, mapping, rows
+    return frame, mapping
 
 
 def _is_parquet(args: argparse.Namespace) -> bool:
     return Path(args.input).suffix.lower() in _PARQUET
 
 
-def _validated(
-    args: argparse.Namespace,
-) -> tuple[pl.LazyFrame, dict[str, str], pl.DataFrame, int]:
-    frame, mapping, rows = _prepare_frame(args)
-    if _is_parquet(args):  # read in bounded batches, as _payloads does
+def _validated(args: argparse.Namespace) -> pl.DataFrame:
+    """The validation report, printed; a Parquet file is read in bounded batches."""
+    frame, mapping = _input(args)
+    rows = int(frame.select(pl.len()).collect().item())
+    if _is_parquet(args):
         report = validate_parquet(args.input, mapping, default_country=args.default_country,
                                   dob_format=args.dob_format)
     else:
         report = validate(frame, mapping, default_country=args.default_country,
                           dob_format=args.dob_format)
     _print_validation(report, rows)
-    return frame, mapping, report, rows
+    return report
 
 
-def _payloads(
-    args: argparse.Namespace, frame: pl.LazyFrame, mapping: dict[str, str]
-) -> Payloads:
-    """The payload chunks of the input; a Parquet file is read in bounded batches.
+def _prepared(args: argparse.Namespace) -> tuple[Payloads, pl.DataFrame, int]:
+    """The payload chunks, the validation report (printed) and the rows read, from one
+    pass over the input (:func:`audframe.stream.payloads_and_report`).
 
-    For Parquet, :func:`audframe.stream.parquet_payloads` reads the file with pyarrow
-    batch by batch, so memory follows the batch, not the file; other formats go
-    through polars' streaming engine (``to_payloads`` of the lazy pipeline).
+    A Parquet file is read with pyarrow batch by batch, so memory follows the batch,
+    not the file; other formats are collected by polars in batches.
     """
-    if _is_parquet(args):
-        return parquet_payloads(args.input, mapping, default_country=args.default_country,
-                                dob_format=args.dob_format, hash_extern_id=args.hash_extern_id,
-                                batch_size=args.batch_size)
-    hashed = prepare(frame, mapping, default_country=args.default_country,
-                     dob_format=args.dob_format, hash_extern_id=args.hash_extern_id)
-    return to_payloads(hashed, batch_size=args.batch_size)
+    frame, mapping = _input(args)
+    source: str | pl.LazyFrame = args.input if _is_parquet(args) else frame
+    payloads, report = payloads_and_report(
+        source, mapping, default_country=args.default_country, dob_format=args.dob_format,
+        hash_extern_id=args.hash_extern_id, batch_size=args.batch_size,
+    )
+    rows = payloads.stats.rows_read
+    _print_validation(report, rows)
+    return payloads, report, rows
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """``audframe validate``: the report in the terminal, optionally as HTML."""
-    _, _, report, _ = _validated(args)
+    report = _validated(args)
     if args.html:
         Path(args.html).write_text(report_html(report, title=f"audframe: {args.input}"))
         _say("", f"HTML report written to {args.html}")
@@ -175,10 +173,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_prepare(args: argparse.Namespace) -> int:
     """``audframe prepare``: payloads as NDJSON (one Graph request per line) and the report."""
-    frame, mapping, report, _ = _validated(args)
+    payloads, report, _ = _prepared(args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    payloads = _payloads(args, frame, mapping)
     batches = 0
     with (out / "payloads.ndjson").open("wb") as sink:
         for _, fields in payloads.fields():
@@ -210,8 +207,7 @@ def cmd_upload(args: argparse.Namespace) -> int:
     from audframe.sender import Sender
 
     token = _token(args)
-    frame, mapping, validation, rows = _validated(args)
-    payloads = _payloads(args, frame, mapping)
+    payloads, validation, rows = _prepared(args)
     operation = "remove" if args.remove else "replace" if args.replace else "add"
     emulator = None
     base_url = args.base_url

@@ -10,7 +10,18 @@ from audframe.hashing import hash_id, hash_normalized
 from audframe.keys import HASHED_KEYS
 from audframe.normalize import Finish, select_keys
 
-__all__ = ["prepare"]
+__all__ = ["finishers", "prepare"]
+
+
+def finishers(*, hash_extern_id: bool = False, use_plugin: bool | None = None) -> dict[str, Finish]:
+    """Key → the function :func:`prepare` applies to its normalized value: SHA-256 for
+    the hashed keys (a digest passes through), and for EXTERN_ID with ``hash_extern_id``."""
+    finish: dict[str, Finish] = dict.fromkeys(
+        HASHED_KEYS, partial(hash_normalized, use_plugin=use_plugin)
+    )
+    if hash_extern_id:
+        finish["EXTERN_ID"] = partial(hash_id, use_plugin=use_plugin)
+    return finish
 
 
 def prepare(
@@ -56,12 +67,7 @@ def prepare(
     >>> [v and v[:12] for v in audframe.prepare(df)["EMAIL"]]
     ['71d4f55f72fa', None]
     """
-    finish: dict[str, Finish] = dict.fromkeys(
-        HASHED_KEYS, partial(hash_normalized, use_plugin=use_plugin)
-    )
-    if hash_extern_id:
-        finish["EXTERN_ID"] = partial(hash_id, use_plugin=use_plugin)
     return select_keys(
         frame, mapping, default_country=default_country, dob_format=dob_format, keep=keep,
-        finish=finish,
+        finish=finishers(hash_extern_id=hash_extern_id, use_plugin=use_plugin),
     )

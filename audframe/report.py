@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from itertools import chain
 
 import polars as pl
 
 from audframe.charts import ValidationReport
+from audframe.frames import column_batches
 from audframe.keys import DOB
 from audframe.mapping import resolve_mapping
-from audframe.normalize import check_keys
+from audframe.normalize import Finish, check_keys
 
-__all__ = ["validate", "validate_batches"]
+__all__ = ["Tally", "validate", "validate_batches"]
 
 _ROW = "__audframe_row"
 #: Rows of a LazyFrame read and counted at a time by :func:`validate`.
@@ -54,12 +54,8 @@ def validate(
     ('EMAIL', 2, 1, 'email has no @', 1)
     """
     resolved = resolve_mapping(frame, mapping)
-    used = frame.select(list(dict.fromkeys(resolved.values())))
-    batches: Iterable[pl.DataFrame] = (
-        used.collect_batches(chunk_size=_LAZY_BATCH_ROWS)
-        if isinstance(used, pl.LazyFrame) else [used]
-    )
-    return validate_batches(used.collect_schema(), batches, resolved,
+    schema, batches = column_batches(frame, resolved.values(), _LAZY_BATCH_ROWS)
+    return validate_batches(schema, batches, resolved,
                             default_country=default_country, dob_format=dob_format,
                             examples=examples)
 
@@ -80,23 +76,62 @@ def validate_batches(
     keys to existing columns). Each batch is counted once and let go: the report equals
     ``validate`` of the whole table, ``example_rows`` numbered across batches.
     """
-    totals: Counter[str] = Counter()
-    parts: list[pl.DataFrame] = []
-    offset = 0
-    # an empty frame last, so that even no batch at all gives every count (0)
-    for batch in chain(batches, [pl.DataFrame(schema=schema)]):
-        checked = check_keys(batch, mapping, default_country=default_country,
-                             dob_format=dob_format)
-        got, why = _tally(checked, examples, offset=offset)
-        totals.update(got)
-        parts.append(why)
-        offset += batch.height
-    sources = {k: mapping.get(k) or mapping[DOB] for k in checked.columns}
-    why = pl.concat(parts).group_by("key", "reason").agg(
-        pl.col("count").sum().cast(pl.UInt32),
-        pl.col("example_rows").explode().sort().head(examples),
-    )
-    return _report(sources, dict(totals), why)
+    tally = Tally(schema, mapping, default_country=default_country, dob_format=dob_format,
+                  examples=examples)
+    for batch in batches:
+        tally.check(batch)
+    return tally.report()
+
+
+class Tally:
+    """The validation report of a table whose batches are checked one by one, in order.
+
+    ``schema``: the batches' columns; ``mapping``: resolved (canonical keys to existing
+    columns); the options are :func:`validate`'s. :meth:`check` checks a batch and
+    counts it; :meth:`report` gives the report of every batch so far (all zeros for
+    none), equal to ``validate`` of their rows together.
+    """
+
+    def __init__(
+        self,
+        schema: pl.Schema,
+        mapping: Mapping[str, str],
+        *,
+        default_country: str | None = None,
+        dob_format: str | None = None,
+        examples: int = 3,
+    ) -> None:
+        self._schema, self._mapping, self._examples = schema, mapping, examples
+        self._options = {"default_country": default_country, "dob_format": dob_format}
+        self._totals: Counter[str] = Counter()
+        self._parts: list[pl.DataFrame] = []
+        self._keys: list[str] | None = None
+        self._rows = 0
+
+    def check(
+        self, batch: pl.DataFrame, finish: Mapping[str, Finish] | None = None
+    ) -> pl.DataFrame:
+        """Count ``batch``; return its :func:`audframe.normalize.check_keys` (with
+        ``finish``, each key's ``value`` too)."""
+        checked = check_keys(batch, self._mapping, finish=finish, **self._options)
+        got, why = _tally(checked, self._examples, offset=self._rows)
+        self._totals.update(got)
+        self._parts.append(why)
+        self._keys = checked.columns
+        self._rows += batch.height
+        return checked
+
+    def report(self) -> ValidationReport:
+        """The report of the batches checked so far, as :func:`validate` gives it."""
+        if self._keys is None:  # no batch at all: every count is 0
+            self.check(pl.DataFrame(schema=self._schema))
+        mapping = self._mapping
+        sources = {k: mapping.get(k) or mapping[DOB] for k in self._keys or []}
+        why = pl.concat(self._parts).group_by("key", "reason").agg(
+            pl.col("count").sum().cast(pl.UInt32),
+            pl.col("example_rows").explode().sort().head(self._examples),
+        )
+        return _report(sources, dict(self._totals), why)
 
 
 def _tally(

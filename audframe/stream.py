@@ -13,7 +13,8 @@ checks, counts and spools the hashed batches. The output is the same as the lazy
 pipeline's, row for row. :func:`validate_parquet` reads the file the same way for the
 validation report (the command line's ``audframe validate`` of 20,000,000 rows: 491 MiB
 peak; :func:`audframe.validate` of the lazy frame, batched by polars' streaming engine,
-903 MiB).
+903 MiB). :func:`payloads_and_report` gives both from one pass: each batch is checked
+and hashed together (:class:`audframe.report.Tally`), so every cell is normalized once.
 """
 
 from __future__ import annotations
@@ -24,12 +25,13 @@ from pathlib import Path
 import polars as pl
 
 from audframe.charts import ValidationReport
+from audframe.frames import at_least_one, column_batches
 from audframe.mapping import resolve_mapping
 from audframe.payloads import MAX_BATCH_SIZE, Payloads, to_payloads
-from audframe.prepare import prepare
-from audframe.report import validate_batches
+from audframe.prepare import finishers, prepare
+from audframe.report import Tally, validate_batches
 
-__all__ = ["hashed_batches", "parquet_payloads", "validate_parquet"]
+__all__ = ["hashed_batches", "parquet_payloads", "payloads_and_report", "validate_parquet"]
 
 #: Rows read, normalized and hashed at a time.
 DEFAULT_ROWS = 100_000
@@ -78,8 +80,7 @@ def _read(
 
     A file without rows gives one empty batch, so that the columns are known.
     """
-    if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
-        raise ValueError(f"rows must be a positive integer, got {rows!r}")
+    _check_rows(rows)
     import pyarrow.parquet as pq  # type: ignore[import-untyped]  # loaded when a file is read
 
     file = pq.ParquetFile(path, pre_buffer=False)  # pre-buffering keeps every page read
@@ -90,16 +91,17 @@ def _read(
     columns = list(dict.fromkeys(resolved.values()))
 
     def batches() -> Iterator[pl.DataFrame]:
-        produced = False
         for record_batch in file.iter_batches(batch_size=rows, columns=columns):
             batch = pl.from_arrow(record_batch)
             if isinstance(batch, pl.DataFrame):
-                produced = True
                 yield batch
-        if not produced:
-            yield empty.select(columns)
 
-    return resolved, empty.schema, batches()
+    return resolved, empty.schema, at_least_one(batches(), empty.select(columns).schema)
+
+
+def _check_rows(rows: int) -> None:
+    if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
+        raise ValueError(f"rows must be a positive integer, got {rows!r}")
 
 
 def validate_parquet(
@@ -163,3 +165,71 @@ def parquet_payloads(
                              dob_format=dob_format, hash_extern_id=hash_extern_id, rows=rows)
     return to_payloads(batches, batch_size=batch_size, session_id=session_id, app_ids=app_ids,
                        page_ids=page_ids)
+
+
+def payloads_and_report(
+    source: str | Path | pl.DataFrame | pl.LazyFrame,
+    mapping: Mapping[str, str] | None = None,
+    *,
+    default_country: str | None = None,
+    dob_format: str | None = None,
+    hash_extern_id: bool = False,
+    batch_size: int = MAX_BATCH_SIZE,
+    session_id: int | None = None,
+    app_ids: Iterable[int | str] | None = None,
+    page_ids: Iterable[int | str] | None = None,
+    examples: int = 3,
+    rows: int = DEFAULT_ROWS,
+) -> tuple[Payloads, ValidationReport]:
+    """The payload chunks and the validation report of a table, from one pass over it.
+
+    Equal to ``to_payloads(prepare(source, …), …)`` and ``validate(source, …)``, at
+    about the cost of the first alone: each key's rule runs once per cell (per
+    distinct value for repetitive keys) for both the report and the digests.
+
+    Parameters
+    ----------
+    source : a Parquet file (read as :func:`parquet_payloads` reads it, ``rows`` at a
+        time, in bounded memory), a LazyFrame (collected ``rows`` at a time, its
+        mapped columns only) or a DataFrame (at once).
+    mapping, default_country, dob_format, hash_extern_id : as for :func:`audframe.prepare`.
+    batch_size, session_id, app_ids, page_ids : as for :func:`audframe.to_payloads`.
+    examples : as for :func:`audframe.validate`.
+    rows : rows per batch for a file or a LazyFrame (at least 1).
+
+    Returns
+    -------
+    ``(payloads, report)``: every row is read, checked and hashed before this returns,
+    so the report is complete and ``payloads.stats`` known; the chunks are then
+    built as they are consumed.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> df = pl.DataFrame({"email": ["Ann@Example.com", "nope", None]})
+    >>> payloads, report = payloads_and_report(df, session_id=1)
+    >>> payloads.stats.rows_read, payloads.stats.estimated_num_total
+    (3, 1)
+    >>> report.select("key", "present", "valid", "reason").row(0)
+    ('EMAIL', 2, 1, 'email has no @')
+    """
+    if isinstance(source, str | Path):
+        resolved, schema, raw = _read(source, mapping, rows)
+    else:
+        _check_rows(rows)
+        resolved = resolve_mapping(source, mapping)
+        schema, raw = column_batches(source, resolved.values(), rows)
+    tally = Tally(schema, resolved, default_country=default_country, dob_format=dob_format,
+                  examples=examples)
+    finish = finishers(hash_extern_id=hash_extern_id)
+
+    def hashed(batch: pl.DataFrame) -> pl.DataFrame:
+        checked = tally.check(batch, finish)
+        return checked.select(pl.col(k).struct.field("value").alias(k) for k in checked.columns)
+
+    # A DataFrame stays one (no spool); batches are spooled as to_payloads reads them.
+    frames = hashed(next(raw)) if isinstance(source, pl.DataFrame) else map(hashed, raw)
+    payloads = to_payloads(frames, batch_size=batch_size, session_id=session_id,
+                           app_ids=app_ids, page_ids=page_ids)
+    return payloads, tally.report()
+

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from polars.testing import assert_frame_equal
 
 from audframe.cli import main
 from audframe.emulator import GraphEmulator
-from audframe.stream import parquet_payloads
+from audframe.stream import payloads_and_report
 
 DATA = Path(__file__).parent.parent / "data"
 CSV = str(DATA / "customers.csv")
@@ -101,25 +102,41 @@ def test_prepare_writes_one_request_per_line(
     assert f"payloads written to {tmp_path}" in out
 
 
-def test_prepare_reads_parquet_in_bounded_batches(
+def test_prepare_reads_parquet_once_in_bounded_batches(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import polars as pl
+    import pyarrow.parquet as pq
 
     import audframe
     from audframe import cli
 
-    calls: list[str] = []
-    bounded = cli.parquet_payloads
+    calls: list[Any] = []
+    one_pass = cli.payloads_and_report
 
-    def spy(path: str, *args: Any, **kwargs: Any) -> Any:
-        calls.append(path)
-        return bounded(path, *args, **kwargs)
+    def spy(source: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(source)
+        return one_pass(source, *args, **kwargs)
 
-    monkeypatch.setattr(cli, "parquet_payloads", spy)
+    read: list[int] = []  # rows pyarrow reads from the input (not from the spool)
+    iter_batches = pq.ParquetFile.iter_batches
+
+    def reads(self: Any, *args: Any, **kwargs: Any) -> Any:
+        for batch in iter_batches(self, *args, **kwargs):
+            if "email" in batch.schema.names:
+                read.append(batch.num_rows)
+            yield batch
+
+    monkeypatch.setattr(cli, "payloads_and_report", spy)
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", reads)
     status, _, _ = run(["prepare", PARQUET, "--out", str(tmp_path), "--default-country", "US"],
                        capsys)
     assert status == 0 and calls == [PARQUET]
+    rows = pl.scan_parquet(PARQUET).select(pl.len()).collect().item()
+    assert sum(read) == rows  # read once, for both the report and the payloads
+    report = audframe.validate(pl.scan_parquet(PARQUET), default_country="US")
+    written = pl.read_csv(tmp_path / "report.csv", schema=report.drop("example_rows").schema)
+    assert_frame_equal(written, report.drop("example_rows"))
     lines = (tmp_path / "payloads.ndjson").read_text().splitlines()
     lazy = audframe.to_payloads(
         audframe.hash(audframe.normalize(pl.scan_parquet(PARQUET), default_country="US"))
@@ -154,10 +171,10 @@ def test_upload_reads_parquet_in_bounded_batches_and_takes_a_batch_size(
     calls: list[dict[str, Any]] = []
 
     def spy(*args: Any, **kwargs: Any) -> Any:
-        calls.append(kwargs)
-        return parquet_payloads(*args, **kwargs)
+        calls.append({"source": args[0], **kwargs})
+        return payloads_and_report(*args, **kwargs)
 
-    monkeypatch.setattr(audframe.cli, "parquet_payloads", spy)
+    monkeypatch.setattr(audframe.cli, "payloads_and_report", spy)
     monkeypatch.setenv("AUDFRAME_ACCESS_TOKEN", "tok-cli-bounded")
     status, out, err = run(
         ["upload", PARQUET, "--audience-id", "4243", "--emulator", "--default-country", "US",
@@ -165,7 +182,7 @@ def test_upload_reads_parquet_in_bounded_batches_and_takes_a_batch_size(
         capsys,
     )
     assert status == 0, err
-    assert [c["batch_size"] for c in calls] == [2500]
+    assert [(c["source"], c["batch_size"]) for c in calls] == [(PARQUET, 2500)]
     sent = int(re.search(r"rows sent: ([\d,]+)", out).group(1).replace(",", ""))  # type: ignore[union-attr]
     assert f"batches: {-(-sent // 2500)}," in out and sent > 9_000
 

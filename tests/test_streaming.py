@@ -15,7 +15,12 @@ from audframe import payloads
 from audframe.errors import NotHashedError, ValidationError
 from audframe.payloads import form_fields, to_payloads
 from audframe.report import validate_batches
-from audframe.stream import hashed_batches, parquet_payloads, validate_parquet
+from audframe.stream import (
+    hashed_batches,
+    parquet_payloads,
+    payloads_and_report,
+    validate_parquet,
+)
 
 SAMPLE = Path(__file__).parent.parent / "data" / "customers.parquet"
 
@@ -197,3 +202,78 @@ def test_an_empty_parquet_file_validates_to_zero_counts(tmp_path: Path) -> None:
     assert got.select("present", "valid", "count").row(0) == (0, 0, 0)
     no_batch = validate_batches(pl.Schema({"mail": pl.String}), [], {"EMAIL": "mail"})
     assert_frame_equal(no_batch, got)  # no batch at all: the counts of an empty table
+
+
+def _both(payloads: Any, report: pl.DataFrame) -> tuple[list[dict[str, str]], pl.DataFrame]:
+    return [f for _, f in payloads.fields()], report
+
+
+def _separately(source: pl.DataFrame | pl.LazyFrame, **options: Any) -> tuple[Any, pl.DataFrame]:
+    """The payload form fields and the report, each from its own pass."""
+    hash_extern_id = options.pop("hash_extern_id", False)
+    report = audframe.validate(source, default_country="US", examples=5, **options)
+    hashed = audframe.prepare(source, default_country="US", hash_extern_id=hash_extern_id,
+                              **options)
+    chunks = to_payloads(hashed, batch_size=40, session_id=9)
+    return [f for _, f in chunks.fields()], report
+
+
+def test_one_pass_gives_the_payloads_and_report_of_two(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    raw = _raw_sample(tmp_path)
+    want_fields, want_report = _separately(pl.read_parquet(raw))
+    assert want_report.filter(pl.col("count") > 0).height > 3  # reasons to count
+    seen: list[int] = []  # rows pyarrow reads from the raw file (not from the spool)
+    iter_batches = payloads.pq.ParquetFile.iter_batches
+
+    def spy(self: Any, *args: Any, **kwargs: Any) -> Any:
+        for batch in iter_batches(self, *args, **kwargs):
+            if "email" in batch.schema.names:
+                seen.append(batch.num_rows)
+            yield batch
+
+    monkeypatch.setattr(payloads.pq.ParquetFile, "iter_batches", spy)
+    for source in (raw, pl.scan_parquet(raw), pl.read_parquet(raw)):
+        got = payloads_and_report(source, default_country="US", examples=5, rows=16,
+                                  batch_size=40, session_id=9)
+        fields, report = _both(*got)
+        assert fields == want_fields
+        assert_frame_equal(report, want_report)  # example rows numbered across batches
+        assert got[0].stats.rows_read == 303 and got[0].stats.rows_dropped >= 3
+    assert sum(seen) == 303 and max(seen) <= 16  # the file read once, 16 rows at a time
+
+
+def test_one_pass_with_digests_dates_ids_and_values() -> None:
+    digest = "AB" * 32
+    df = pl.DataFrame({
+        "email": [f" {digest} ", "Ann@Example.com", "nope", None, "x@y.co"],
+        "first_name": ["Émilie", digest, "!!", "Bo", None],
+        "birthday": ["1997-02-16", "2/30/1990", "19900101", None, "3000-01-01"],
+        "madid": ["6D92078A-8246-4BA4-AE5B-76104861E7DC", "0" * 8, None, "x", None],
+        "customer_id": [" 17 ", "a", None, "", "b"],
+        "value": [1.5, -2.0, None, 140.0, 3.0],
+    })
+    mapping = {"EMAIL": "email", "FN": "first_name", "FI": "first_name", "DOB": "birthday",
+               "MADID": "madid", "EXTERN_ID": "customer_id", "LOOKALIKE_VALUE": "value"}
+    for hash_extern_id in (False, True):
+        want = _separately(df, mapping=mapping, hash_extern_id=hash_extern_id)
+        for source in (df, df.lazy()):
+            got = _both(*payloads_and_report(source, mapping, default_country="US", examples=5,
+                                             hash_extern_id=hash_extern_id, rows=2,
+                                             batch_size=40, session_id=9))
+            assert got[0] == want[0]
+            assert_frame_equal(got[1], want[1])
+
+
+def test_one_pass_over_nothing_gives_zero_counts_and_no_chunk(tmp_path: Path) -> None:
+    path = tmp_path / "empty.parquet"
+    empty = pl.DataFrame({"mail": []}, schema={"mail": pl.String})
+    empty.write_parquet(path)
+    want = validate_parquet(path, {"EMAIL": "mail"})
+    for source in (path, empty, empty.lazy()):
+        chunks, report = payloads_and_report(source, {"EMAIL": "mail"})
+        assert_frame_equal(report, want)
+        assert chunks.stats.rows_read == 0 and list(chunks.fields()) == []
+    with pytest.raises(ValueError, match="rows"):
+        payloads_and_report(empty.lazy(), {"EMAIL": "mail"}, rows=0)

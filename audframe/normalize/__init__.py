@@ -142,7 +142,7 @@ def _rule(
     return _prehashed(raw, rule)
 
 
-_RAW, _COUNTRY = "raw", "country"
+_RAW, _COUNTRY, _V = "raw", "country", "__audframe_value"
 
 
 def _region(code: pl.Expr | None, default_country: str | None) -> pl.Expr | None:
@@ -285,9 +285,24 @@ def _with_region(
 CHECK = pl.Struct({"present": pl.Boolean, "valid": pl.Boolean, "reason": pl.String})
 
 
-def _check(key: str, inputs: dict[str, pl.Expr], make: _Make) -> pl.Expr:
-    """The :data:`CHECK` of one key over the frame: its value and reason computed in one
-    pass, once per distinct input for repetitive keys (see :func:`_plan`)."""
+def _check_dtype(value: pl.DataType | type[pl.DataType] | None) -> pl.Struct:
+    """:data:`CHECK`, with a ``value`` field of dtype ``value`` unless it is None."""
+    return CHECK if value is None else pl.Struct({**CHECK.to_schema(), "value": value})
+
+
+def _check(
+    key: str, inputs: dict[str, pl.Expr], make: _Make, finish: Finish | None, values: bool
+) -> pl.Expr:
+    """The check of one key over the frame (see :func:`check_keys`): its value and reason
+    computed in one pass, once per distinct input for repetitive keys (see :func:`_plan`)."""
+    dtype = _check_dtype(
+        None if not values else pl.String if finish is not None else KEYS[key].dtype
+    )
+
+    def fields(value: pl.Expr) -> list[pl.Expr]:
+        kept = finish(value) if finish is not None else value
+        return [value.is_not_null().alias("valid"), *([kept.alias("value")] if values else [])]
+
     if key == "PHONE":
         # PHONE's rule is a Python function, which polars runs once per use: computed
         # once here (phone and reason together), then both its fields are read.
@@ -302,27 +317,33 @@ def _check(key: str, inputs: dict[str, pl.Expr], make: _Make) -> pl.Expr:
             raw, phone = out.struct.field(_RAW), out.struct.field("phone")
             number = Rule(phone.struct.field("phone"), phone.struct.field("reason"))
             rule = _prehashed(raw, number)
-            return pl.struct(present(raw).alias("present"),
-                             rule.value.is_not_null().alias("valid"), rule.reason.alias("reason"))
+            valid, *value = fields(rule.value)
+            return pl.struct(present(raw).alias("present"), valid,
+                             rule.reason.alias("reason"), *value)
 
-        return per_distinct(inputs, found, CHECK, dedupe=False, after=judge)
+        return per_distinct(inputs, found, dtype, dedupe=False, after=judge)
     inner = make({name: pl.col(name) for name in inputs})
 
     def run(rows: pl.DataFrame) -> pl.Series:
         # The reasons only of the cells the rule rejects: their checks cost more than
         # the rule (EMAIL: 0.7 s of CPU per 1,000,000 rows) and most cells pass.
         rows = _nfc_raw(rows)
-        seen = rows.lazy().select(
-            present(pl.col(_RAW)).alias("present"), inner.value.is_not_null().alias("valid")
-        ).collect()
+        seen = (
+            rows.lazy()
+            .select(present(pl.col(_RAW)).alias("present"), inner.value.alias(_V))
+            .select("present", *fields(pl.col(_V)))
+            .collect(engine="in-memory")
+        )
         reason = pl.repeat(None, rows.height, dtype=pl.String, eager=True)
         rejected = (seen["present"] & ~seen["valid"]).arg_true()
         if rejected.len():
-            why = rows[rejected].lazy().select(inner.reason).collect().to_series()
-            reason = reason.scatter(rejected, why)
-        return seen.with_columns(reason=reason).to_struct()
+            why = rows[rejected].lazy().select(inner.reason).collect(engine="in-memory")
+            reason = reason.scatter(rejected, why.to_series())
+        return seen.with_columns(reason=reason).select(
+            "present", "valid", "reason", *seen.columns[2:]
+        ).to_struct()
 
-    return per_distinct_batch(inputs, run, CHECK, dedupe=key not in ROW_UNIQUE_KEYS)
+    return per_distinct_batch(inputs, run, dtype, dedupe=key not in ROW_UNIQUE_KEYS)
 
 
 def check_keys(
@@ -331,18 +352,30 @@ def check_keys(
     *,
     default_country: str | None = None,
     dob_format: str | None = None,
+    finish: Mapping[str, Finish] | None = None,
 ) -> pl.DataFrame:
     """What :func:`normalize` makes of each cell, for the validation report.
 
     ``mapping`` is already resolved (canonical keys, existing columns). Returns one
-    :data:`CHECK` column per key, in catalogue order: ``present`` (the input cell holds
-    something besides whitespace), ``valid`` (its normalized value is not null) and
-    ``reason`` (why a present cell was dropped, else null). Each key's rule runs once
-    for all three, per distinct input for repetitive keys.
+    Struct column per key, in catalogue order: ``present`` (Boolean: the input cell
+    holds something besides whitespace), ``valid`` (Boolean: its normalized value is
+    not null) and ``reason`` (String: why a present cell was dropped, else null), the
+    fields of :data:`CHECK`. Each key's rule runs once for all of them, per distinct
+    input for repetitive keys.
+
+    ``finish`` (key → function, as :func:`select_keys` takes it): given, each struct
+    also holds ``value``, the key's normalized value with its function applied, in the
+    same pass (:func:`audframe.prepare`'s column, when it hashes); keys it does not
+    name keep the normalized value (the dtype :func:`normalize` gives them).
     """
     schema = frame.collect_schema()
     frame, region = _with_region(frame, schema, mapping, default_country)
-    checks = _each_key(schema, mapping, _check, default_country=default_country,
+    then, values = finish or {}, finish is not None
+
+    def plan(key: str, inputs: dict[str, pl.Expr], make: _Make) -> pl.Expr:
+        return _check(key, inputs, make, then.get(key), values)
+
+    checks = _each_key(schema, mapping, plan, default_country=default_country,
                        dob_format=dob_format, region=region)
     return collect_select(frame, {key: check.alias(key) for key, (_, _, check) in checks.items()})
 
