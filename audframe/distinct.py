@@ -128,7 +128,7 @@ def per_distinct(
         out = frame.lazy().select(expr.alias(_OUT))
         if after is not None:
             out = out.select(after(pl.col(_OUT)).alias(_OUT))
-        return out.collect().to_series()
+        return out.collect(engine="in-memory").to_series()
 
     return per_distinct_batch(inputs, evaluate, dtype, dedupe=dedupe)
 

@@ -180,7 +180,7 @@ def _checked_hash(key: str, use_plugin: bool | None, found: _Found | None) -> pl
     work = [_unhashable(key).alias("bad"), hash_key(pl.col(key), use_plugin=use_plugin)]
 
     def run(rows: pl.DataFrame) -> pl.Series:
-        out = rows.lazy().select(work).collect()
+        out = rows.lazy().select(work).collect(engine="in-memory")
         bad, digests = out.get_column("bad"), out.get_column(key)
         return pl.struct(bad, digests, eager=True)
 
