@@ -44,9 +44,10 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
+from audframe.distinct import ROWS_PER_CHUNK
 from audframe.errors import NotHashedError, ValidationError
 from audframe.frames import key_columns
-from audframe.keys import HASHED_KEYS
+from audframe.keys import HASHED_KEYS, ROW_UNIQUE_KEYS
 from audframe.schemas import DIGEST, not_digest
 
 __all__ = [
@@ -301,8 +302,12 @@ class _Spool:
                 if writer is None:
                     # Digests barely compress, and nothing filters on statistics: both
                     # would only cost time (lz4 took 1.6 s of 2.2 s per 1M rows × 8 keys).
-                    writer = pq.ParquetWriter(self.path, table.schema, compression="none",
-                                              write_statistics=False)
+                    # Dictionaries pay for repetitive keys only (half the file, read as
+                    # fast); tried on nearly unique ones, they cost 0.1 s per 1M rows.
+                    writer = pq.ParquetWriter(
+                        self.path, table.schema, compression="none", write_statistics=False,
+                        use_dictionary=[k for k in keys if k not in ROW_UNIQUE_KEYS],
+                    )
                 writer.write_table(table)
         except BaseException:
             if writer is not None:
@@ -486,7 +491,11 @@ class Payloads(Iterator[Chunk]):
             if isinstance(frame, pl.LazyFrame):
                 batches = frame.select(keys).collect_batches(chunk_size=_SPOOL_BATCH_ROWS)
             spool = _Spool(self)
-            spool.write(batches, keys, self._hashed)
+            # The streaming engine hands row-by-row functions (the normalizers) morsels
+            # of this many rows; its default (100,000) repeats their fixed costs and
+            # finds fewer repeated values per morsel (lazy pipeline: 2.8 -> 2.2 s per 1M).
+            with pl.Config(streaming_chunk_size=ROWS_PER_CHUNK):
+                spool.write(batches, keys, self._hashed)
             self._source = spool
             read, total = spool.rows_read, spool.rows_kept
         self.stats = PayloadStats(
