@@ -214,6 +214,13 @@ def _payload_stage(af: Any, hashed: pl.DataFrame) -> int:
     return sum(len(fields["payload"]) for _session, fields in payloads.fields())
 
 
+def _one_pass(af: Any, source: pl.DataFrame) -> dict[str, int]:
+    """What ``audframe prepare`` and ``upload`` do: the report and the payloads, one pass."""
+    payloads, report = af.payloads_and_report(source, MAPPING, default_country=DEFAULT_COUNTRY,
+                                              batch_size=BATCH)
+    return {"chunks": sum(1 for _ in payloads.fields()), "report": report.height}
+
+
 def _json_encode_params(params: dict[str, Any]) -> dict[str, Any]:
     return {k: json.dumps(v, sort_keys=True, separators=(",", ":")) for k, v in params.items()}
 
@@ -294,7 +301,8 @@ def run(args: argparse.Namespace) -> tuple[dict[str, str], list[Result], list[st
 
     audframe = _optional("audframe")
     api_ready = audframe is not None and all(
-        hasattr(audframe, n) for n in ("prepare", "normalize", "hash", "to_payloads")
+        hasattr(audframe, n)
+        for n in ("prepare", "normalize", "hash", "to_payloads", "payloads_and_report")
     ) and _optional("audframe.payloads") is not None
     normalized: pl.DataFrame | None = None
     jobs: list[Job] = []
@@ -333,6 +341,9 @@ def run(args: argparse.Namespace) -> tuple[dict[str, str], list[Result], list[st
             Job("  beside: validate, the validation report (eager)", rows,
                 lambda: af.validate(df, MAPPING, default_country=DEFAULT_COUNTRY),
                 note=lambda r: f"{r.height} report rows"),
+            Job("  beside: payloads_and_report, the report and the form fields in one pass",
+                rows, lambda: _one_pass(af, df),
+                note=lambda i: f"{i['chunks']} chunks, {i['report']} report rows"),
             Job("hashing floor: polars-hash sha2_256 over normalized columns", rows,
                 lambda: hash_floor(normalized, hashed_cols), role="floor",
                 note=lambda i: f"{len(hashed_cols)} columns, nothing else"),
