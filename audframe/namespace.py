@@ -11,12 +11,14 @@ from typing import Any, Generic
 
 import polars as pl
 
+from audframe.charts import ValidationReport
 from audframe.frames import Frame
 from audframe.hashing import hash, hash_key
 from audframe.normalize import normalize, normalize_key
-from audframe.payloads import Chunk, to_payloads
+from audframe.payloads import Chunk, Payloads, to_payloads
 from audframe.prepare import prepare
 from audframe.report import validate
+from audframe.stream import payloads_and_report
 
 __all__ = ["AudienceExpr", "AudienceFrame"]
 
@@ -77,6 +79,12 @@ class AudienceFrame(Generic[Frame]):
     def to_payloads(self, **options: Any) -> Iterator[Chunk]:
         """See :func:`audframe.to_payloads`."""
         return to_payloads(self._frame, **options)
+
+    def payloads_and_report(
+        self, mapping: Mapping[str, str] | None = None, **options: Any
+    ) -> tuple[Payloads, ValidationReport]:
+        """See :func:`audframe.payloads_and_report`."""
+        return payloads_and_report(self._frame, mapping, **options)
 
 
 class AudienceExpr:

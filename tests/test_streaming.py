@@ -289,3 +289,13 @@ def test_the_lazy_route_leaves_polars_streaming_chunk_size_as_it_was() -> None:
         assert pl.Config.state()["POLARS_IDEAL_MORSEL_SIZE"] == "1234"
     assert to_payloads(lazy).stats.estimated_num_total == 2
     assert pl.Config.state()["POLARS_IDEAL_MORSEL_SIZE"] is None
+
+
+def test_the_namespace_gives_the_same_payloads_and_report() -> None:
+    df = pl.read_parquet(SAMPLE).head(500)
+    want_chunks, want_report = payloads_and_report(df, default_country="US", session_id=3)
+    for frame in (df, df.lazy()):
+        chunks, report = frame.audience.payloads_and_report(default_country="US", session_id=3)
+        assert_frame_equal(report, want_report)
+        assert chunks.stats == want_chunks.stats
+    assert list(chunks) == list(want_chunks)
