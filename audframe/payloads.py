@@ -493,7 +493,8 @@ class Payloads(Iterator[Chunk]):
             spool = _Spool(self)
             # The streaming engine hands row-by-row functions (the normalizers) morsels
             # of this many rows; its default (100,000) repeats their fixed costs and
-            # finds fewer repeated values per morsel (lazy pipeline: 2.8 -> 2.2 s per 1M).
+            # finds fewer repeated values per morsel (prepare of a LazyFrame: 2.8 -> 2.2 s
+            # per 1M rows; the whole lazy pipeline: 4.95 -> 4.55 s).
             with pl.Config(streaming_chunk_size=ROWS_PER_CHUNK):
                 spool.write(batches, keys, self._hashed)
             self._source = spool

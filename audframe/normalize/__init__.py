@@ -295,9 +295,8 @@ def _check(
 ) -> pl.Expr:
     """The check of one key over the frame (see :func:`check_keys`): its value and reason
     computed in one pass, once per distinct input for repetitive keys (see :func:`_plan`)."""
-    dtype = _check_dtype(
-        None if not values else pl.String if finish is not None else KEYS[key].dtype
-    )
+    value = pl.String if finish is not None else KEYS[key].dtype  # a finished value: a digest
+    dtype = _check_dtype(value if values else None)
 
     def fields(value: pl.Expr) -> list[pl.Expr]:
         kept = finish(value) if finish is not None else value
@@ -339,9 +338,7 @@ def _check(
         if rejected.len():
             why = rows[rejected].lazy().select(inner.reason).collect(engine="in-memory")
             reason = reason.scatter(rejected, why.to_series())
-        return seen.with_columns(reason=reason).select(
-            "present", "valid", "reason", *seen.columns[2:]
-        ).to_struct()
+        return seen.insert_column(2, reason.alias("reason")).to_struct()
 
     return per_distinct_batch(inputs, run, dtype, dedupe=key not in ROW_UNIQUE_KEYS)
 
