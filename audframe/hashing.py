@@ -18,7 +18,7 @@ from audframe.distinct import collect_select, per_distinct_batch
 from audframe.errors import ColumnTypeError, ValidationError
 from audframe.frames import Frame, key_columns
 from audframe.keys import HASHED_KEYS, ROW_UNIQUE_KEYS
-from audframe.schemas import DIGEST, not_normalized
+from audframe.schemas import DIGEST, EMPTY_DIGEST, not_normalized
 from audframe.whitespace import trim
 
 __all__ = ["digest_text", "hash", "hash_id", "hash_key", "hash_normalized", "sha256"]
@@ -100,7 +100,8 @@ def hash_key(expr: pl.Expr, *, use_plugin: bool | None = None) -> pl.Expr:
     Input String; output String of 64 lowercase hex characters. Surrounding
     whitespace is not part of the value. Null, ``""`` and blank cells become null
     (the digest of an empty string is never produced). A cell that, trimmed, is 64
-    hex characters is lowercased and kept, not hashed again.
+    hex characters is lowercased and kept, not hashed again; the digest of an empty
+    string becomes null too.
 
     Examples
     --------
@@ -110,9 +111,10 @@ def hash_key(expr: pl.Expr, *, use_plugin: bool | None = None) -> pl.Expr:
     ['6915771b', None, None, 'abababab']
     """
     trimmed, digest = trim(expr), digest_text(expr)
+    lowered = digest.str.to_lowercase()
     return (
         pl.when(digest.is_not_null())
-        .then(digest.str.to_lowercase())
+        .then(pl.when(lowered != EMPTY_DIGEST).then(lowered))
         .when(trimmed != "")
         .then(sha256(trimmed, use_plugin=use_plugin))
         .otherwise(None)

@@ -48,7 +48,7 @@ from audframe.distinct import ROWS_PER_CHUNK
 from audframe.errors import NotHashedError, ValidationError
 from audframe.frames import key_columns
 from audframe.keys import HASHED_KEYS, ROW_UNIQUE_KEYS
-from audframe.schemas import DIGEST, not_digest
+from audframe.schemas import DIGEST, EMPTY_DIGEST, not_digest
 
 __all__ = [
     "MAX_BATCH_SIZE",
@@ -137,7 +137,8 @@ def _match_keys(keys: Sequence[str]) -> list[str]:
 
 
 def _cleaned(key: str) -> pl.Expr:
-    """One key column with every missing cell null: blank strings, non-finite values.
+    """One key column with every missing cell null: blank strings, non-finite values,
+    and in a hashed key the digest of an empty string.
 
     String keys come out String, LOOKALIKE_VALUE Float64.
     """
@@ -146,7 +147,10 @@ def _cleaned(key: str) -> pl.Expr:
         number = col.cast(pl.Float64)
         return pl.when(number.is_finite()).then(number).alias(key)
     text = col.cast(pl.String)
-    return pl.when(text.str.contains(r"\S")).then(text).alias(key)
+    present = text.str.contains(r"\S")
+    if key in HASHED_KEYS:
+        present = present & (text != EMPTY_DIGEST)
+    return pl.when(present).then(text).alias(key)
 
 
 def _has_key(keys: Sequence[str]) -> pl.Expr:
@@ -190,15 +194,17 @@ def _all_digests(frame: pl.DataFrame, hashed: list[str]) -> set[str]:
     """The hashed key columns of ``frame`` whose every non-null cell is a digest.
 
     A digest (64 lowercase hex characters) is never blank, so such a column needs no
-    cleaning. Every non-null cell must be 64 bytes long; then the bytes are checked:
-    the column's string buffers at once when they hold nothing else (as
+    cleaning; a column holding the digest of an empty string (sent as missing) does, so
+    it is never returned. Every non-null cell must be 64 bytes long; then the bytes are
+    checked: the column's string buffers at once when they hold nothing else (as
     :func:`audframe.hash` leaves them), else once per distinct value for a column that
     repeats (names, cities, countries), else cell by cell. Nulls pass.
     """
     if not hashed or not frame.height:
         return set(hashed)
+    text = {k: pl.col(k).cast(pl.String) for k in hashed}
     sized = frame.select(
-        (pl.col(k).cast(pl.String).str.len_bytes() != 64).any().alias(k) for k in hashed
+        ((t.str.len_bytes() != 64) | (t == EMPTY_DIGEST)).any().alias(k) for k, t in text.items()
     ).row(0, named=True)
     fine = {
         k for k in hashed
@@ -216,7 +222,7 @@ def _all_digests(frame: pl.DataFrame, hashed: list[str]) -> set[str]:
             values = values.unique()
         verdicts.append(values.str.contains(DIGEST).all().alias(k))
     found = frame.select(verdicts).row(0, named=True)
-    return fine | {k for k, ok in found.items() if ok}
+    return fine | {k for k, ok in found.items() if ok and not sized[k]}
 
 
 def _checked(frame: pl.DataFrame, keys: list[str], hashed: list[str]) -> pl.DataFrame:
@@ -231,11 +237,16 @@ def _checked(frame: pl.DataFrame, keys: list[str], hashed: list[str]) -> pl.Data
         pl.col(k).cast(pl.String) if k in fine else _cleaned(k) for k in keys
     )
     rest = [k for k in hashed if k not in fine]
-    if rest:  # rare: blank cells, or undigested ones to count and refuse
+    if rest:  # rare: blank cells, digests of "", or undigested ones to count and refuse
         counts = cleaned.select(not_digest(k).sum() for k in rest).row(0, named=True)
         bad = {k: n for k, n in counts.items() if n}
         if bad:
             raise _not_hashed_error(bad)
+        empty = frame.select((pl.col(k).cast(pl.String) == EMPTY_DIGEST).sum() for k in rest)
+        for k, n in empty.row(0, named=True).items():
+            if n:
+                log.info("to_payloads: %d %s cells are the SHA-256 of an empty string; "
+                         "sent as missing", n, k)
     return cleaned.filter(_has_key(keys))
 
 
@@ -734,7 +745,8 @@ def to_payloads(
 
 
 def check_chunk(chunk: Chunk) -> None:
-    """Refuse a chunk whose hashed-key cells are not 64 lowercase hex or ``""``.
+    """Refuse a chunk whose hashed-key cells are not 64 lowercase hex or ``""``, or are
+    the digest of an empty string.
 
     Raises NotHashedError naming the keys and counts (never the values).
     """
@@ -765,6 +777,13 @@ def check_chunk(chunk: Chunk) -> None:
         listed = ", ".join(f"{k} ({n} cells)" for k, n in bad.items())
         raise NotHashedError(
             f"cells that are not SHA-256 digests in {listed}; call audframe.hash(...) first"
+        )
+    empty = {k: n for k, values in cols.items() if (n := values.count(EMPTY_DIGEST))}
+    if empty:
+        listed = ", ".join(f"{k} ({n} cells)" for k, n in empty.items())
+        raise NotHashedError(
+            f"cells that are the SHA-256 of an empty string in {listed}; a missing cell is "
+            'sent as "" (audframe.to_payloads does so)'
         )
 
 

@@ -8,6 +8,7 @@ batch (:func:`not_normalized`, :func:`not_digest`) use the same table.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -20,6 +21,7 @@ if TYPE_CHECKING:  # pandera (and pandas under it) load only when a schema is us
 
 __all__ = [
     "DIGEST",
+    "EMPTY_DIGEST",
     "PATTERNS",
     "check_hashed",
     "check_normalized",
@@ -31,6 +33,9 @@ __all__ = [
 
 #: A SHA-256 digest as it travels: 64 lowercase hex characters.
 DIGEST = r"^[0-9a-f]{64}$"
+#: The SHA-256 of an empty string: never sent. A missing cell is ``""`` in a payload, and
+#: a cell holding this digest (what tools that hash blanks upload) is missing too.
+EMPTY_DIGEST = hashlib.sha256(b"").hexdigest()
 _LETTERS = r"^[\p{L}\p{M}]+$"
 _UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
@@ -62,7 +67,7 @@ _CASELESS = frozenset({"PHONE", "GEN", "DOBY", "DOBM", "DOBD", "COUNTRY", "MADID
 def _well_formed(key: str, *, digest: bool = True) -> pl.Expr:
     """Boolean: a non-null cell of ``key`` has the normalized format (null stays null).
 
-    ``digest``: a hashed key's cell may also be a SHA-256 digest.
+    ``digest``: a hashed key's cell may also be a SHA-256 digest (not of an empty string).
     """
     col = pl.col(key)
     if key == "LOOKALIKE_VALUE":
@@ -75,7 +80,7 @@ def _well_formed(key: str, *, digest: bool = True) -> pl.Expr:
     if key == "MADID":
         ok = ok & (col != _ZERO_UUID)
     if key in HASHED_KEYS and digest:
-        ok = ok | col.str.contains(DIGEST)
+        ok = ok | (col.str.contains(DIGEST) & (col != EMPTY_DIGEST))
     return ok
 
 
@@ -98,16 +103,16 @@ def _column(key: str, *, hashed: bool) -> pa.Column:
     if key == "LOOKALIKE_VALUE":
         return pa.Column(pl.Float64, pa.Check.ge(0), nullable=True, required=False)
     if hashed and key in HASHED_KEYS:
-        check = pa.Check.str_matches(DIGEST, name=f"{key} is a SHA-256 digest")
+        expr = pl.col(key).str.contains(DIGEST) & (pl.col(key) != EMPTY_DIGEST)
+        name = f"{key} is a SHA-256 digest, not of an empty string"
     else:
-        expr = _well_formed(key)
+        expr, name = _well_formed(key), f"{key} is normalized"
 
-        def fn(data: Any, expr: pl.Expr = expr) -> pl.LazyFrame:
-            out: pl.LazyFrame = data.lazyframe.select(expr.fill_null(True))
-            return out
+    def fn(data: Any, expr: pl.Expr = expr) -> pl.LazyFrame:
+        out: pl.LazyFrame = data.lazyframe.select(expr.fill_null(True))
+        return out
 
-        check = pa.Check(fn, name=f"{key} is normalized")
-    return pa.Column(pl.String, check, nullable=True, required=False)
+    return pa.Column(pl.String, pa.Check(fn, name=name), nullable=True, required=False)
 
 
 def normalized_schema() -> pa.DataFrameSchema:

@@ -120,6 +120,16 @@ def test_nulls_stay_null_and_empty_strings_are_never_hashed(use_plugin: bool) ->
 
 
 @PLUGIN_PATHS
+def test_the_digest_of_an_empty_string_is_missing_not_passed_through(use_plugin: bool) -> None:
+    df = pl.DataFrame({"EMAIL": [EMPTY_DIGEST, f" {EMPTY_DIGEST.upper()}\t", "a@b.co"]})
+    out = audframe.hash(df, use_plugin=use_plugin)
+    assert out["EMAIL"].to_list() == [None, None, h("a@b.co")]
+    assert df.select(hash_key(pl.col("EMAIL"), use_plugin=use_plugin))["EMAIL"].to_list() == [
+        None, None, h("a@b.co"),
+    ]
+
+
+@PLUGIN_PATHS
 def test_an_all_null_column_stays_null(use_plugin: bool) -> None:
     df = pl.DataFrame({"EMAIL": [None, None]}, schema={"EMAIL": pl.String})
     assert audframe.hash(df, use_plugin=use_plugin)["EMAIL"].to_list() == [None, None]

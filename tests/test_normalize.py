@@ -167,6 +167,26 @@ def test_prehashed_cells_pass_through_per_cell() -> None:
     check_normalized(out)
 
 
+def test_a_pre_hashed_empty_string_is_missing_and_reported() -> None:
+    empty = hashlib.sha256(b"").hexdigest()  # what tools that hash blank cells upload
+    df = pl.DataFrame({
+        "mail": [empty, f" {empty.upper()} ", "a@b.co"],
+        "first": [empty, "Ann", None],
+        "tel": [empty, None, "(650)555-1212"],
+    })
+    mapping = {"EMAIL": "mail", "FN": "first", "PHONE": "tel"}
+    out = audframe.normalize(df, mapping, default_country="US")
+    assert out.rows() == [
+        (None, None, None), (None, None, "ann"), ("a@b.co", "16505551212", None),
+    ]
+    report = audframe.validate(df, mapping, default_country="US")
+    why = report.filter(pl.col("reason") == "pre-hashed value is the SHA-256 of an empty string")
+    assert dict(zip(why["key"], why["count"], strict=True)) == {"EMAIL": 2, "FN": 1, "PHONE": 1}
+    hashed = audframe.prepare(df, mapping, default_country="US")
+    assert hashed.null_count().row(0) == (2, 2, 2)
+    assert empty not in str(hashed.rows())
+
+
 # ----------------------------------------------------------------------------- PHONE
 
 

@@ -212,6 +212,23 @@ def test_blank_hashed_cells_are_missing_and_other_non_digests_refused(lazy: bool
             to_payloads(frame.lazy() if lazy else frame)
 
 
+@pytest.mark.parametrize("lazy", [False, True], ids=["eager", "lazy"])
+def test_the_digest_of_an_empty_string_is_sent_as_missing(
+    lazy: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    empty = hashlib.sha256(b"").hexdigest()
+    df = pl.DataFrame({"EMAIL": [h("a"), empty, empty], "FN": [empty, h("b"), None]})
+    with caplog.at_level(logging.INFO, logger="audframe"):
+        chunks = to_payloads(df.lazy() if lazy else df, session_id=1)
+        fields = [f for _session, f in chunks.fields()]
+    assert chunks.stats.rows_dropped == 1  # its only key was the digest of ""
+    assert orjson.loads(fields[0]["payload"])["data"] == [[h("a"), ""], ["", h("b")]]
+    assert "2 EMAIL cells are the SHA-256 of an empty string" in caplog.text
+    assert empty not in fields[0]["payload"]
+    with pytest.raises(NotHashedError, match=r"empty string in EMAIL \(1 cells\)"):
+        check_chunk({"payload": {"schema": ["EMAIL"], "data": [[h("a")], [empty]]}})
+
+
 def test_digests_are_checked_whatever_the_string_buffers_hold() -> None:
     fresh = audframe.hash(pl.DataFrame({"EMAIL": [f"u{i}@example.com" for i in range(300)]}))
     mixed = pl.Series("EMAIL", ["raw-" * 20, *fresh["EMAIL"]])  # a long raw value, stored

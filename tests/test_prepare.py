@@ -77,7 +77,7 @@ VALUES = st.sampled_from([
     None, "", " ", "Mary", "MARY ", "Valéry", "o\u0301brien", "Москва", "São Paulo", "CA",
     "California", "94035-1234", "SW1A 1AA", "United States", "gb", "(650) 555-1212",
     "+44 20 7183 8750", "0044 20 7183 8750", "John_Smith@Gmail.com", "x", "1997-02-16",
-    "F", "male", hashlib.sha256(b"x").hexdigest().upper(),
+    "F", "male", hashlib.sha256(b"x").hexdigest().upper(), hashlib.sha256(b"").hexdigest(),
 ])
 KEYS = ("EMAIL", "PHONE", "FN", "LN", "CT", "ST", "ZIP", "COUNTRY", "GEN", "DOB")
 

@@ -95,6 +95,15 @@ def test_a_hashed_frame_holds_only_lowercase_digests(bad: str) -> None:
     assert df.select(not_digest("EMAIL"))["EMAIL"].to_list() == [False, True, False]
 
 
+def test_the_digest_of_an_empty_string_breaks_both_contracts() -> None:
+    empty = hashlib.sha256(b"").hexdigest()
+    with pytest.raises(ValidationError, match="EMAIL is a SHA-256 digest, not of an empty"):
+        check_hashed(pl.DataFrame({"EMAIL": [h("y"), empty, None]}))
+    with pytest.raises(ValidationError, match="EMAIL is normalized"):
+        check_normalized(pl.DataFrame({"EMAIL": ["a@b.co", empty]}))
+    check_normalized(pl.DataFrame({"EMAIL": ["a@b.co", h("y")]}))  # any other digest passes
+
+
 def test_the_hashed_contract_leaves_unhashed_keys_as_normalized() -> None:
     df = pl.DataFrame({"EXTERN_ID": ["c1"], "EMAIL": [h("x")], "MADID": ["not-a-uuid"]})
     with pytest.raises(ValidationError, match="MADID"):

@@ -273,6 +273,15 @@ def test_oversized_and_malformed_chunks_are_refused(
     assert emulator.requests == []
 
 
+def test_the_digest_of_an_empty_string_is_refused_before_any_request(
+    make_sender: MakeSender, emulator: GraphEmulator
+) -> None:
+    empty = hashlib.sha256(b"").hexdigest()
+    with pytest.raises(NotHashedError, match="empty string"):
+        make_sender(emulator.url).add("5", make_chunks([*make_rows(3), [empty]], 2))
+    assert emulator.requests == []
+
+
 def test_a_hashed_lazy_frame_streams_through(
     make_sender: MakeSender, emulator: GraphEmulator
 ) -> None:

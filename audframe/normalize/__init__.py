@@ -21,6 +21,7 @@ from audframe.keys import DOB, KEYS, ROW_UNIQUE_KEYS, canonical_key
 from audframe.mapping import resolve_mapping
 from audframe.normalize import dates, geo, ids, text
 from audframe.normalize.rule import Rule, nfc_series, present
+from audframe.schemas import EMPTY_DIGEST
 
 __all__ = [
     "CHECK",
@@ -82,12 +83,18 @@ def _as_text(column: str, dtype: pl.DataType, key: str) -> pl.Expr:
     return col.cast(pl.String)
 
 
+_EMPTY_DIGEST_REASON = "pre-hashed value is the SHA-256 of an empty string"
+
+
 def _prehashed(raw: pl.Expr, rule: Rule) -> Rule:
-    """A hashed key's cell that is already a digest is lowercased and passed through."""
+    """A hashed key's cell that is already a digest is lowercased and passed through;
+    the digest of an empty string is missing."""
     digest = digest_text(raw)
+    lowered = digest.str.to_lowercase()
+    empty = lowered == EMPTY_DIGEST
     return Rule(
-        pl.when(digest.is_not_null()).then(digest.str.to_lowercase()).otherwise(rule.value),
-        pl.when(digest.is_not_null()).then(None).otherwise(rule.reason),
+        pl.when(digest.is_null()).then(rule.value).when(~empty).then(lowered),
+        pl.when(digest.is_null()).then(rule.reason).when(empty).then(pl.lit(_EMPTY_DIGEST_REASON)),
     )
 
 
