@@ -136,6 +136,15 @@ def test_dob_format_option() -> None:
     assert rows == [("1997", "02", "16"), ("1997", "02", "16"), NULLS]
 
 
+def test_dob_format_may_name_the_time_part() -> None:
+    values = ["16.02.1997 10:30", "16.02.1997", "31.02.1997 10:30", "1997-02-16T10:30:00"]
+    assert dob(values, dob_format="%d.%m.%Y %H:%M") == [
+        ("1997", "02", "16"), NULLS, NULLS, ("1997", "02", "16"),
+    ]
+    assert dob(["16 Feb 1997 10:30"], dob_format="%d %b %Y %H:%M") == [("1997", "02", "16")]
+    assert dob(["16.02.1997 10:30"], dob_format="%d.%m.%Y") == [("1997", "02", "16")]
+
+
 def test_dob_date_column() -> None:
     rows = dob(
         [dt.date(1997, 2, 16), None, dt.date(1850, 1, 1), TODAY + dt.timedelta(days=3)],

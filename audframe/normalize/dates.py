@@ -58,11 +58,13 @@ def birth_date(raw: pl.Expr, *, dob_format: str | None = None) -> tuple[Rule, Ru
     """DOB: one date, as String, expanded into DOBY, DOBM and DOBD.
 
     Accepts ``YYYY-MM-DD``, ``YYYY/MM/DD``, ``YYYYMMDD`` and US ``M/D/YYYY`` (a time
-    part is ignored); ``dob_format`` (strftime) is tried first. Date and Datetime
+    part is ignored); ``dob_format`` (strftime) is tried first, on the value as given
+    and without its time part. Date and Datetime
     columns arrive here as ``YYYY-MM-DD`` strings. A date that does not exist,
     lies in the future or before 1900 makes all three missing.
     """
-    v = clean(raw).str.replace(_TIME_PART, "")
+    text = clean(raw)
+    v = text.str.replace(_TIME_PART, "")
     iso = (
         v.str.replace(r"^([0-9]{4})/([0-9]{1,2})/([0-9]{1,2})$", "${1}-${2}-${3}")
         .str.replace(r"^([0-9]{4})([0-9]{2})([0-9]{2})$", "${1}-${2}-${3}")
@@ -70,8 +72,11 @@ def birth_date(raw: pl.Expr, *, dob_format: str | None = None) -> tuple[Rule, Ru
     )
     # One parse of the rewritten text: every accepted form is now YYYY-M-D.
     date = iso.str.to_date("%Y-%m-%d", strict=False)
-    if dob_format:
-        date = pl.coalesce(v.str.to_date(dob_format, strict=False), date)
+    if dob_format:  # a format may name the time part itself, or leave it out
+        date = pl.coalesce(
+            text.str.to_date(dob_format, strict=False), v.str.to_date(dob_format, strict=False),
+            date,
+        )
     today, first = dt.date.today(), dt.date(_FIRST, 1, 1)
     usable = pl.when(date.is_between(pl.lit(first), pl.lit(today))).then(date)
     reason = (
