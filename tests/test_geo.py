@@ -185,10 +185,15 @@ def test_zip_us_by_default_country() -> None:
     ]
 
 
-@pytest.mark.parametrize("raw", ["SW1A 1AA", "940351", "9403", "abcde", "94035-12"])
+@pytest.mark.parametrize("raw", ["SW1A 1AA", "9403", "abcde", "94035-12345", "94035x"])
 def test_zip_not_a_us_zip_in_the_us_is_missing(raw: str) -> None:
     expected = {"9403": "09403"}.get(raw)  # Decision: a 4-digit US ZIP lost its zero
     assert one("ZIP", raw, default_country="US") == expected
+
+
+@pytest.mark.parametrize("raw", ["940351", "94035-12", "94035-123", "94035 1234"])
+def test_zip_us_cut_short_zip4_gives_its_first_five_digits(raw: str) -> None:
+    assert one("ZIP", raw, default_country="US") == "94035"
 
 
 @pytest.mark.parametrize("raw", [None, "", "   ", " - "])

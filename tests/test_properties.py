@@ -115,7 +115,7 @@ def ref_zip(raw: str | None, region: str | None) -> str | None:
         return z
     if re.fullmatch(r"[0-9]{3,4}", z):  # Decision: a US ZIP that lost its leading zeros
         z = z.zfill(5)
-    return z[:5] if re.fullmatch(r"[0-9]{5}([0-9]{4})?", z) else None
+    return z[:5] if re.fullmatch(r"[0-9]{5,9}", z) else None
 
 
 def fold_country(label: str) -> str:

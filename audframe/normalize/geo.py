@@ -145,7 +145,9 @@ def zip_code(raw: pl.Expr, region: pl.Expr | None = None, *, from_integer: bool 
         ZIP+4 of 7–8 digits to 9 digits first.
 
     Decision: a US ZIP string of 3–4 digits is padded the same way, since no US ZIP
-    is shorter than 5 digits and a spreadsheet lost its zeros.
+    is shorter than 5 digits and a spreadsheet lost its zeros. A US ZIP of 6–8 digits
+    (a ZIP+4 cut short) gives its first 5 digits too; more than 9 digits, or anything
+    but digits, is not a US ZIP (missing).
 
     Decision: the US territories with their own ISO code that use US ZIP codes
     (Puerto Rico ``pr``, US Virgin Islands ``vi``, Guam ``gu``, American Samoa
@@ -171,10 +173,10 @@ def zip_code(raw: pl.Expr, region: pl.Expr | None = None, *, from_integer: bool 
         if from_integer:
             padded = padded.when(digits & n.is_between(7, 8)).then(z.str.zfill(9))
         us = padded.otherwise(z)
-        us_ok = us.str.contains(r"^[0-9]{5}([0-9]{4})?$")
+        us_ok = us.str.contains(r"^[0-9]{5,9}$")
         value = pl.when(is_us).then(us.str.slice(0, 5)).otherwise(z)
         return make_rule(
-            c["raw"], value, [(is_us & ~us_ok, "zip is not a 5-digit US zip")],
+            c["raw"], value, [(is_us & ~us_ok, "zip is not a 5-to-9-digit US zip")],
             empty="zip has no characters",
         )
 
