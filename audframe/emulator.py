@@ -973,14 +973,16 @@ def serve(port: int = 0, token: str | None = None, *, host: str = "127.0.0.1") -
     port:
         Port to listen on (0 picks a free one).
     token:
-        The access token to accept; a random one is made and printed when ``None``.
+        The access token to accept, never printed (it may be a real one); a random one
+        is made and printed when ``None``.
     host:
         Interface to listen on.
     """
+    shown = "the one you gave (not shown)" if token else None
     token = token or secrets.token_urlsafe(24)
     with GraphEmulator(token=token, host=host, port=port, log_limit=100) as emu:
         print(f"Graph API emulator listening on {emu.url}", flush=True)
-        print(f"access token: {token}", flush=True)
+        print(f"access token: {shown or token}", flush=True)
         print(f"use: audframe.Sender(token, base_url={emu.url!r})", flush=True)
         print("press Ctrl-C to stop", flush=True)
         try:

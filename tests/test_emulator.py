@@ -346,7 +346,7 @@ def test_unknown_fault_kinds_are_refused() -> None:
         FaultPlan(kinds=("meteor",))
 
 
-def test_serve_prints_url_and_token_until_interrupted(
+def test_serve_prints_url_not_the_token_given_until_interrupted(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import audframe.emulator as module
@@ -356,7 +356,7 @@ def test_serve_prints_url_and_token_until_interrupted(
     def sleep_then_interrupt(seconds: float) -> None:
         out = capsys.readouterr().out
         url = out.split("listening on ", 1)[1].split()[0]
-        assert "access token: cli-tok" in out
+        assert "access token: the one you gave (not shown)" in out and "cli-tok" not in out
         fields = {k: json.dumps(v) for k, v in users(make_rows(1)).items()}
         answers.append(requests.post(f"{url}/v21.0/1/users", data=fields, timeout=10,
                                      headers={"Authorization": "Bearer cli-tok"}).status_code)
