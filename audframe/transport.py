@@ -24,6 +24,7 @@ from urllib.parse import quote_plus
 
 import orjson
 import requests
+from urllib3.exceptions import NewConnectionError
 
 from audframe.errors import AudframeError, GraphAPIError, RateLimitError, TransportError
 from audframe.retry import THROTTLE_REASONS, RetryPolicy, regain_access_seconds
@@ -127,6 +128,13 @@ class Aborted(Exception):
     """Another request failed fatally; this one stops without sending."""
 
 
+def _never_connected(exc: requests.RequestException) -> bool:
+    """Whether the request failed before a connection existed (refused, unknown host):
+    then nothing was sent, so nothing can have been applied."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(exc, requests.ConnectionError) and isinstance(reason, NewConnectionError)
+
+
 def _as_int(value: Any) -> int | None:
     try:
         return int(value)
@@ -205,10 +213,16 @@ class Transport:
                 data=body, params=params, headers=headers, timeout=self.timeout,
                 allow_redirects=False,
             )
+        except requests.ConnectTimeout:  # no connection, so nothing was sent
+            return _Failure("transport", TransportError(
+                f"{what}: could not connect within {self.timeout:g} s"))
         except requests.Timeout:
             return _Failure("transport", TransportError(
                 f"{what}: no answer within {self.timeout:g} s"), unsure=True)
         except requests.RequestException as exc:
+            if _never_connected(exc):
+                return _Failure("transport", TransportError(
+                    f"{what}: could not connect to {self.base_url} (refused or unknown host)"))
             return _Failure("transport", TransportError(
                 f"{what}: the connection failed ({type(exc).__name__})"), unsure=True)
         status = response.status_code
@@ -333,6 +347,10 @@ class Transport:
             if on_retry is not None:
                 on_retry(outcome.reason)
             code = getattr(outcome.error, "code", None)
-            log.info("%s: %s%s, attempt %d, retrying in %.2f s", what, outcome.reason,
-                     f" (code {code})" if code is not None else "", attempts, delay)
+            if outcome.reason == "transport":  # shown: WARNING reaches stderr even without
+                # logging set up, and retries that take a minute in silence look like a hang
+                log.warning("%s; attempt %d, retrying in %.2f s", outcome.error, attempts, delay)
+            else:
+                log.info("%s: %s%s, attempt %d, retrying in %.2f s", what, outcome.reason,
+                         f" (code {code})" if code is not None else "", attempts, delay)
             self._wait(delay, abort)
