@@ -191,14 +191,26 @@ class Journal:
                     "wrote it"
                 )
 
-    def check_fingerprint(self, fingerprint: str) -> None:
+    def check_fingerprint(self, fingerprint: str, *, first_rows: int | None = None) -> None:
         """Store the input's fingerprint, or check it against the stored one.
+
+        ``first_rows``: the rows of the input's first batch, stored and checked first, so
+        that an input cut into batches of another size is named as such.
 
         Raises
         ------
         JournalError
-            When the journal was written for other data.
+            When the journal was written for other data, or in batches of another size.
         """
+        stored_rows = self._get("first_batch_rows")
+        if first_rows is not None and stored_rows is None:
+            self._set("first_batch_rows", str(first_rows))
+        elif first_rows is not None and stored_rows != str(first_rows):
+            raise JournalError(
+                f"journal {self.path} was written for batches of {int(stored_rows or 0):,} "
+                f"rows, this input comes in batches of {first_rows:,}; rerun with the same "
+                "batch size (--batch-size, batch_size=), or pass a new journal path"
+            )
         stored = self._get("fingerprint")
         if stored is None:
             self._set("fingerprint", fingerprint)

@@ -139,7 +139,7 @@ class Upload:
         estimated = first.session.get("estimated_num_total")
         total = int(estimated) if isinstance(estimated, int) else None
         self.journal.check_fingerprint(hashlib.sha256(orjson.dumps(
-            [list(first.schema), total, first.digest])).hexdigest())
+            [list(first.schema), total, first.digest])).hexdigest(), first_rows=first.rows)
         own = first.session.get("session_id")
         self.sessions.open(total, own if isinstance(own, int) else None)
         self.progress = Progress(self.progress_setting, total,

@@ -267,6 +267,22 @@ def test_the_sender_refuses_a_journal_made_for_other_data(
     assert len(emulator.requests) == count  # refused before any request
 
 
+def test_a_journal_for_another_batch_size_says_so(
+    tmp_path: Path, make_sender: MakeSender, emulator: GraphEmulator
+) -> None:
+    path = tmp_path / "j.sqlite"
+    sender = make_sender(emulator.url)
+    with pytest.raises(RuntimeError):
+        sender.add("43", crashing(make_chunks(make_rows(50), 10), 3), journal=path)
+    count = len(emulator.requests)
+    with pytest.raises(JournalError, match="batches of 10 rows, this input comes in batches "
+                                           "of 25; rerun with the same batch size"):
+        sender.add("43", make_chunks(make_rows(50), 25), journal=path)
+    assert len(emulator.requests) == count
+    report = sender.add("43", make_chunks(make_rows(50), 10), journal=path)  # same size resumes
+    assert report.rows == 50
+
+
 def test_a_journal_whose_later_batch_changed_is_refused(
     tmp_path: Path, make_sender: MakeSender, emulator: GraphEmulator
 ) -> None:
