@@ -145,6 +145,12 @@ def test_dob_format_may_name_the_time_part() -> None:
     assert dob(["16.02.1997 10:30"], dob_format="%d.%m.%Y") == [("1997", "02", "16")]
 
 
+@pytest.mark.parametrize("fmt", ["%Q", "%d.%m", "date", "%Y"])
+def test_a_dob_format_that_cannot_read_a_date_is_refused(fmt: str) -> None:
+    with pytest.raises(ValueError, match="cannot read back the date it writes"):
+        dob(["16.02.1997"], dob_format=fmt)
+
+
 def test_dob_date_column() -> None:
     rows = dob(
         [dt.date(1997, 2, 16), None, dt.date(1850, 1, 1), TODAY + dt.timedelta(days=3)],

@@ -54,6 +54,22 @@ def day(raw: pl.Expr) -> Rule:
     return _number(raw, 1, 31, r"^[0-9]{1,2}$", "day")
 
 
+def _check_format(dob_format: str) -> None:
+    """Refuse a ``dob_format`` that cannot read back a date it writes (``%Q``, no day…)."""
+    sample = dt.datetime(1997, 2, 16, 10, 30, tzinfo=dt.UTC)  # so %H, %z … write something
+    written = sample.strftime(dob_format)
+    try:
+        back = pl.Series([written]).str.to_date(dob_format, strict=True).item()
+    except (pl.exceptions.PolarsError, ValueError):
+        back = None
+    if back != sample.date():
+        raise ValueError(
+            f"dob_format {dob_format!r} cannot read back the date it writes (1997-02-16 "
+            f"becomes {written!r}); give a strftime format with the day, month and year, "
+            "such as '%d.%m.%Y'"
+        )
+
+
 def birth_date(raw: pl.Expr, *, dob_format: str | None = None) -> tuple[Rule, Rule, Rule]:
     """DOB: one date, as String, expanded into DOBY, DOBM and DOBD.
 
@@ -73,6 +89,7 @@ def birth_date(raw: pl.Expr, *, dob_format: str | None = None) -> tuple[Rule, Ru
     # One parse of the rewritten text: every accepted form is now YYYY-M-D.
     date = iso.str.to_date("%Y-%m-%d", strict=False)
     if dob_format:  # a format may name the time part itself, or leave it out
+        _check_format(dob_format)
         date = pl.coalesce(
             text.str.to_date(dob_format, strict=False), v.str.to_date(dob_format, strict=False),
             date,
