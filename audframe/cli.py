@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import secrets
 import sys
 import time
@@ -49,6 +50,8 @@ class _Parser(argparse.ArgumentParser):
 def read_input(path: str) -> pl.LazyFrame:
     """Scan Parquet, CSV or NDJSON lazily. CSV columns stay text (ZIP and phone zeros kept)."""
     file = Path(path)
+    if file.is_dir():
+        raise UsageError(f"{path!r} is a folder; give the file inside it")
     if not file.is_file():
         raise UsageError(f"input file {path!r} not found")
     suffix = file.suffix.lower()
@@ -115,7 +118,19 @@ def _common(sub: argparse.ArgumentParser) -> None:
                      help="map a Meta key to a column (repeat); default: recognise by name")
     sub.add_argument("--default-country", metavar="CC",
                      help="country for PHONE and ZIP where a row has none (US, GB, …)")
-    sub.add_argument("--dob-format", metavar="FMT", help="strftime format of DOB strings")
+    sub.add_argument("--dob-format", metavar="FMT",
+                     help="strftime format of DOB strings (such as %%d.%%m.%%Y), tried first")
+
+
+def _writable(path: str | None, what: str) -> None:
+    """Refuse, before any work, an output path that cannot be written."""
+    if path is None:
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"{what} {path!r} is a folder; give a file name")
+    if not target.parent.is_dir():
+        raise UsageError(f"{what} {path!r}: folder {str(target.parent)!r} does not exist")
 
 
 def _input(args: argparse.Namespace) -> tuple[pl.LazyFrame, dict[str, str]]:
@@ -164,6 +179,7 @@ def _prepared(args: argparse.Namespace) -> tuple[Payloads, pl.DataFrame, int]:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """``audframe validate``: the report in the terminal, optionally as HTML."""
+    _writable(args.html, "--html")
     report = _validated(args)
     if args.html:
         Path(args.html).write_text(report_html(report, title=f"audframe: {args.input}"))
@@ -173,8 +189,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_prepare(args: argparse.Namespace) -> int:
     """``audframe prepare``: payloads as NDJSON (one Graph request per line) and the report."""
-    payloads, report, _ = _prepared(args)
     out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {args.out!r} is a file; give a folder (made if missing)")
+    payloads, report, _ = _prepared(args)
     out.mkdir(parents=True, exist_ok=True)
     batches = 0
     with (out / "payloads.ndjson").open("wb") as sink:
@@ -189,7 +207,17 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+#: What an environment variable's name looks like; anything else given to --token-env
+#: may be the token itself, so it is never echoed.
+_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,63}")
+
+
 def _token(args: argparse.Namespace) -> str | None:
+    if not _ENV_NAME.fullmatch(args.token_env):
+        raise UsageError(
+            "--token-env takes the name of an environment variable (such as "
+            f"{TOKEN_ENV}); what was given does not look like one, so it is not shown"
+        )
     token = os.environ.get(args.token_env)
     if token is not None and not token.strip():
         raise UsageError(f"{args.token_env} is set but empty")
@@ -201,12 +229,22 @@ def _token(args: argparse.Namespace) -> str | None:
     return token
 
 
+def _resume_hint(args: argparse.Namespace) -> str:
+    if args.journal:
+        return f"rerun the same command to resume from {args.journal}"
+    return "no --journal was given, so a rerun starts over"
+
+
 def cmd_upload(args: argparse.Namespace) -> int:
     """``audframe upload``: the whole job, with progress and the upload report."""
     from audframe.emulator import GraphEmulator
     from audframe.sender import Sender
 
     token = _token(args)
+    if not args.audience_id.strip().isdigit():
+        raise UsageError(f"--audience-id must be the audience's numeric id, got "
+                         f"{args.audience_id!r}")
+    _writable(args.html, "--html")
     payloads, validation, rows = _prepared(args)
     operation = "remove" if args.remove else "replace" if args.replace else "add"
     emulator = None
@@ -227,9 +265,7 @@ def cmd_upload(args: argparse.Namespace) -> int:
             send = getattr(sender, operation)
             upload = send(args.audience_id, payloads, journal=args.journal)
     except (GraphAPIError, TransportError) as exc:
-        resume = (f"rerun the same command to resume from {args.journal}" if args.journal
-                  else "no --journal was given, so a rerun starts over")
-        print(f"audframe: upload failed: {exc}", f"audframe: {resume}", sep="\n",
+        print(f"audframe: upload failed: {exc}", f"audframe: {_resume_hint(args)}", sep="\n",
               file=sys.stderr, flush=True)
         return 1
     finally:
@@ -237,20 +273,29 @@ def cmd_upload(args: argparse.Namespace) -> int:
             held = (emulator.audience(args.audience_id) or {}).get("size") or 0
             emulator.stop()
     seconds = time.perf_counter() - started
-    resumed = int(upload.batches_table["resumed"].sum()) if upload.batches_table.height else 0
-    if resumed:
-        _say("", f"batches already acknowledged in {args.journal} (not sent again): {resumed}")
-    _say("", repr(upload), f"batches: {upload.batches}, rows sent: {upload.rows:,}",
+    table = upload.batches_table
+    earlier = table.filter("resumed")
+    sent = upload.rows - int(earlier["rows"].sum())
+    if earlier.height:
+        _say("", f"batches already acknowledged in {args.journal} (not sent again): "
+                 f"{earlier.height}, {int(earlier['rows'].sum()):,} rows")
+    _say("", repr(upload), f"batches: {upload.batches}, rows sent by this run: {sent:,}",
          f"rows without any valid match key (not sent): {max(rows - upload.rows, 0):,}",
          f"Meta num_received: {upload.num_received:,}, "
          f"num_invalid_entries: {upload.num_invalid_entries:,}",
-         f"elapsed: {seconds:.2f} s, {upload.rows / max(seconds, 1e-9):,.0f} rows/s")
+         f"elapsed: {seconds:.2f} s, {sent / max(seconds, 1e-9):,.0f} rows/s")
     if emulator is not None:
-        _say(f"the emulated audience {args.audience_id} now holds {held:,} people")
+        fresh = " (a new emulator each run: it holds only what this run sent)"
+        _say(f"the emulated audience {args.audience_id} now holds {held:,} people"
+             + (fresh if earlier.height else ""))
     if args.html:
         Path(args.html).write_text(report_html(validation, title=f"audframe: {args.input}",
                                                extra=upload._repr_html_()))
         _say(f"HTML report written to {args.html}")
+    if not upload.rows:
+        print("audframe: nothing was sent: no row has a valid match key (see the report "
+              "above; check --map and --default-country)", file=sys.stderr, flush=True)
+        return 1
     return 0
 
 
@@ -275,13 +320,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = subs.add_parser("prepare", help="write hashed payloads as NDJSON, plus the report")
     _common(p)
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    p.add_argument("--batch-size", type=_int_between(1, 10_000), default=10_000)
+    p.add_argument("--batch-size", type=_int_between(1, 10_000), default=10_000,
+                   help="rows per payload, 1 … 10,000 (default 10,000)")
     p.add_argument("--hash-extern-id", action="store_true", help="hash EXTERN_ID too")
     p.set_defaults(run=cmd_prepare)
 
     p = subs.add_parser("upload", help="normalize, hash and send to a custom audience")
     _common(p)
-    p.add_argument("--audience-id", required=True)
+    p.add_argument("--audience-id", required=True, metavar="ID",
+                   help="the custom audience's numeric id")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--remove", action="store_true", help="remove these people")
     mode.add_argument("--replace", action="store_true", help="replace the audience's people")
@@ -289,20 +336,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--emulator", action="store_true", help="send to a built-in local emulator")
     p.add_argument("--emulator-latency", type=float, default=0.0, help=argparse.SUPPRESS)
     p.add_argument("--token-env", default=TOKEN_ENV, metavar="VAR",
-                   help=f"environment variable holding the token (default {TOKEN_ENV})")
-    p.add_argument("--api-version", default="v21.0")
-    p.add_argument("--base-url", default="https://graph.facebook.com")
-    p.add_argument("--concurrency", type=_int_between(1, 64), default=4)
-    p.add_argument("--batch-size", type=_int_between(1, 10_000), default=10_000)
+                   help=f"environment variable holding the token (default {TOKEN_ENV}); "
+                   f"an app secret, if any, is read from {SECRET_ENV}")
+    p.add_argument("--api-version", default="v21.0", help="Graph API version (default v21.0)")
+    p.add_argument("--base-url", default="https://graph.facebook.com",
+                   help="Graph API address (default https://graph.facebook.com)")
+    p.add_argument("--concurrency", type=_int_between(1, 64), default=4,
+                   help="requests in flight at once, 1 … 64 (default 4)")
+    p.add_argument("--batch-size", type=_int_between(1, 10_000), default=10_000,
+                   help="rows per request, 1 … 10,000 (default 10,000)")
     p.add_argument("--hash-extern-id", action="store_true", help="hash EXTERN_ID too")
-    p.add_argument("--no-progress", dest="progress", action="store_false")
+    p.add_argument("--no-progress", dest="progress", action="store_false",
+                   help="no progress bar")
     p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report")
     p.set_defaults(run=cmd_upload)
 
     p = subs.add_parser("emulator", help="run the local Graph API emulator")
-    p.add_argument("--port", type=_int_between(0, 65_535), default=0)
+    p.add_argument("--port", type=_int_between(0, 65_535), default=0,
+                   help="port to listen on (default: a free one, printed)")
     p.add_argument("--token-env", default=TOKEN_ENV, metavar="VAR",
-                   help="accept the token in this variable (default: print a random one)")
+                   help=f"accept the token in this variable, never printed (default "
+                   f"{TOKEN_ENV}); when it is unset, a random token is made and printed")
     p.set_defaults(run=cmd_emulator)
     return parser
 
@@ -317,6 +371,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         status: int = args.run(args)
+    except KeyboardInterrupt:
+        hint = f"; {_resume_hint(args)}" if args.command == "upload" else ""
+        print(f"audframe: interrupted{hint}", file=sys.stderr, flush=True)
+        return 130
     except (UsageError, AudframeError, ValueError, OSError) as exc:
         _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     except pl.exceptions.PolarsError as exc:

@@ -44,7 +44,7 @@ def detect_mapping(frame: pl.DataFrame | pl.LazyFrame) -> dict[str, str]:
         raise ColumnNotFoundError(
             "no column is named like a Meta key; columns are: "
             f"{', '.join(repr(c) for c in column_names(frame))}; pass a mapping such as "
-            "{'EMAIL': 'your_email_column'}"
+            "{'EMAIL': 'your_email_column'} (on the command line: --map EMAIL=your_email_column)"
         )
     order = [*KEYS, DOB]
     return {k: found[k] for k in sorted(found, key=order.index)}

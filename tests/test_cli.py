@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +67,15 @@ def test_explicit_map_is_used(capsys: pytest.CaptureFixture[str]) -> None:
         (["upload", PARQUET, "--audience-id", "1", "--concurrency", "0"], "between 1"),
         (["prepare", PARQUET, "--out", "x", "--batch-size", "0"], "between 1"),
         (["prepare", PARQUET, "--out", "x", "--batch-size", "10001"], "between 1"),
-        (["validate", PARQUET, "--html", str(DATA)], "directory"),
+        (["validate", PARQUET, "--html", str(DATA)], "is a folder"),
+        (["validate", PARQUET, "--html", "no/such/folder/r.html"], "does not exist"),
+        (["upload", PARQUET, "--audience-id", "1", "--emulator", "--html", "no/x.html"],
+         "does not exist"),
+        (["prepare", PARQUET, "--out", PARQUET], "is a file"),
+        (["validate", str(DATA)], "is a folder"),
+        (["validate", PARQUET, "--dob-format", "%Q"], "cannot read back"),
+        (["upload", PARQUET, "--audience-id", "1", "--token-env", "EAABsecretTOKEN123xyz"],
+         "does not look like one"),
     ],
 )
 def test_user_mistakes_exit_2_with_one_line(
@@ -71,11 +84,13 @@ def test_user_mistakes_exit_2_with_one_line(
 ) -> None:
     monkeypatch.delenv("AUDFRAME_ACCESS_TOKEN", raising=False)
     monkeypatch.chdir(tmp_path)
-    status, _, err = run(argv, capsys)
+    status, out, err = run(argv, capsys)
     assert status == 2
     assert needle in err
     assert "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+    assert "rows read" not in out  # refused before any row was read
+    assert "EAABsecret" not in err
 
 
 def test_prepare_writes_one_request_per_line(
@@ -157,7 +172,7 @@ def test_upload_to_the_emulator_reports_meta_counts(
     )
     assert status == 0, err
     received = int(re.search(r"Meta num_received: ([\d,]+)", out).group(1).replace(",", ""))  # type: ignore[union-attr]
-    sent = int(re.search(r"rows sent: ([\d,]+)", out).group(1).replace(",", ""))  # type: ignore[union-attr]
+    sent = int(re.search(r"rows sent by this run: ([\d,]+)", out).group(1).replace(",", ""))  # type: ignore[union-attr]
     assert received == sent > 9_000
     assert "now holds" in out and "rows/s" in out
     assert "tok-cli-secret-value" not in out + err
@@ -183,7 +198,7 @@ def test_upload_reads_parquet_in_bounded_batches_and_takes_a_batch_size(
     )
     assert status == 0, err
     assert [(c["source"], c["batch_size"]) for c in calls] == [(PARQUET, 2500)]
-    sent = int(re.search(r"rows sent: ([\d,]+)", out).group(1).replace(",", ""))  # type: ignore[union-attr]
+    sent = int(re.search(r"rows sent by this run: ([\d,]+)", out).group(1).replace(",", ""))  # type: ignore[union-attr]
     assert f"batches: {-(-sent // 2500)}," in out and sent > 9_000
 
 
@@ -234,9 +249,97 @@ def test_ndjson_input_remove_replace_html_and_journal_resume(
     first = run([*base, "--journal", str(journal)], capsys)
     again = run([*base, "--journal", str(journal)], capsys)
     assert first[0] == again[0] == 0
-    sent_first = re.search(r"rows sent: ([\d,]+)", first[1])
-    sent_again = re.search(r"rows sent: ([\d,]+)", again[1])
+    sent_first = re.search(r"rows sent by this run: ([\d,]+)", first[1])
+    sent_again = re.search(r"rows sent by this run: ([\d,]+)", again[1])
     assert sent_first is not None and sent_again is not None
-    assert sent_first.group(1) == sent_again.group(1)  # the journal's batches, not resent
-    assert "(not sent again): 1" not in first[1]
-    assert "(not sent again): 1" in again[1]
+    assert sent_again.group(1) == "0"  # the journal's batches, not resent
+    assert "(not sent again)" not in first[1]
+    assert f"(not sent again): 1, {sent_first.group(1)} rows" in again[1]
+    assert "it holds only what this run sent" in again[1]
+
+
+def test_an_upload_with_nothing_to_send_exits_1(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    source = tmp_path / "bad.csv"
+    source.write_text("email\nnot-an-email\n@\n")
+    monkeypatch.delenv("AUDFRAME_ACCESS_TOKEN", raising=False)
+    status, out, err = run(["upload", str(source), "--audience-id", "5", "--emulator",
+                            "--no-progress"], capsys)
+    assert status == 1
+    assert "email has no @" in out
+    assert "nothing was sent: no row has a valid match key" in err
+
+
+def test_no_recognised_column_tells_a_cli_user_about_map(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    source = tmp_path / "odd.csv"
+    source.write_text("a,b\n1,2\n")
+    status, _, err = run(["validate", str(source)], capsys)
+    assert status == 2 and "--map EMAIL=your_email_column" in err
+
+
+def _cli(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    root = Path(__file__).resolve().parent.parent
+    return subprocess.Popen(
+        [sys.executable, "-m", "audframe.cli", *args], cwd=root, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(root), **env},
+    )
+
+
+def _line_with(proc: subprocess.Popen[str], text: str) -> str:
+    """Read the process's stdout until a line holds ``text`` (it must come)."""
+    assert proc.stdout is not None
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if text in line:
+            return line
+    raise AssertionError(f"{text!r} never came; stdout was: {''.join(seen)[-2000:]}")
+
+
+def test_ctrl_c_mid_upload_says_how_to_resume_and_the_rerun_does(tmp_path: Path) -> None:
+    journal = tmp_path / "j.sqlite"
+    args = ["upload", PARQUET, "--audience-id", "5", "--emulator", "--emulator-latency",
+            "0.2", "--batch-size", "500", "--concurrency", "1", "--no-progress",
+            "--default-country", "US", "--journal", str(journal)]
+    proc = _cli(*args, env={"AUDFRAME_ACCESS_TOKEN": "tok-ctrl-c"})
+    try:
+        _line_with(proc, "sending to the built-in Graph API emulator")
+        time.sleep(1.0)  # a few batches acknowledged at 0.2 s each
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == (
+        f"audframe: interrupted; rerun the same command to resume from {journal}"
+    )
+    assert "Traceback" not in err
+    again = _cli(*args, env={"AUDFRAME_ACCESS_TOKEN": "tok-ctrl-c"})
+    out, err = again.communicate(timeout=120)
+    assert again.returncode == 0, err
+    done = re.search(r"\(not sent again\): (\d+), ([\d,]+) rows", out)
+    sent = re.search(r"rows sent by this run: ([\d,]+)", out)
+    carried = re.search(r"batches: (\d+)", out)
+    assert done is not None and sent is not None and carried is not None
+    assert int(done.group(1)) >= 1
+    total = int(done.group(2).replace(",", "")) + int(sent.group(1).replace(",", ""))
+    assert total > 9_000 and int(carried.group(1)) == -(-total // 500)
+
+
+def test_the_emulator_command_never_prints_a_token_it_was_given() -> None:
+    given = _cli("emulator", env={"AUDFRAME_ACCESS_TOKEN": "EAAB-REAL-LOOKING-SECRET"})
+    made = _cli("emulator", env={"AUDFRAME_ACCESS_TOKEN": ""})
+    try:
+        line = _line_with(given, "access token:")
+        assert "EAAB-REAL-LOOKING-SECRET" not in line and "not shown" in line
+        line = _line_with(made, "access token:")
+        assert len(line.split(": ", 1)[1].strip()) >= 24  # a random token, printed to use
+    finally:
+        for proc in (given, made):
+            proc.terminate()
+            proc.communicate(timeout=30)
