@@ -77,13 +77,22 @@ def test_official_vector_united_states() -> None:
         ("Falkland Islands", "fk"),  # ISO: "Falkland Islands (Malvinas)"
         ("St. Lucia", "lc"),  # ISO: "Saint Lucia"
         ("St Kitts and Nevis", "kn"),
+        ("Republic of Korea", "kr"),  # ISO's "Korea, Republic of", inverted
+        ("U.S. Virgin Islands", "vi"),  # ISO's "Virgin Islands, U.S.", inverted
+        ("Islamic Republic of Iran", "ir"),
+        ("The UK", "gb"),  # a leading "the"
+        ("the Philippines", "ph"),
+        ("Republic of Ireland", "ie"),  # everyday names
+        ("Bosnia", "ba"),
+        ("PRC", "cn"),
+        ("KSA", "sa"),
     ],
 )
 def test_country(raw: str, expected: str) -> None:
     assert one("COUNTRY", raw) == expected
 
 
-@pytest.mark.parametrize("raw", [None, "", "  ", "Narnia", "XX", "ZZZ", "123", "U"])
+@pytest.mark.parametrize("raw", [None, "", "  ", "Narnia", "XX", "ZZZ", "123", "U", "Theme", "The"])
 def test_unknown_country_is_missing(raw: str | None) -> None:
     assert one("COUNTRY", raw) is None
 

@@ -30,7 +30,10 @@ _COUNTRY_EXTRAS = {
     "tanzania": "tz", "brunei": "bn", "micronesia": "fm", "palestine": "ps",
     "drcongo": "cd", "drc": "cd", "democraticrepublicofthecongo": "cd",
     "democraticrepublicofcongo": "cd", "congokinshasa": "cd", "congobrazzaville": "cg",
-    "republicofthecongo": "cg", "vaticancity": "va",
+    "republicofthecongo": "cg", "vaticancity": "va", "vaticancitystate": "va",
+    "bosnia": "ba", "trinidad": "tt", "antigua": "ag", "laopdr": "la", "prc": "cn",
+    "mainlandchina": "cn", "saotome": "st", "falklands": "fk", "ksa": "sa", "saudi": "sa",
+    "republicofireland": "ie", "theuk": "gb", "theus": "us", "theusa": "us", "theuae": "ae",
 }
 # Spellings of US and Canadian subdivisions that ISO 3166-2 does not list.
 _STATE_EXTRAS = {
@@ -65,8 +68,13 @@ def _countries() -> dict[str, str]:
         for label in (c.alpha_2, c.alpha_3, c.name,
                       getattr(c, "official_name", None), getattr(c, "common_name", None)):
             if label:
-                # "Falkland Islands (Malvinas)" is also "Falkland Islands"
-                for spelling in dict.fromkeys((label, re.sub(r"\s*\(.*\)", "", label))):
+                # "Falkland Islands (Malvinas)" is also "Falkland Islands"; "Korea,
+                # Republic of" is also "Republic of Korea", "Virgin Islands, U.S." also
+                # "U.S. Virgin Islands"
+                plain = re.sub(r"\s*\(.*\)", "", label)
+                head, comma, tail = plain.partition(", ")
+                inverted = f"{tail} {head}" if comma else plain
+                for spelling in dict.fromkeys((label, plain, inverted)):
                     labels.append(spelling)
                     codes.append(c.alpha_2.lower())
     table: dict[str, str] = {}
@@ -75,6 +83,9 @@ def _countries() -> dict[str, str]:
         if key.startswith("saint"):  # "St. Lucia", "St Kitts and Nevis"
             table.setdefault("st" + key.removeprefix("saint"), code)
     table.update(_COUNTRY_EXTRAS)
+    for key, code in list(table.items()):  # "the Netherlands" (names, not codes: "theme")
+        if len(key) > 3:
+            table.setdefault("the" + key, code)
     return table
 
 
