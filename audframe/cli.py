@@ -207,9 +207,9 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
-#: What an environment variable's name looks like; anything else given to --token-env
-#: may be the token itself, so it is never echoed.
-_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,63}")
+#: What an environment variable's name looks like (and short: tokens are long); anything
+#: else given to --token-env may be the token itself, so it is never echoed.
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
 def _token(args: argparse.Namespace) -> str | None:
@@ -273,8 +273,7 @@ def cmd_upload(args: argparse.Namespace) -> int:
             held = (emulator.audience(args.audience_id) or {}).get("size") or 0
             emulator.stop()
     seconds = time.perf_counter() - started
-    table = upload.batches_table
-    earlier = table.filter("resumed")
+    earlier = upload.batches_table.filter("resumed")
     sent = upload.rows - int(earlier["rows"].sum())
     if earlier.height:
         _say("", f"batches already acknowledged in {args.journal} (not sent again): "

@@ -75,9 +75,9 @@ def birth_date(raw: pl.Expr, *, dob_format: str | None = None) -> tuple[Rule, Ru
 
     Accepts ``YYYY-MM-DD``, ``YYYY/MM/DD``, ``YYYYMMDD`` and US ``M/D/YYYY`` (a time
     part is ignored); ``dob_format`` (strftime) is tried first, on the value as given
-    and without its time part. Date and Datetime
-    columns arrive here as ``YYYY-MM-DD`` strings. A date that does not exist,
-    lies in the future or before 1900 makes all three missing.
+    and without its time part, and must read back a date it writes (else ValueError).
+    Date and Datetime columns arrive here as ``YYYY-MM-DD`` strings. A date that does
+    not exist, lies in the future or before 1900 makes all three missing.
     """
     text = clean(raw)
     v = text.str.replace(_TIME_PART, "")
