@@ -74,7 +74,9 @@ def test_explicit_map_is_used(capsys: pytest.CaptureFixture[str]) -> None:
         (["prepare", PARQUET, "--out", PARQUET], "is a file"),
         (["validate", str(DATA)], "is a folder"),
         (["validate", PARQUET, "--dob-format", "%Q"], "cannot read back"),
-        (["upload", PARQUET, "--audience-id", "1", "--token-env", "EAABsecretTOKEN123xyz"],
+        (["upload", PARQUET, "--audience-id", "1", "--token-env", "EAABsecret" + "x1Y" * 50],
+         "does not look like one"),  # a token's length (Meta's are ~200 characters)
+        (["upload", PARQUET, "--audience-id", "1", "--token-env", "EAABsecret-FAKE-123"],
          "does not look like one"),
     ],
 )
