@@ -74,7 +74,8 @@ _OPERATIONS: Final = {
 }
 
 #: Fault kinds: HTTP status, Graph code, subcode, message. ``html_502`` and ``drop`` are
-#: transport faults without a Graph body.
+#: transport faults without a Graph body; ``gateway_503`` has an error body without a code
+#: (what a proxy in front of the API may answer).
 _GRAPH_FAULTS: Final[dict[str, tuple[int, int, int | None, str, str]]] = {
     "rate_limit": (400, 80003, 2446079, "OAuthException",
                    "There have been too many calls to this ad-account. Wait a bit and try "
@@ -101,7 +102,7 @@ _THROTTLE_FAULTS: Final = frozenset({"rate_limit", "user_limit", "app_limit", "c
 #: Faults a sender should survive by retrying.
 RETRYABLE_FAULTS: Final = (
     "rate_limit", "user_limit", "app_limit", "call_limit", "unknown", "temporary", "busy",
-    "html_502", "drop",
+    "html_502", "drop", "gateway_503",
 )
 #: Faults a sender must stop at, at once.
 FATAL_FAULTS: Final = ("invalid_token", "permission", "invalid_param")
@@ -148,7 +149,7 @@ class FaultPlan:
     not_visible_after_create: int = 0
 
     def __post_init__(self) -> None:
-        known = set(_GRAPH_FAULTS) | {"html_502", "drop", *AMBIGUOUS_FAULTS}
+        known = set(_GRAPH_FAULTS) | {"html_502", "drop", "gateway_503", *AMBIGUOUS_FAULTS}
         unknown = sorted({*self.kinds, *self.script.values()} - known)
         if unknown:
             raise ValueError(f"unknown fault kinds {unknown}; known kinds: {sorted(known)}")
@@ -592,6 +593,9 @@ class GraphEmulator:
         if record.fault == "html_502":
             reply = _Reply(502, _HTML_502, headers={"Content-Type": "text/html"},
                            outcome="fault:html_502")
+        elif record.fault == "gateway_503":
+            reply = _Reply(503, {"error": {"message": "Service temporarily unavailable"}},
+                           outcome="fault:gateway_503")
         elif record.fault is not None and record.fault not in AMBIGUOUS_FAULTS:
             reply = self._fault_reply(record.fault)
         elif bad_body:

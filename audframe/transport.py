@@ -248,6 +248,8 @@ class Transport:
         message = self._scrub(str(error.get("message", "no message")))[:500]
         trace = error.get("fbtrace_id")
         reason = self.retry.reason(code, subcode)
+        if reason is None and code is None and status >= 500:
+            reason = "transport"  # a gateway's error body, not a Graph error code
         if reason is None and code is not None and code in _FATAL_HINTS:
             message = f"{message} — {_FATAL_HINTS[code]}"
         cls = RateLimitError if reason in THROTTLE_REASONS else GraphAPIError
@@ -286,8 +288,8 @@ class Transport:
         if confirm is None:
             return None
         confirmed = confirm()
-        log.info("%s: no reply; %s", what, "Meta had applied it" if confirmed is not None
-                 else "not known to be applied")
+        log.info("%s may have been applied; Meta's status says %s", what,
+                 "it was" if confirmed is not None else "it was not")
         return confirmed
 
     def call(
@@ -302,6 +304,7 @@ class Transport:
         abort: threading.Event | None = None,
         expired: Callable[[], bool] | None = None,
         confirm: Callable[[], dict[str, Any] | None] | None = None,
+        check_first: bool = False,
     ) -> tuple[dict[str, Any], int]:
         """Send with retries; return the body and the attempts it took.
 
@@ -314,6 +317,8 @@ class Transport:
         without a reply (timeout, connection reset), which may have been applied, it is
         asked before the next attempt (or before giving up) and returns the body to
         answer with when the request was applied, ``None`` to go on retrying.
+        ``check_first``: ask ``confirm`` before the first attempt too (an earlier run may
+        have sent the request).
         """
         if self._proof is not None:
             if data is not None:
@@ -322,7 +327,7 @@ class Transport:
                 params = {**(params or {}), "appsecret_proof": self._proof}
         body = None if data is None else form_body(data)
         attempts = 0
-        unsure = False
+        unsure = check_first
         while True:
             if abort is not None and abort.is_set():
                 raise Aborted

@@ -9,7 +9,9 @@ Internal to :class:`audframe.Sender`. The rules of the send loop:
 - the batch with ``last_batch_flag`` goes last, alone, once every other batch was
   acknowledged, and exactly once: like a replace's batch 1 (a second one restarts the
   replace), when an attempt gets no reply it is sent again only if the session's status
-  shows Meta did not count it;
+  shows Meta did not count it (a status that cannot be read stops the upload), and a
+  rerun that may follow its sending (the journal holds every batch before it) asks the
+  status before sending it;
 - when the session nears Meta's 90-minute window, the batches in flight settle and the
   rest goes into a new session (see :mod:`audframe.sessions`); a batch whose window ran
   out between its attempts is sent again in the new session;
@@ -34,7 +36,7 @@ from typing import Any, Final, Literal
 import orjson
 
 from audframe.batches import Batch, batches
-from audframe.errors import AudframeError, JournalError, ValidationError
+from audframe.errors import AudframeError, JournalError, TransportError, ValidationError
 from audframe.journal import AckedBatch, Journal
 from audframe.progress import Progress, ProgressSetting
 from audframe.sessions import Segment, Sessions
@@ -99,6 +101,8 @@ class Upload:
         self._inflight: dict[Future[_Sent], Batch] = {}
         self._gate: Batch | None = None  # the first batch of a session, alone in flight
         self._probe = False  # the next batch sent opens a session
+        self._started_before: set[int] = set()  # sessions an earlier run sent to
+        self._sent_any = False  # this run had a batch acknowledged
 
     def run(self, data: Any, batch_size: int) -> UploadReport:
         started = time.monotonic()
@@ -142,6 +146,9 @@ class Upload:
             [list(first.schema), total, first.digest])).hexdigest(), first_rows=first.rows)
         own = first.session.get("session_id")
         self.sessions.open(total, own if isinstance(own, int) else None)
+        # Sessions an earlier run sent to: the last batch (or a replace's batch 1) that run
+        # sent may have been applied just before a crash, unjournaled.
+        self._started_before = {s.n for s in self.sessions.all if s.started_at is not None}
         self.progress = Progress(self.progress_setting, total,
                                  f"{self.operation} {self.audience_id}")
 
@@ -156,6 +163,9 @@ class Upload:
         seq = session["batch_seq"]
         method, edge = _EDGES[segment.operation]
         once = batch.last or (segment.operation == "replace" and seq == 1)
+        # An earlier run sent it only if it sent every batch before it: then this run,
+        # which skips what the journal holds, has sent none yet.
+        check_first = once and segment.n in self._started_before and not self._sent_any
         started = time.monotonic()
         try:
             response, attempts = self.transport.call(
@@ -165,6 +175,7 @@ class Upload:
                 on_retry=self._count_retry, abort=self.abort,
                 expired=lambda: segment.expired(self.clock()),
                 confirm=(lambda: self._counted(batch, segment)) if once else None,
+                check_first=check_first,
             )
         except (Expired, Aborted):
             raise
@@ -174,9 +185,14 @@ class Upload:
         return _Sent(response, segment, seq, attempts, time.monotonic() - started)
 
     def _counted(self, batch: Batch, segment: Segment) -> dict[str, Any] | None:
-        """For a batch alone in flight that got no reply: whether the session's status
-        counts it (then a response built from the status), ``None`` when it does not or
-        the status cannot be read."""
+        """For a batch that must be sent once and may have been applied (no reply, or an
+        earlier run): whether the session's status counts it (then a response built from
+        the status), ``None`` when it does not.
+
+        Raises TransportError when the status cannot be read: sending the batch again
+        could apply it twice, so the upload stops (a rerun with the journal asks again).
+        """
+        what = f"batch {segment.seq(batch.index)} of session {segment.session_id}"
         try:
             body, _ = self.transport.call(
                 "GET", f"{self.audience_id}/sessions",
@@ -184,8 +200,11 @@ class Upload:
                 what=f"status of session {segment.session_id}", abort=self.abort,
             )
         except AudframeError as exc:
-            log.info("status of session %d unknown (%s)", segment.session_id, exc)
-            return None
+            raise TransportError(
+                f"{what} may have been applied and must be sent once, but the session's "
+                f"status could not be read ({str(exc).split(' — ')[0]}); it was not sent "
+                "again: rerun later with the same journal= to ask again"
+            ) from exc
         data = body.get("data")
         status = data[0] if isinstance(data, list) and data and isinstance(data[0], dict) else {}
         before = [b for b in list(self.acked.values()) if b.session_n == segment.n]
@@ -223,6 +242,7 @@ class Upload:
         )
         self.journal.ack(acked)
         self.acked[batch.index] = acked
+        self._sent_any = True
         self.progress.update(batch.rows)
         log.debug("batch %d of session %d: %d rows acknowledged after %d attempt(s) in "
                   "%.3f s", sent.seq, sent.segment.session_id, batch.rows, sent.attempts,
@@ -286,6 +306,9 @@ class Upload:
                 return  # let the session's batches settle, then start a new one
             batch = self._take()
             if batch is None:
+                return
+            if self._inflight and self.sessions.current.expired(self.clock()):
+                self._requeue.appendleft(batch)  # the window neared while it was read
                 return
             self._submit(pool, batch)
 

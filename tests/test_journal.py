@@ -271,6 +271,50 @@ def test_the_sender_refuses_a_journal_made_for_other_data_or_batch_size(
     assert sender.add("43", make_chunks(make_rows(50), 10), journal=path).rows == 50  # resumes
 
 
+@pytest.mark.parametrize(("operation", "index"), [("add", 2), ("replace", 0)])
+def test_a_crash_after_meta_applied_a_send_once_batch_does_not_resend_it(
+    tmp_path: Path, make_sender: MakeSender, operation: str, index: int
+) -> None:
+    """kill -9 between Meta's reply to the last batch (or a replace's batch 1) and the
+    journal's commit: the rerun asks the session's status and does not send it again."""
+    path = tmp_path / "j.sqlite"
+    script = (
+        "import hashlib, os, signal, sys\n"
+        "from audframe import journal\n"
+        "from audframe.sender import Sender\n"
+        "url, path, token, operation, index = sys.argv[1:6]\n"
+        "ack = journal.Journal.ack\n"
+        "def dying_ack(self, batch):\n"
+        "    if batch.index == int(index):\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        "    ack(self, batch)\n"
+        "journal.Journal.ack = dying_ack\n"
+        "rows = [[hashlib.sha256(f'user{i}@example.com'.encode()).hexdigest()]"
+        " for i in range(30)]\n"
+        "chunks = [{'payload': {'schema': ['EMAIL'], 'data': rows[k:k + 10]},"
+        " 'session': {'session_id': 777, 'batch_seq': k // 10 + 1,"
+        " 'last_batch_flag': k == 20, 'estimated_num_total': 30}} for k in (0, 10, 20)]\n"
+        "with Sender(token, base_url=url, concurrency=1, progress=False) as sender:\n"
+        "    getattr(sender, operation)('55', chunks, journal=path)\n"
+    )
+    root = Path(audframe.__file__).resolve().parent.parent
+    with GraphEmulator(token=TOKEN) as emu:
+        child = subprocess.run(
+            [sys.executable, "-c", script, emu.url, str(path), TOKEN, operation, str(index)],
+            env={**os.environ, "PYTHONPATH": str(root)}, timeout=120,
+        )
+        assert child.returncode == -signal.SIGKILL
+        sent = len(emu.requests)
+        report = getattr(make_sender(emu.url), operation)(
+            "55", make_chunks(make_rows(30), 10, session_id=777), journal=path)
+        again = emu.requests[sent:]
+        assert again[0].method == "GET"  # the status, before anything is sent again
+        assert all(q.session is None or q.session["batch_seq"] != index + 1 for q in again)
+        assert emu.violations == []
+        assert emu.rows("55", ["EMAIL"]) == {tuple(r) for r in make_rows(30)}
+    assert report.rows == 30
+
+
 def test_a_journal_whose_later_batch_changed_is_refused(
     tmp_path: Path, make_sender: MakeSender, emulator: GraphEmulator
 ) -> None:

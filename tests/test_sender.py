@@ -8,6 +8,7 @@ import logging
 import socket
 import sys
 import threading
+import time
 import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -193,7 +194,7 @@ def test_a_replace_batch_1_applied_but_unanswered_is_not_sent_again(
     assert report.batches == 4 and report.rows == report.num_received == 35
 
 
-@pytest.mark.parametrize("kind", ["drop", "unknown", "html_502"])
+@pytest.mark.parametrize("kind", ["drop", "unknown", "html_502", "gateway_503"])
 def test_a_plain_fault_on_the_last_batch_is_retried(make_sender: MakeSender, kind: str) -> None:
     rows = make_rows(30)
     with GraphEmulator(token=TOKEN, faults=FaultPlan(script={3: kind})) as emu:
@@ -209,6 +210,25 @@ def test_a_plain_fault_on_the_last_batch_is_retried(make_sender: MakeSender, kin
             f"fault:{kind}", "ok"]
     assert report.retries["transport" if kind != "unknown" else "temporary"] == 1
     assert report.rows == report.num_received == 30
+
+
+def test_a_last_batch_without_reply_and_an_unreadable_status_is_not_sent_again(
+    make_sender: MakeSender, tmp_path: Path
+) -> None:
+    rows = make_rows(30)
+    journal = tmp_path / "j.sqlite"
+    # request 3: the last batch, applied, its reply lost; 4 and 5: both status reads fail
+    plan = FaultPlan(script={3: "applied_then_dropped", 4: "unknown", 5: "unknown"})
+    with GraphEmulator(token=TOKEN, faults=plan) as emu:
+        with pytest.raises(TransportError, match=r"must be sent once.*not sent again"):
+            make_sender(emu.url, concurrency=1, max_attempts=2).add(
+                "21", make_chunks(rows, 10), journal=journal)
+        assert [q.method for q in emu.requests] == ["POST"] * 3 + ["GET"] * 2
+        report = make_sender(emu.url).add("21", make_chunks(rows, 10), journal=journal)
+        # the rerun asks the status before sending the last batch, and finds it applied
+        assert [q.method for q in emu.requests[5:]] == ["GET"]
+        assert emu.violations == [] and emu.rows("21", ["EMAIL"]) == as_set(rows)
+    assert report.num_received == 30 and report.batches == 3
 
 
 def test_an_empty_replace_is_refused(make_sender: MakeSender, emulator: GraphEmulator) -> None:
@@ -491,12 +511,12 @@ def test_exhausted_transport_raises_transport_error(make_sender: MakeSender) -> 
 
 def test_timeouts_are_retried_then_a_transport_error(make_sender: MakeSender) -> None:
     with GraphEmulator(token=TOKEN, latency=0.3) as emu:
-        with pytest.raises(TransportError, match=r"no answer within 0\.05 s"):
+        with pytest.raises(TransportError, match=r"no answer within 0\.05 s.*not sent again"):
             make_sender(emu.url, timeout=0.05, max_attempts=2).add(
                 "5", make_chunks(make_rows(5), 10))
-        # the one batch is the last: before its retry and before giving up, the session
-        # status was asked (and timed out too)
-        assert [q.method for q in emu.requests].count("POST") == 2
+        # the one batch is the last: before its retry the session status was asked, timed
+        # out too, so the batch (maybe applied, to be sent once) was not sent again
+        assert [q.method for q in emu.requests] == ["POST", "GET", "GET"]
         assert all(q.path == "/v21.0/5/sessions" for q in emu.requests if q.method == "GET")
 
 
@@ -591,6 +611,29 @@ def test_a_batch_whose_retry_would_cross_the_window_goes_to_the_new_session(
         assert emu.rows("23", ["EMAIL"]) == as_set(rows)
         check_session_protocol(emu)
     assert report.retries == {"rate_limit": 1} and report.batches == 6
+
+
+def test_the_window_nearing_while_a_batch_is_read_waits_for_those_in_flight(
+    make_sender: MakeSender,
+) -> None:
+    clock = FakeClock()
+    rows = make_rows(60)
+    chunks = make_chunks(rows, 10)
+
+    def slow_input() -> Iterator[dict[str, Any]]:
+        for i, chunk in enumerate(chunks):
+            if i == 3:  # building this chunk takes long enough to cross the 85-minute mark
+                time.sleep(0.05)
+                clock.advance(86 * 60)
+            yield chunk
+
+    with GraphEmulator(token=TOKEN, clock=clock, latency=0.2) as emu:
+        report = make_sender(emu.url, clock=clock, concurrency=4).add("20", slow_input())
+        assert emu.rows("20", ["EMAIL"]) == as_set(rows)
+        check_session_protocol(emu)  # the new session holds 1..n, its last batch last
+        new = emu.session(report.session_ids[1])
+        assert new is not None and sorted(new["batches"]) == list(range(1, new["last_seq"] + 1))
+    assert report.batches == 6 and report.num_received == 60
 
 
 def test_a_replace_outliving_its_session_finishes_with_adds(make_sender: MakeSender) -> None:
