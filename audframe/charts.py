@@ -102,8 +102,19 @@ def report_html(report: pl.DataFrame, *, title: str = "audframe report", extra: 
     return _PAGE.format(title=html.escape(title), body=validation_html(report) + extra)
 
 
+#: The columns the chart and tables read.
+_REPORT_COLUMNS = frozenset({"key", "column", "present", "valid", "invalid", "reason", "count",
+                             "example_rows"})
+
+
 class ValidationReport(pl.DataFrame):
-    """The DataFrame :func:`audframe.validate` returns, with a chart in notebooks."""
+    """The DataFrame :func:`audframe.validate` returns, with a chart in notebooks.
+
+    A part of it without every report column (``report[["key", "count"]]``) shows as the
+    plain DataFrame it is.
+    """
 
     def _repr_html_(self, *args: Any, **kwargs: Any) -> str:
+        if not _REPORT_COLUMNS.issubset(self.columns):
+            return pl.DataFrame(self)._repr_html_(*args, **kwargs)
         return validation_html(self)

@@ -53,11 +53,12 @@ class AudienceFrame(Generic[Frame]):
         dob_format: str | None = None,
         keep: Iterable[str] = (),
         hash_extern_id: bool = False,
+        use_plugin: bool | None = None,
     ) -> Frame:
         """See :func:`audframe.prepare`."""
         return prepare(
             self._frame, mapping, default_country=default_country, dob_format=dob_format,
-            keep=keep, hash_extern_id=hash_extern_id,
+            keep=keep, hash_extern_id=hash_extern_id, use_plugin=use_plugin,
         )
 
     def validate(
@@ -66,15 +67,17 @@ class AudienceFrame(Generic[Frame]):
         *,
         default_country: str | None = None,
         dob_format: str | None = None,
-    ) -> pl.DataFrame:
+        examples: int = 3,
+    ) -> ValidationReport:
         """See :func:`audframe.validate`."""
         return validate(
-            self._frame, mapping, default_country=default_country, dob_format=dob_format
+            self._frame, mapping, default_country=default_country, dob_format=dob_format,
+            examples=examples,
         )
 
-    def hash(self, *, hash_extern_id: bool = False) -> Frame:
+    def hash(self, *, hash_extern_id: bool = False, use_plugin: bool | None = None) -> Frame:
         """See :func:`audframe.hash`."""
-        return hash(self._frame, hash_extern_id=hash_extern_id)
+        return hash(self._frame, hash_extern_id=hash_extern_id, use_plugin=use_plugin)
 
     def to_payloads(self, **options: Any) -> Iterator[Chunk]:
         """See :func:`audframe.to_payloads`."""
@@ -99,9 +102,9 @@ class AudienceExpr:
         """See :func:`audframe.normalize_key`."""
         return normalize_key(self._expr, key, region=region, default_country=default_country)
 
-    def hash(self) -> pl.Expr:
+    def hash(self, *, use_plugin: bool | None = None) -> pl.Expr:
         """SHA-256 of a normalized String column; digests pass through (see :func:`hash_key`)."""
-        return hash_key(self._expr)
+        return hash_key(self._expr, use_plugin=use_plugin)
 
 
 pl.api.register_dataframe_namespace("audience")(AudienceFrame)

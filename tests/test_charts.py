@@ -37,6 +37,14 @@ def test_notebook_repr_shows_chart_and_reasons_but_no_values() -> None:
     assert "secret-no-at" not in page and "Mary" not in page
 
 
+def test_a_part_of_the_report_shows_as_a_plain_table() -> None:
+    report = audframe.validate(FRAME)
+    part = report[["key", "reason", "count"]]
+    page = part._repr_html_()
+    assert "<svg" not in page and "<table" in page and "count" in page
+    assert "<svg" in report._repr_html_()
+
+
 def test_html_page_needs_no_network() -> None:
     page = report_html(audframe.validate(FRAME), title="t <&>")
     assert page.startswith("<!doctype html>")

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
+from typing import Any
+
 import polars as pl
+import pytest
 
 import audframe
+from audframe.hashing import hash_key
+from audframe.namespace import AudienceExpr, AudienceFrame
 
 
 def _isort_key(name: str) -> tuple[int, str]:
@@ -33,3 +39,29 @@ def test_namespaces_are_registered_on_frames_and_exprs() -> None:
     assert df.audience.normalize()["EMAIL"].to_list() == ["a@b.co"]
     assert df.lazy().audience.normalize().collect()["EMAIL"].to_list() == ["a@b.co"]
     assert df.select(pl.col("email").audience.normalize("EMAIL"))["email"].to_list() == ["a@b.co"]
+
+
+@pytest.mark.parametrize(
+    ("namespace", "method", "function", "own"),
+    [
+        (AudienceFrame, "normalize", audframe.normalize, "frame"),
+        (AudienceFrame, "prepare", audframe.prepare, "frame"),
+        (AudienceFrame, "validate", audframe.validate, "frame"),
+        (AudienceFrame, "hash", audframe.hash, "frame"),
+        (AudienceExpr, "normalize", audframe.normalize_key, "expr"),
+        (AudienceExpr, "hash", hash_key, "expr"),
+    ],
+)
+def test_each_namespace_method_takes_every_option_of_its_function(
+    namespace: type, method: str, function: Any, own: str
+) -> None:
+    wanted = set(inspect.signature(function).parameters) - {own}
+    offered = set(inspect.signature(getattr(namespace, method)).parameters) - {"self"}
+    assert wanted <= offered, f"{namespace.__name__}.{method} lacks {wanted - offered}"
+
+
+def test_the_namespace_validate_passes_examples_on() -> None:
+    df = pl.DataFrame({"email": ["x", "y", "a@b.co"]})
+    got = df.audience.validate(examples=1)  # type: ignore[attr-defined]
+    assert got.equals(audframe.validate(df, examples=1))
+    assert got.filter(pl.col("reason").is_not_null())["example_rows"].to_list() == [[0]]

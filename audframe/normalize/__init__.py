@@ -503,7 +503,9 @@ def normalize_key(
     Parameters
     ----------
     expr : a String (or integer, for PHONE, ZIP, DOBY, DOBM, DOBD, EXTERN_ID,
-        LOOKALIKE_VALUE) expression or column name.
+        LOOKALIKE_VALUE) expression or column name. An expression does not say its
+        dtype, so an integer ZIP+4 that lost its leading zero (7–8 digits) reads as the
+        digits it has here; :func:`normalize`, which sees the column, pads it first.
     key : the Meta key, any case. DOB is frame-level only: use :func:`normalize`.
     region : for PHONE and ZIP, a column (name or expression) with each row's
         country in any spelling COUNTRY accepts.
