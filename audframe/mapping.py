@@ -62,6 +62,11 @@ def resolve_mapping(
         found = detect_mapping(frame)
         log.info("columns recognised by name: %s", ", ".join(f"{k}={c}" for k, c in found.items()))
         return found
+    if not isinstance(mapping, Mapping):
+        raise TypeError(
+            "mapping takes a dict of Meta key → column name, such as {'EMAIL': 'email'}; "
+            f"got a {type(mapping).__name__}"
+        )
     if not mapping:
         raise UnknownKeyError(
             "the mapping is empty; map at least one key, such as {'EMAIL': 'your_email_column'} "

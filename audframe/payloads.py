@@ -250,6 +250,20 @@ def _checked(frame: pl.DataFrame, keys: list[str], hashed: list[str]) -> pl.Data
     return cleaned.filter(_has_key(keys))
 
 
+def _ids(name: str, values: Iterable[int | str]) -> list[int]:
+    """App or page ids as integers; a lone id, or one that is not a whole number, is refused."""
+    if isinstance(values, str | bytes | int) or not isinstance(values, Iterable):
+        raise ValueError(f"{name} takes a list of ids, such as [1234567890], not a "
+                         f"{type(values).__name__}")
+    ids = list(values)
+    for v in ids:
+        if isinstance(v, bool) or not (
+            isinstance(v, int) or (isinstance(v, str) and v.strip().isdigit())
+        ):
+            raise ValueError(f"{name} holds {v!r}: ids are whole numbers (int or digits)")
+    return [int(v) for v in ids]
+
+
 def _check_options(batch_size: int, session_id: int | None) -> int:
     if isinstance(batch_size, bool) or not isinstance(batch_size, int):
         raise ValueError(f"batch_size must be an integer, got {type(batch_size).__name__}")
@@ -486,13 +500,20 @@ class Payloads(Iterator[Chunk]):
                 f"LOOKALIKE_VALUE has dtype {dtypes[_LOOKALIKE]}; it must be numeric "
                 "(call audframe.normalize(...) first)"
             )
+        floats = [k for k in keys if k not in (*HASHED_KEYS, _LOOKALIKE) and dtypes[k].is_float()]
+        if floats:
+            raise ValidationError(
+                f"{', '.join(f'{k} has dtype {dtypes[k]}' for k in floats)}; it is sent as "
+                "text, where 1.0 and NaN would go as they print: call "
+                "audframe.normalize(...) first (whole numbers become digits, NaN missing)"
+            )
         self.schema: list[str] = keys
         self._hashed = [k for k in keys if k in HASHED_KEYS]
         self._extra: dict[str, Any] = {}
         if app_ids is not None:
-            self._extra["app_ids"] = [int(a) for a in app_ids]
+            self._extra["app_ids"] = _ids("app_ids", app_ids)
         if page_ids is not None:
-            self._extra["page_ids"] = [int(p) for p in page_ids]
+            self._extra["page_ids"] = _ids("page_ids", page_ids)
 
         self._source: pl.DataFrame | _Spool
         if isinstance(frame, pl.DataFrame):

@@ -101,6 +101,8 @@ class Tally:
         dob_format: str | None = None,
         examples: int = 3,
     ) -> None:
+        if isinstance(examples, bool) or not isinstance(examples, int) or examples < 0:
+            raise ValueError(f"examples must be a whole number, 0 or more; got {examples!r}")
         self._schema, self._mapping, self._examples = schema, mapping, examples
         self._options = {"default_country": default_country, "dob_format": dob_format}
         self._totals: Counter[str] = Counter()

@@ -25,6 +25,7 @@ from pathlib import Path
 import polars as pl
 
 from audframe.charts import ValidationReport
+from audframe.errors import ValidationError
 from audframe.frames import at_least_one, column_batches
 from audframe.mapping import resolve_mapping
 from audframe.payloads import MAX_BATCH_SIZE, Payloads, to_payloads
@@ -81,9 +82,14 @@ def _read(
     A file without rows gives one empty batch, so that the columns are known.
     """
     _check_rows(rows)
-    import pyarrow.parquet as pq  # type: ignore[import-untyped]  # loaded when a file is read
+    import pyarrow as pa  # type: ignore[import-untyped]  # loaded when a file is read
+    import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
-    file = pq.ParquetFile(path, pre_buffer=False)  # pre-buffering keeps every page read
+    try:
+        file = pq.ParquetFile(path, pre_buffer=False)  # pre-buffering keeps every page read
+    except pa.ArrowInvalid as exc:
+        raise ValidationError(f"{path!s} is not a Parquet file ({exc}); read other formats "
+                              "with polars and pass the frame") from exc
     empty = pl.from_arrow(file.schema_arrow.empty_table())
     if not isinstance(empty, pl.DataFrame):  # a table always converts to a DataFrame
         raise TypeError(f"cannot read {path!s} as a table")

@@ -12,6 +12,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import audframe
+from audframe.errors import ColumnTypeError, ValidationError
 from audframe.keys import KEYS
 from audframe.mapping import ALIASES, detect_mapping
 from audframe.schemas import check_normalized
@@ -368,3 +369,67 @@ def test_expression_form_reads_whole_floats_like_the_frame_form() -> None:
     frame = audframe.normalize(df, {"ZIP": "zip", "PHONE": "tel"}, default_country="US")
     assert exprs["zip"].to_list() == frame["ZIP"].to_list() == ["94035", None]
     assert exprs["tel"].to_list() == frame["PHONE"].to_list() == ["16505551212", None]
+
+
+# ----------------------------------------------------------------------------- input review
+
+
+def test_city_and_state_stay_lowercase_when_folding_spells_out_capitals() -> None:
+    # NFKD spells № as "No", ™ as "TM" and mathematical bold letters as plain capitals
+    df = pl.DataFrame({"city": ["Колхоз №1", "𝐋𝐨𝐧𝐝𝐨𝐧", "Acme™"], "state": ["№ 5", "NY", "Ⓒ"]})
+    out = audframe.normalize(df, {"CT": "city", "ST": "state"})
+    assert out.rows() == [("колхозno", "no"), ("london", "ny"), ("acmetm", "c")]
+    check_normalized(out)
+    assert audframe.prepare(df, {"CT": "city", "ST": "state"}).equals(audframe.hash(out))
+
+
+def test_invisible_format_characters_are_dropped_but_not_from_extern_id() -> None:
+    zwsp, bom, shy, rlm = "\u200b", "\ufeff", "\u00ad", "\u200f"
+    df = pl.DataFrame({
+        "mail": [f"John@Example.com{zwsp}", f"{bom}john@example.com", f"jo{shy}hn@example.com",
+                 f"john{rlm}@example.com"],
+        "zip": [f"SW1A{zwsp}1AA", None, None, None],
+        "madid": [f"{bom}6d92078a-8246-4ba4-ae5b-76104861e7dc", None, None, None],
+        "id": [f"c{zwsp}1", None, None, None],
+    })
+    mapping = {"EMAIL": "mail", "ZIP": "zip", "MADID": "madid", "EXTERN_ID": "id"}
+    out = audframe.normalize(df, mapping, default_country="GB")
+    assert out["EMAIL"].to_list() == ["john@example.com"] * 4
+    assert out["ZIP"][0] == "sw1a1aa" and out["MADID"][0].startswith("6d92078a")
+    assert out["EXTERN_ID"][0] == f"c{zwsp}1"  # sent exactly as given
+    assert df.select(audframe.normalize_key("mail", "EMAIL"))["mail"].to_list() == (
+        ["john@example.com"] * 4
+    )
+
+
+def test_normalize_key_takes_one_column_and_keeps_extern_id_text() -> None:
+    df = pl.DataFrame({"a": ["A@b.co"], "b": ["c@d.co"], "ext": ["10.00"], "zip": ["2134.0"]})
+    with pytest.raises(ValueError, match="takes one column"):
+        df.select(audframe.normalize_key(pl.col("a", "b"), "EMAIL"))
+    got = df.select(audframe.normalize_key("ext", "EXTERN_ID"),
+                    audframe.normalize_key("zip", "ZIP", default_country="US"))
+    assert got.row(0) == ("10.00", "02134")
+
+
+def test_float_extern_id_and_float32_columns() -> None:
+    df = pl.DataFrame({"x": [float("inf"), 1e20, 1.0, 2.5, float("nan")]})
+    assert audframe.normalize(df, {"EXTERN_ID": "x"})["EXTERN_ID"].to_list() == [
+        None, "100000000000000000000", "1", "2.5", None,
+    ]
+    narrow = pl.DataFrame({"p": pl.Series([16505551212.0], dtype=pl.Float32)})
+    for key in ("PHONE", "EXTERN_ID"):
+        with pytest.raises(ColumnTypeError, match="Float32"):
+            audframe.normalize(narrow, {key: "p"}, default_country="US")
+
+
+def test_wrong_argument_types_get_errors_that_name_them() -> None:
+    df = pl.DataFrame({"email": ["a@b.co"], "id": ["c1"]})
+    with pytest.raises(TypeError, match="mapping takes a dict"):
+        audframe.normalize(df, "email")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="a country is a code"):
+        audframe.normalize(df, default_country=1)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="dob_format is a strftime format"):
+        audframe.normalize(pl.DataFrame({"dob": ["1997-02-16"]}), dob_format=5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="examples must be a whole number"):
+        audframe.validate(df, examples=-1)
+    assert audframe.normalize(df, {"EMAIL": "email"}, keep="id").columns == ["EMAIL", "id"]

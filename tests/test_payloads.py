@@ -498,3 +498,24 @@ def test_closing_abandoned_fields_never_waits_for_the_json_workers(
     closer.join()
     assert closed
     assert len(calls) < 10  # the blocks not started were cancelled
+
+
+
+def test_app_and_page_ids_must_be_lists_of_whole_numbers() -> None:
+    frame = hashed(2)
+    assert next(to_payloads(frame, app_ids=["12", 34], session_id=1))["payload"]["app_ids"] == [
+        12, 34,
+    ]
+    for bad, message in [("1234", "a list of ids"), (1234, "a list of ids"),
+                         ([1.5], "whole numbers"), (["abc"], "whole numbers"),
+                         ([True], "whole numbers")]:
+        with pytest.raises(ValueError, match=message):
+            to_payloads(frame, page_ids=bad)
+
+
+def test_a_float_extern_id_is_refused_not_sent_as_it_prints() -> None:
+    frame = pl.DataFrame({"EMAIL": [h("a"), None], "EXTERN_ID": [1.0, float("nan")]})
+    with pytest.raises(ValidationError, match="EXTERN_ID has dtype Float64"):
+        to_payloads(frame)
+    ints = pl.DataFrame({"EMAIL": [h("a")], "EXTERN_ID": [7]})
+    assert next(to_payloads(ints, session_id=1))["payload"]["data"] == [["7", h("a")]]

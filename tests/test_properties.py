@@ -36,13 +36,15 @@ US_ZIP_REGIONS = {"us", "pr", "vi", "gu", "as", "mp"}  # the US and territories 
 
 
 def base(value: str) -> str:
-    """General rules: NFC before anything else, then trim."""
-    return unicodedata.normalize("NFC", value).strip(WHITESPACE)
+    """General rules: NFC before anything else, invisible format characters (Cf) dropped
+    (every key here but EXTERN_ID), then trim."""
+    text = unicodedata.normalize("NFC", value)
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf").strip(WHITESPACE)
 
 
 def digest(value: str) -> str | None:
     """A cell that, trimmed, is 64 hex characters is a digest: lowercased, passed through."""
-    trimmed = value.strip(WHITESPACE)
+    trimmed = base(value)
     return trimmed.lower() if HEX64.fullmatch(trimmed) else None
 
 
@@ -96,7 +98,7 @@ def ref_city(raw: str | None) -> str | None:
         return None
     if (d := digest(raw)) is not None:
         return d
-    return letters(fold_latin(base(raw).lower())) or None
+    return letters(fold_latin(base(raw)).lower()) or None
 
 
 def ref_zip(raw: str | None, region: str | None) -> str | None:
@@ -119,7 +121,7 @@ def ref_zip(raw: str | None, region: str | None) -> str | None:
 
 
 def fold_country(label: str) -> str:
-    v = fold_latin(base(label).lower())
+    v = fold_latin(base(label)).lower()
     return "".join(ch for ch in v if unicodedata.category(ch).startswith("L"))
 
 

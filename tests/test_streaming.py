@@ -181,6 +181,13 @@ def test_an_empty_parquet_file_has_columns_but_no_chunk(tmp_path: Path) -> None:
     assert list(chunks.fields()) == []
 
 
+def test_a_file_that_is_not_parquet_is_named_as_such(tmp_path: Path) -> None:
+    path = tmp_path / "people.parquet"
+    path.write_text("email\na@b.co\n")  # a CSV file under a Parquet name
+    with pytest.raises(ValidationError, match="is not a Parquet file"):
+        parquet_payloads(path, {"EMAIL": "email"})
+
+
 def test_a_parquet_file_validated_in_bounded_batches_equals_validate(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

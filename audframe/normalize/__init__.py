@@ -9,6 +9,7 @@ expression for a user's own ``select``. One module per family holds the rules:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from typing import TypeVar
 
 import polars as pl
@@ -65,21 +66,25 @@ def _as_text(column: str, dtype: pl.DataType, key: str) -> pl.Expr:
             f"column {column!r} has dtype {dtype}, which cannot hold {key}; "
             f"{key} takes {' or '.join(sorted(allowed))} columns: cast it first"
         )
+    if dtype == pl.Float32 and key in ("PHONE", "EXTERN_ID"):
+        raise ColumnTypeError(
+            f"column {column!r} is Float32, which keeps only about 7 digits, so a {key} "
+            "loses its last ones (16505551212 reads 16505550848): read it as text or Int64"
+        )
     col = pl.col(column)
     if family == _DATE:
         return col.dt.strftime("%Y-%m-%d")
     if dtype.is_decimal():
         # Exact digits: "2134.00" → "2134", "94035.10" stays.
         return col.cast(pl.String).str.replace(r"\.0*$", "")
-    if family == _FLOAT:
+    if family == _FLOAT and key == "LOOKALIKE_VALUE":
         col = pl.when(~col.is_nan()).then(col)  # NaN is pandas' null: a missing cell
-    if family == _FLOAT and key != "LOOKALIKE_VALUE":
-        # Whole floats print as integers; the cast is non-strict so that a whole
-        # float beyond Int64 (1e20) becomes its plain text, not an error.
-        whole = col.cast(pl.Int64, strict=False)
-        return pl.when(col.is_finite() & (col == col.floor()) & whole.is_not_null()).then(
-            whole.cast(pl.String)
-        ).otherwise(col.cast(pl.String))
+    elif family == _FLOAT:
+        # NaN (pandas' null) and ±inf are missing. Whole floats print as integers, in
+        # plain digits also beyond Int64 (1e20 → "100000000000000000000", not "1e+20").
+        col = pl.when(col.is_finite()).then(col)
+        digits = col.cast(pl.Decimal(38, 0), strict=False).cast(pl.String)
+        return pl.when(col == col.floor()).then(digits).otherwise(col.cast(pl.String))
     return col.cast(pl.String)
 
 
@@ -187,17 +192,20 @@ def _plan(
                             after=finish)  # the phones computed once, then finished
         return Rule(done, rule.reason)
     inner = make({name: pl.col(name) for name in inputs})
+    before = partial(_nfc_raw, key=key)
     dedupe = key not in ROW_UNIQUE_KEYS
     dtype = KEYS[key].dtype if finish is None else pl.String
     return Rule(
-        per_distinct(inputs, inner.value, dtype, dedupe=dedupe, before=_nfc_raw, after=finish),
-        per_distinct(inputs, inner.reason, pl.String, dedupe=dedupe, before=_nfc_raw),
+        per_distinct(inputs, inner.value, dtype, dedupe=dedupe, before=before, after=finish),
+        per_distinct(inputs, inner.reason, pl.String, dedupe=dedupe, before=before),
     )
 
 
-def _nfc_raw(rows: pl.DataFrame) -> pl.DataFrame:
-    """The input rows with their text (``raw``) in NFC."""
-    return rows.with_columns(nfc_series(rows.get_column(_RAW)))
+def _nfc_raw(rows: pl.DataFrame, *, key: str) -> pl.DataFrame:
+    """The input rows with their text (``raw``) in NFC, invisible format characters
+    dropped (but from EXTERN_ID, sent exactly as given)."""
+    raw = rows.get_column(_RAW)
+    return rows.with_columns(nfc_series(raw, drop_invisible=key != "EXTERN_ID"))
 
 
 def _country_code(raw: pl.Expr) -> pl.Expr:
@@ -333,7 +341,7 @@ def _check(
     def run(rows: pl.DataFrame) -> pl.Series:
         # The reasons only of the cells the rule rejects: their checks cost more than
         # the rule (EMAIL: 0.7 s of CPU per 1,000,000 rows) and most cells pass.
-        rows = _nfc_raw(rows)
+        rows = _nfc_raw(rows, key=key)
         seen = (
             rows.lazy()
             .select(present(pl.col(_RAW)).alias("present"), inner.value.alias(_V))
@@ -423,7 +431,7 @@ def select_keys(
     for repetitive keys: :func:`audframe.prepare` hashes there.
     """
     resolved = resolve_mapping(frame, mapping)
-    kept = list(keep)
+    kept = [keep] if isinstance(keep, str) else list(keep)  # keep="id": one column
     require_columns(frame, kept)
     clash = [c for c in kept if c in KEYS]
     if clash:
@@ -526,9 +534,15 @@ def normalize_key(
     if name == DOB:
         raise UnknownKeyError("DOB expands into three columns: use audframe.normalize(frame, …)")
     col = pl.col(expr) if isinstance(expr, str) else expr
+    if col.meta.has_multiple_outputs():
+        raise ValueError(
+            f"normalize_key takes one column, got {col} (several): call it once per column, "
+            "or use audframe.normalize(frame, mapping)"
+        )
     raw = col.cast(pl.String)
-    if name in _NUMERIC_OK and name != "LOOKALIKE_VALUE":
-        raw = raw.str.replace(r"^(-?[0-9]+)\.0*$", "${1}")  # a whole float: 94035.0 → 94035
+    if name in _NUMERIC_OK and name not in ("LOOKALIKE_VALUE", "EXTERN_ID"):
+        # a whole float: 94035.0 → 94035 (EXTERN_ID text is sent exactly as given)
+        raw = raw.str.replace(r"^(-?[0-9]+)\.0*$", "${1}")
     area = pl.col(region) if isinstance(region, str) else region
     code = None if area is None else _country_code(area.cast(pl.String))
     where = _region(code, default_country)

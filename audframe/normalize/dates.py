@@ -56,6 +56,9 @@ def day(raw: pl.Expr) -> Rule:
 
 def _check_format(dob_format: str) -> None:
     """Refuse a ``dob_format`` that cannot read back a date it writes (``%Q``, no day…)."""
+    if not isinstance(dob_format, str):
+        raise ValueError(f"dob_format is a strftime format such as '%d.%m.%Y', got "
+                         f"{type(dob_format).__name__}")
     sample = dt.datetime(1997, 2, 16, 10, 30, tzinfo=dt.UTC)  # so %H, %z … write something
     written = sample.strftime(dob_format)
     try:

@@ -57,7 +57,7 @@ def _fold(text: str) -> str:
 
 def fold_key(expr: pl.Expr) -> pl.Expr:
     """Look-up key for names and codes: lowercase, Latin accents dropped, letters only."""
-    return fold_latin(clean(expr).str.to_lowercase()).str.replace_all(r"[^\p{L}]", "")
+    return fold_latin(clean(expr)).str.to_lowercase().str.replace_all(r"[^\p{L}]", "")
 
 
 @cache
@@ -108,6 +108,10 @@ def country_code(value: str) -> str:
 
     Raises ValidationError when ``value`` is not a country.
     """
+    if not isinstance(value, str):
+        raise ValidationError(
+            f"a country is a code ('US', 'GBR') or an English name, got a {type(value).__name__}"
+        )
     code = _countries().get(_fold(value))
     if code is None:
         raise ValidationError(

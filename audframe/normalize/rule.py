@@ -38,16 +38,22 @@ def staged(
     )
 
 
-def nfc_series(values: pl.Series) -> pl.Series:
+def nfc_series(values: pl.Series, *, drop_invisible: bool = False) -> pl.Series:
     """NFC of a String Series, null kept; only non-ASCII values are touched.
 
-    ASCII text is already NFC, and NFC is costly.
+    ASCII text is already NFC, and NFC is costly. ``drop_invisible`` also removes the
+    invisible format characters (Unicode Cf: zero-width space, BOM, soft hyphen,
+    direction marks), which copy-pasted exports leave in values and no key holds
+    (``john@example.com`` + U+200B would never match); all of them are non-ASCII.
     """
     wide = values.str.len_bytes() != values.str.len_chars()
     if not wide.any():
         return values
     where = wide.arg_true()
-    return values.clone().scatter(where, values.gather(where).str.normalize("NFC"))
+    text = values.gather(where).str.normalize("NFC")
+    if drop_invisible:
+        text = text.str.replace_all(r"\p{Cf}", "")
+    return values.clone().scatter(where, text)
 
 
 def nfc(expr: pl.Expr) -> pl.Expr:

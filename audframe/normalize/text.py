@@ -60,7 +60,11 @@ def first_initial(raw: pl.Expr) -> Rule:
 
 
 def fold_latin(expr: pl.Expr) -> pl.Expr:
-    """Drop the accents of Latin letters (NFKD, drop their marks, NFC); other scripts stay."""
+    """Drop the accents of Latin letters (NFKD, drop their marks, NFC); other scripts stay.
+
+    NFKD also spells out compatibility characters, some in capitals (``№`` → ``No``,
+    ``™`` → ``TM``, mathematical ``𝐋`` → ``L``): lowercase after folding.
+    """
     return (
         expr.str.normalize("NFKD")
         .str.replace_all(r"(\p{Latin})\p{M}+", "${1}")
@@ -73,7 +77,7 @@ def city(raw: pl.Expr) -> Rule:
 
     ``São Paulo`` → ``saopaulo``; ``Москва`` → ``москва`` (Decision: non-Latin letters stay).
     """
-    v = fold_latin(clean(raw).str.to_lowercase()).str.replace_all(_NOT_LETTER, "")
+    v = fold_latin(clean(raw)).str.to_lowercase().str.replace_all(_NOT_LETTER, "")
     return make_rule(raw, v, [], empty="city has no letters")
 
 
