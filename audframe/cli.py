@@ -340,8 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--api-version", default="v21.0", help="Graph API version (default v21.0)")
     p.add_argument("--base-url", default="https://graph.facebook.com",
                    help="Graph API address (default https://graph.facebook.com)")
-    p.add_argument("--concurrency", type=_int_between(1, 64), default=4,
-                   help="requests in flight at once, 1 … 64 (default 4)")
+    p.add_argument("--concurrency", type=_int_between(1, 32), default=4,
+                   help="requests in flight at once, 1 … 32 (default 4)")
     p.add_argument("--batch-size", type=_int_between(1, 10_000), default=10_000,
                    help="rows per request, 1 … 10,000 (default 10,000)")
     p.add_argument("--hash-extern-id", action="store_true", help="hash EXTERN_ID too")

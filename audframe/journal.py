@@ -11,8 +11,12 @@ one input. It records
   ``batch_seq`` it was sent under, its row count, a SHA-256 digest of its payload, the
   attempts it took and Meta's response.
 
-Each acknowledgement is committed before the next batch is scheduled (WAL mode), so a
-rerun of the same call skips exactly what Meta acknowledged. The journal never holds the
+Each acknowledgement is committed to the file itself before the next batch is scheduled
+(SQLite's rollback journal, full sync: the file alone holds every acknowledgement, even
+after ``kill -9``, and can be copied), so a rerun of the same call skips exactly what
+Meta acknowledged. An open journal is locked (``<journal>.lock``, released when it is
+closed or its process ends): a second upload on the same journal is refused before it
+sends anything. The journal never holds the
 access token, the app secret or the payloads; Meta's responses are kept as sent, and
 their ``invalid_entry_samples`` may quote a few sent cells (digests, or the unhashed
 MADID and EXTERN_ID values).
@@ -20,9 +24,12 @@ MADID and EXTERN_ID values).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
+import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -106,7 +113,8 @@ class Journal:
     Raises
     ------
     JournalError
-        When the file is not an audframe journal or cannot be opened.
+        When the file is not an audframe journal, cannot be opened or written, is
+        damaged, or is open in another upload.
 
     Examples
     --------
@@ -120,25 +128,67 @@ class Journal:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        self._lock = None if str(path) == ":memory:" else _Lock(self.path)
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.Error as exc:
+            self._unlock()
+            raise self._unusable(exc) from exc
+        try:
+            self._open()
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self) -> None:
+        try:
+            tables = {name for (name,) in self._db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if tables - {"meta", "sessions", "batches"} or (tables and "meta" not in tables):
+                raise JournalError(
+                    f"{self.path} is a SQLite database but not an audframe journal; pass a "
+                    "path to a new file or to a journal audframe wrote"
+                )
+            if self._db.execute("PRAGMA quick_check").fetchone() != ("ok",):
+                raise JournalError(f"journal {self.path} is damaged; start over with a new path")
+            self._db.execute("PRAGMA journal_mode=DELETE")  # the file alone is the journal
+            self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
             version = self._get("version")
-            if version is None:
-                self._set("version", _VERSION)
-            elif version != _VERSION:
+            if version is not None and version != _VERSION:
                 raise JournalError(
                     f"{self.path} is an audframe journal of format {version}, this version "
                     f"reads format {_VERSION}; finish it with the audframe version that "
                     "wrote it, or use a new journal path"
                 )
-        except sqlite3.DatabaseError as exc:
+            self._set("version", _VERSION)  # also proves the file can be written
+        except sqlite3.Error as exc:
+            raise self._unusable(exc) from exc
+
+    def _unusable(self, exc: sqlite3.Error) -> JournalError:
+        return JournalError(
+            f"{self.path} cannot be used as an upload journal ({exc}); "
+            "pass a path to a new file (in a writable folder) or to a journal audframe wrote"
+        )
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[None]:
+        """One transaction; a failure to write (disk full, read-only) is a JournalError."""
+        try:
+            with self._db:
+                yield
+        except sqlite3.Error as exc:
             raise JournalError(
-                f"{self.path} cannot be used as an upload journal ({exc}); "
-                "pass a path to a new file or to a journal audframe wrote"
+                f"journal {self.path} could not be written ({exc}); what Meta acknowledged "
+                "since is not recorded: free space or fix permissions, then rerun with the "
+                "same journal (a last batch already applied is found in Meta's session "
+                "status, other batches may be sent again)"
             ) from exc
+
+    def _unlock(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r})"
@@ -155,8 +205,9 @@ class Journal:
         self.close()
 
     def close(self) -> None:
-        """Close the database connection."""
+        """Close the database connection and release the lock."""
         self._db.close()
+        self._unlock()
 
     # -- meta -----------------------------------------------------------------
 
@@ -165,7 +216,7 @@ class Journal:
         return None if row is None else str(row[0])
 
     def _set(self, key: str, value: str) -> None:
-        with self._db:
+        with self._write():
             self._db.execute(
                 "INSERT INTO meta (key, value) VALUES (?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -241,7 +292,7 @@ class Journal:
 
     def add_session(self, session_id: int, operation: str) -> JournalSession:
         """Record a new session (not started yet) and return it."""
-        with self._db:
+        with self._write():
             cur = self._db.execute(
                 "INSERT INTO sessions (session_id, operation) VALUES (?, ?)",
                 (session_id, operation),
@@ -252,7 +303,7 @@ class Journal:
 
     def mark_started(self, n: int, started_at: float) -> None:
         """Record the time the first batch of session ``n`` was sent."""
-        with self._db:
+        with self._write():
             self._db.execute(
                 "UPDATE sessions SET started_at = ? WHERE n = ? AND started_at IS NULL",
                 (started_at, n),
@@ -283,7 +334,7 @@ class Journal:
 
     def ack(self, batch: AckedBatch) -> None:
         """Record an acknowledged batch and commit at once."""
-        with self._db:
+        with self._write():
             self._db.execute(
                 "INSERT INTO batches "
                 "(idx, session_n, seq, rows, digest, attempts, seconds, response, acked_at) "
@@ -300,3 +351,48 @@ class Journal:
                     batch.acked_at,
                 ),
             )
+
+
+class _Lock:
+    """An exclusive lock on ``<journal>.lock``, held while a journal is open.
+
+    The operating system drops it when its process ends (even ``kill -9``), so it never
+    goes stale. Where file locks are unavailable, nothing is locked.
+    """
+
+    def __init__(self, journal: Path) -> None:
+        self.path = journal.with_name(journal.name + ".lock")
+        try:
+            self._fd: int | None = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            self._fd = None  # an unwritable folder: the journal itself says so
+            return
+        try:
+            _try_lock(self._fd)
+        except BlockingIOError:
+            os.close(self._fd)
+            self._fd = None
+            raise JournalError(
+                f"journal {journal} is in use by another upload (locked: {self.path}); "
+                "wait for it to end, or pass another journal path"
+            ) from None
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the lock
+            self._fd = None
+
+
+def _try_lock(fd: int) -> None:
+    """Lock ``fd`` exclusively without waiting; BlockingIOError when it is taken."""
+    if sys.platform == "win32":
+        import msvcrt
+
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError as exc:
+            raise BlockingIOError(str(exc)) from None
+    else:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -67,7 +67,7 @@ class Progress:
         self.total = total
         self._bar: Any = None
         self._callback = None if isinstance(setting, bool) else setting
-        if wants_bar(setting):
+        if wants_bar(setting) and sys.stderr is not None:  # pythonw and services have none
             self._bar = _bar_class()(total=total, unit="rows", unit_scale=True, desc=desc,
                                      miniters=1, file=sys.stderr)
 

@@ -134,6 +134,7 @@ class Sender:
         self.concurrency = concurrency
         self.progress = progress
         self._clock = clock
+        self._closed = False
         self._transport = Transport(
             access_token, app_secret=app_secret, base_url=base_url, api_version=api_version,
             timeout=timeout, session=session, pool_size=max(10, concurrency),
@@ -184,8 +185,13 @@ class Sender:
         self.close()
 
     def close(self) -> None:
-        """Close the HTTP session if the sender made it."""
+        """Close the HTTP session if the sender made it; the sender cannot send after."""
         self._transport.close()
+        self._closed = True
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this Sender is closed; make a new one (or use it in a with block)")
 
     # -- small calls ------------------------------------------------------------
 
@@ -223,6 +229,7 @@ class Sender:
         }
         if description is not None:
             fields["description"] = description
+        self._check_open()
         body, _ = self._transport.call("POST", f"act_{account}/customaudiences", data=fields,
                              what="create_audience")
         if "id" not in body:
@@ -236,6 +243,7 @@ class Sender:
         Keys include ``stage``, ``progress``, ``num_received``, ``num_matched`` and
         ``num_invalid_entries``; an empty dict when Meta does not know the session.
         """
+        self._check_open()
         body, _ = self._transport.call("GET", f"{audience_id}/sessions",
                              params={"session_id": str(int(session_id))},
                              what="session_status")
@@ -334,6 +342,7 @@ class Sender:
         journal: str | PathLike[str] | None,
         batch_size: int,
     ) -> UploadReport:
+        self._check_open()
         audience = str(audience_id).strip()
         if not audience.isdigit():
             raise ValueError(f"audience_id must be the audience's numeric id, got {audience!r}")

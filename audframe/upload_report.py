@@ -45,10 +45,11 @@ class UploadReport:
     audience_id:
         The custom audience.
     session_id:
-        The session the upload started in (the one the journal keeps).
+        The session the upload started in (the one the journal keeps); 0 when nothing
+        was sent and no session was asked for.
     session_ids:
         Every session used, in order: more than one when Meta's 90-minute window ran out
-        and the rest went into a new session.
+        and the rest went into a new session; empty when nothing was sent.
     batches, rows:
         Batches and rows acknowledged, including those a journal had recorded earlier.
     num_received:
@@ -94,7 +95,7 @@ class UploadReport:
     def __post_init__(self) -> None:
         object.__setattr__(self, "invalid_entry_samples", _frozen(self.invalid_entry_samples))
         object.__setattr__(self, "retries", _frozen(self.retries))
-        if not self.session_ids:
+        if not self.session_ids and self.session_id:
             object.__setattr__(self, "session_ids", (self.session_id,))
 
     @property

@@ -94,6 +94,56 @@ def test_a_file_that_is_not_a_journal_is_refused(tmp_path: Path) -> None:
 # -- resuming with the sender ------------------------------------------------------------
 
 
+def _filled(path: Path, batches: int) -> Journal:
+    journal = Journal(path)
+    journal.bind(operation="add", audience_id="1")
+    session = journal.add_session(5, "add")
+    for i in range(batches):
+        journal.ack(AckedBatch(index=i, session_n=session.n, seq=i + 1, rows=10,
+                               digest="a" * 64, attempts=1, seconds=0.1,
+                               response={"num_received": 10 * (i + 1), "pad": "x" * 50}))
+    return journal
+
+
+def test_an_open_journal_is_locked_and_its_file_alone_holds_every_ack(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    journal = _filled(path, 300)
+    with pytest.raises(JournalError, match="in use by another upload"):
+        Journal(path)
+    copy = tmp_path / "copy.sqlite"
+    copy.write_bytes(path.read_bytes())  # the file alone, as after a crash, while open
+    assert not list(tmp_path.glob("*-wal"))
+    journal.close()
+    with Journal(copy) as copied, Journal(path) as reopened:  # closing released the lock
+        assert len(copied.acked()) == len(reopened.acked()) == 300
+
+
+def test_a_second_upload_on_an_open_journal_sends_nothing(
+    tmp_path: Path, make_sender: MakeSender, emulator: GraphEmulator
+) -> None:
+    path = tmp_path / "j.sqlite"
+    with Journal(path), pytest.raises(JournalError, match="in use"):
+        make_sender(emulator.url).add("5", make_chunks(make_rows(20), 10), journal=path)
+    assert emulator.requests == []
+
+
+def test_a_damaged_journal_or_another_database_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    _filled(path, 300).close()
+    data = bytearray(path.read_bytes())
+    data[4096 * 3 : 4096 * 3 + 200] = b"\x13" * 200
+    path.write_bytes(bytes(data))
+    with pytest.raises(JournalError, match=r"malformed|damaged"):
+        Journal(path)
+    other = tmp_path / "crm.sqlite"
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE customers (email TEXT)")
+    with pytest.raises(JournalError, match="not an audframe journal"):
+        Journal(other)
+    with sqlite3.connect(other) as db:
+        assert db.execute("SELECT name FROM sqlite_master").fetchall() == [("customers",)]
+
+
 def test_kill_9_mid_upload_then_rerun_finishes_the_same_session(
     tmp_path: Path, make_sender: MakeSender
 ) -> None:

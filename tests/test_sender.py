@@ -776,3 +776,29 @@ def test_invalid_entries_are_reported(make_sender: MakeSender, emulator: GraphEm
     assert report.to_dict()["batches_table"] == table.to_dicts()
     assert "3 rows in 2 batches" in repr(report)
     assert "<table>" in report._repr_html_() and "-1.0" in report._repr_html_()
+
+
+def test_a_closed_sender_refuses_to_send(make_sender: MakeSender, emulator: GraphEmulator) -> None:
+    sender = make_sender(emulator.url)
+    sender.close()
+    sender.close()  # twice is fine
+    with pytest.raises(RuntimeError, match="closed"):
+        sender.add("5", make_chunks(make_rows(3), 3))
+    with pytest.raises(RuntimeError, match="closed"):
+        sender.session_status("5", 1)
+    assert emulator.requests == []
+
+
+def test_nothing_to_send_reports_no_session(
+    make_sender: MakeSender, emulator: GraphEmulator
+) -> None:
+    report = make_sender(emulator.url).add("5", [])
+    assert report.batches == 0 and report.session_ids == () and report.session_id == 0
+
+
+def test_a_bar_asked_for_without_stderr_is_skipped(
+    make_sender: MakeSender, emulator: GraphEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stderr", None)  # pythonw, some services
+    report = make_sender(emulator.url, progress=True).add("5", make_chunks(make_rows(20), 10))
+    assert report.rows == 20
