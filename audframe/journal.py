@@ -161,7 +161,12 @@ class Journal:
                     f"reads format {_VERSION}; finish it with the audframe version that "
                     "wrote it, or use a new journal path"
                 )
-            self._set("version", _VERSION)  # also proves the file can be written
+            with self._db:  # a real write (a new value), to find out now if it cannot be
+                self._db.executemany(
+                    "INSERT INTO meta (key, value) VALUES (?, ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    [("version", _VERSION), ("opened_at", repr(time.time()))],
+                )
         except sqlite3.Error as exc:
             raise self._unusable(exc) from exc
 

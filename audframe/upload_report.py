@@ -122,7 +122,7 @@ class UploadReport:
 
     def __repr__(self) -> str:
         retries = ", ".join(f"{k}={v}" for k, v in sorted(self.retries.items())) or "none"
-        sessions = "" if len(self.session_ids) == 1 else f" in {len(self.session_ids)} sessions"
+        sessions = "" if len(self.session_ids) <= 1 else f" in {len(self.session_ids)} sessions"
         return (
             f"<UploadReport {self.operation} audience {self.audience_id}: "
             f"{self.rows:,} rows in {self.batches} batch{'' if self.batches == 1 else 'es'}"
