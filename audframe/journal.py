@@ -16,10 +16,9 @@ Each acknowledgement is committed to the file itself before the next batch is sc
 after ``kill -9``, and can be copied), so a rerun of the same call skips exactly what
 Meta acknowledged. An open journal is locked (``<journal>.lock``, released when it is
 closed or its process ends): a second upload on the same journal is refused before it
-sends anything. The journal never holds the
-access token, the app secret or the payloads; Meta's responses are kept as sent, and
-their ``invalid_entry_samples`` may quote a few sent cells (digests, or the unhashed
-MADID and EXTERN_ID values).
+sends anything. The journal never holds the access token, the app secret or the
+payloads; Meta's responses are kept as sent, and their ``invalid_entry_samples`` may
+quote a few sent cells (digests, or the unhashed MADID and EXTERN_ID values).
 """
 
 from __future__ import annotations
@@ -42,6 +41,10 @@ from audframe.errors import JournalError
 __all__ = ["AckedBatch", "Journal", "JournalSession"]
 
 _VERSION: Final = "1"
+_UPSERT: Final = (
+    "INSERT INTO meta (key, value) VALUES (?, ?) "
+    "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+)
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -163,9 +166,7 @@ class Journal:
                 )
             with self._db:  # a real write (a new value), to find out now if it cannot be
                 self._db.executemany(
-                    "INSERT INTO meta (key, value) VALUES (?, ?) "
-                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    [("version", _VERSION), ("opened_at", repr(time.time()))],
+                    _UPSERT, [("version", _VERSION), ("opened_at", repr(time.time()))]
                 )
         except sqlite3.Error as exc:
             raise self._unusable(exc) from exc
@@ -222,11 +223,7 @@ class Journal:
 
     def _set(self, key: str, value: str) -> None:
         with self._write():
-            self._db.execute(
-                "INSERT INTO meta (key, value) VALUES (?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, value),
-            )
+            self._db.execute(_UPSERT, (key, value))
 
     def bind(self, *, operation: str, audience_id: str) -> None:
         """Tie a new journal to an operation and audience, or check an existing one.
