@@ -187,6 +187,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _csv_safe(report: pl.DataFrame) -> pl.DataFrame:
+    """The report with text cells that a spreadsheet would run as a formula (a column
+    named ``=HYPERLINK(…)``) prefixed with ``'``, which shows them as text."""
+    formula = r"^[=+\-@\t\r]"
+    return report.with_columns(
+        pl.when(pl.col(c).str.contains(formula)).then("'" + pl.col(c)).otherwise(pl.col(c))
+        .alias(c)
+        for c, dtype in report.schema.items() if dtype == pl.String
+    )
+
+
 def cmd_prepare(args: argparse.Namespace) -> int:
     """``audframe prepare``: payloads as NDJSON (one Graph request per line) and the report."""
     out = Path(args.out)
@@ -201,7 +212,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
             batches += 1
     rows = payloads.stats.estimated_num_total
     (out / "report.html").write_text(report_html(report, title=f"audframe: {args.input}"))
-    report.drop("example_rows").write_csv(out / "report.csv")
+    _csv_safe(report.drop("example_rows")).write_csv(out / "report.csv")
     _say("", f"{rows:,} rows in {batches} payloads written to {out / 'payloads.ndjson'}",
          f"report: {out / 'report.html'}, {out / 'report.csv'}")
     return 0

@@ -345,3 +345,18 @@ def test_the_emulator_command_never_prints_a_token_it_was_given() -> None:
         for proc in (given, made):
             proc.terminate()
             proc.communicate(timeout=30)
+
+
+def test_report_csv_shows_formula_like_column_names_as_text(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import polars as pl
+
+    source = tmp_path / "people.csv"
+    source.write_text("=SUM(1+1),phone\na@b.co,6505551212\nnope,\n")
+    status, _, err = run(["prepare", str(source), "--out", str(tmp_path / "out"),
+                          "--map", "EMAIL==SUM(1+1)", "--map", "PHONE=phone",
+                          "--default-country", "US"], capsys)
+    assert status == 0, err
+    columns = pl.read_csv(tmp_path / "out" / "report.csv")["column"].to_list()
+    assert "'=SUM(1+1)" in columns and "phone" in columns
