@@ -317,7 +317,13 @@ class _Spool:
         """Clean, check, count and store every batch; NotHashedError at the first bad one."""
         writer: pq.ParquetWriter | None = None
         try:
-            for batch in batches:
+            for n, batch in enumerate(batches, 1):
+                missing = [k for k in keys if k not in batch.columns]
+                if missing:
+                    raise ValidationError(
+                        f"batch {n} lacks {', '.join(missing)}, which the first batch has: "
+                        "every batch of one upload needs the same key columns"
+                    )
                 self.rows_read += batch.height
                 kept = _checked(batch, keys, hashed)
                 if not kept.height:

@@ -519,3 +519,10 @@ def test_a_float_extern_id_is_refused_not_sent_as_it_prints() -> None:
         to_payloads(frame)
     ints = pl.DataFrame({"EMAIL": [h("a")], "EXTERN_ID": [7]})
     assert next(to_payloads(ints, session_id=1))["payload"]["data"] == [["7", h("a")]]
+
+
+def test_batches_without_the_first_batchs_key_columns_are_refused_by_name() -> None:
+    first = pl.DataFrame({"EMAIL": [h("a")], "LOOKALIKE_VALUE": [1.0]})
+    second = pl.DataFrame({"EMAIL": [h("b")]})
+    with pytest.raises(ValidationError, match="batch 2 lacks LOOKALIKE_VALUE"):
+        to_payloads([first, second])
