@@ -21,10 +21,12 @@ import orjson
 import polars as pl
 
 from audframe.charts import coverage, report_html
+from audframe.emulator import GraphEmulator, serve
 from audframe.errors import AudframeError, GraphAPIError, TransportError
 from audframe.mapping import resolve_mapping
-from audframe.payloads import Payloads
+from audframe.payloads import MAX_BATCH_SIZE, Payloads
 from audframe.report import validate
+from audframe.sender import MAX_CONCURRENCY, Sender, audience_id_of
 from audframe.stream import payloads_and_report, validate_parquet
 
 __all__ = ["main"]
@@ -248,13 +250,8 @@ def _resume_hint(args: argparse.Namespace) -> str:
 
 def cmd_upload(args: argparse.Namespace) -> int:
     """``audframe upload``: the whole job, with progress and the upload report."""
-    from audframe.emulator import GraphEmulator
-    from audframe.sender import Sender
-
     token = _token(args)
-    if not args.audience_id.strip().isdigit():
-        raise UsageError(f"--audience-id must be the audience's numeric id, got "
-                         f"{args.audience_id!r}")
+    audience_id_of(args.audience_id)  # a bad id is refused before any row is read
     _writable(args.html, "--html")
     payloads, validation, rows = _prepared(args)
     operation = "remove" if args.remove else "replace" if args.replace else "add"
@@ -285,10 +282,11 @@ def cmd_upload(args: argparse.Namespace) -> int:
             emulator.stop()
     seconds = time.perf_counter() - started
     earlier = upload.batches_table.filter("resumed")
-    sent = upload.rows - int(earlier["rows"].sum())
+    earlier_rows = int(earlier["rows"].sum())
+    sent = upload.rows - earlier_rows
     if earlier.height:
         _say("", f"batches already acknowledged in {args.journal} (not sent again): "
-                 f"{earlier.height}, {int(earlier['rows'].sum()):,} rows")
+                 f"{earlier.height}, {earlier_rows:,} rows")
     _say("", repr(upload), f"batches: {upload.batches}, rows sent by this run: {sent:,}",
          f"rows without any valid match key (not sent): {max(rows - upload.rows, 0):,}",
          f"Meta num_received: {upload.num_received:,}, "
@@ -311,8 +309,6 @@ def cmd_upload(args: argparse.Namespace) -> int:
 
 def cmd_emulator(args: argparse.Namespace) -> int:
     """``audframe emulator``: a local Graph API until Ctrl-C."""
-    from audframe.emulator import serve
-
     serve(args.port, os.environ.get(args.token_env))
     return 0
 
@@ -330,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = subs.add_parser("prepare", help="write hashed payloads as NDJSON, plus the report")
     _common(p)
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    p.add_argument("--batch-size", type=_int_between(1, 10_000), default=10_000,
+    p.add_argument("--batch-size", type=_int_between(1, MAX_BATCH_SIZE), default=MAX_BATCH_SIZE,
                    help="rows per payload, 1 … 10,000 (default 10,000)")
     p.add_argument("--hash-extern-id", action="store_true", help="hash EXTERN_ID too")
     p.set_defaults(run=cmd_prepare)
@@ -351,9 +347,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--api-version", default="v21.0", help="Graph API version (default v21.0)")
     p.add_argument("--base-url", default="https://graph.facebook.com",
                    help="Graph API address (default https://graph.facebook.com)")
-    p.add_argument("--concurrency", type=_int_between(1, 32), default=4,
-                   help="requests in flight at once, 1 … 32 (default 4)")
-    p.add_argument("--batch-size", type=_int_between(1, 10_000), default=10_000,
+    p.add_argument("--concurrency", type=_int_between(1, MAX_CONCURRENCY), default=4,
+                   help=f"requests in flight at once, 1 … {MAX_CONCURRENCY} (default 4)")
+    p.add_argument("--batch-size", type=_int_between(1, MAX_BATCH_SIZE), default=MAX_BATCH_SIZE,
                    help="rows per request, 1 … 10,000 (default 10,000)")
     p.add_argument("--hash-extern-id", action="store_true", help="hash EXTERN_ID too")
     p.add_argument("--no-progress", dest="progress", action="store_false",

@@ -203,12 +203,13 @@ def _all_digests(frame: pl.DataFrame, hashed: list[str]) -> set[str]:
     if not hashed or not frame.height:
         return set(hashed)
     text = {k: pl.col(k).cast(pl.String) for k in hashed}
-    sized = frame.select(
+    # a cell not 64 bytes long, or the digest of "": the column is not fine as it is
+    odd = frame.select(
         ((t.str.len_bytes() != 64) | (t == EMPTY_DIGEST)).any().alias(k) for k, t in text.items()
     ).row(0, named=True)
     fine = {
         k for k in hashed
-        if not sized[k] and frame[k].dtype == pl.String and _only_hex_bytes(frame[k])
+        if not odd[k] and frame[k].dtype == pl.String and _only_hex_bytes(frame[k])
     }
     rest = [k for k in hashed if k not in fine]
     if not rest:
@@ -222,7 +223,7 @@ def _all_digests(frame: pl.DataFrame, hashed: list[str]) -> set[str]:
             values = values.unique()
         verdicts.append(values.str.contains(DIGEST).all().alias(k))
     found = frame.select(verdicts).row(0, named=True)
-    return fine | {k for k, ok in found.items() if ok and not sized[k]}
+    return fine | {k for k, ok in found.items() if ok and not odd[k]}
 
 
 def _checked(frame: pl.DataFrame, keys: list[str], hashed: list[str]) -> pl.DataFrame:

@@ -54,7 +54,26 @@ from audframe.transport import Transport, appsecret_proof
 from audframe.upload import Operation, Upload
 from audframe.upload_report import UploadReport
 
-__all__ = ["MAX_ROWS", "SESSION_MARGIN", "SESSION_WINDOW", "Sender", "appsecret_proof"]
+__all__ = [
+    "MAX_CONCURRENCY",
+    "MAX_ROWS",
+    "SESSION_MARGIN",
+    "SESSION_WINDOW",
+    "Sender",
+    "appsecret_proof",
+    "audience_id_of",
+]
+
+#: Batches in flight at once, at most.
+MAX_CONCURRENCY = 32
+
+
+def audience_id_of(audience_id: str | int) -> str:
+    """The audience id as Graph takes it (digits), or ValueError."""
+    audience = str(audience_id).strip()
+    if not audience.isdigit():
+        raise ValueError(f"audience_id must be the audience's numeric id, got {audience!r}")
+    return audience
 
 log = logging.getLogger("audframe")
 
@@ -127,8 +146,10 @@ class Sender:
     ) -> None:
         if not isinstance(access_token, str) or not access_token.strip():
             raise ValueError("access_token must be a non-empty string")
-        if not 1 <= concurrency <= 32:
-            raise ValueError(f"concurrency must be between 1 and 32, got {concurrency}")
+        if not 1 <= concurrency <= MAX_CONCURRENCY:
+            raise ValueError(
+                f"concurrency must be between 1 and {MAX_CONCURRENCY}, got {concurrency}"
+            )
         if timeout <= 0:
             raise ValueError(f"timeout must be positive, got {timeout}")
         self.concurrency = concurrency
@@ -343,9 +364,7 @@ class Sender:
         batch_size: int,
     ) -> UploadReport:
         self._check_open()
-        audience = str(audience_id).strip()
-        if not audience.isdigit():
-            raise ValueError(f"audience_id must be the audience's numeric id, got {audience!r}")
+        audience = audience_id_of(audience_id)
         if not 1 <= batch_size <= MAX_ROWS:
             raise ValueError(f"batch_size must be between 1 and {MAX_ROWS}, got {batch_size}")
         store = Journal(":memory:" if journal is None else journal)
