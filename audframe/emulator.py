@@ -9,7 +9,9 @@ rules. It keeps each audience's members so a test or a demo can ask what an audi
 holds, logs every request, and injects seeded faults: throttling codes as HTTP 400,
 code 2 as HTTP 500, HTML 502 pages, dropped connections and latency. A faulted request
 changes no state, except ``applied_then_dropped``: processed, then the connection is
-dropped without a reply (the reply lost after Meta applied the request).
+dropped without a reply (the reply lost after Meta applied the request), and
+``applied_then_502``: processed, then answered with a gateway's HTML 502 (a proxy that
+gave up on a backend that did finish).
 
 Examples
 --------
@@ -107,9 +109,9 @@ RETRYABLE_FAULTS: Final = (
 #: Faults a sender must stop at, at once.
 FATAL_FAULTS: Final = ("invalid_token", "permission", "invalid_param")
 #: Faults after which a sender cannot tell whether the request was applied: the request is
-#: processed (state changes), then the connection drops without a reply. Not drawn by
-#: default: script them.
-AMBIGUOUS_FAULTS: Final = ("applied_then_dropped",)
+#: processed (state changes), then the connection drops without a reply, or a gateway
+#: answers HTML 502. Not drawn by default: script them.
+AMBIGUOUS_FAULTS: Final = ("applied_then_dropped", "applied_then_502")
 
 _HTML_502: Final = (
     b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>"
@@ -166,7 +168,8 @@ class RequestRecord:
     connection; ``outcome`` says ``"ok"``, ``"fault:<kind>"``, ``"error:<code>"``,
     ``"replayed"`` (the last batch again) or ``"discarded"`` (a batch after the session's
     90-minute window). An ``applied_then_dropped`` request keeps the outcome of its
-    processing, with ``fault`` set and ``status`` ``None``.
+    processing, with ``fault`` set and ``status`` ``None``; an ``applied_then_502`` one
+    likewise, with ``status`` 502.
     """
 
     n: int
@@ -603,9 +606,14 @@ class GraphEmulator:
         else:
             with self._lock:
                 reply = self._dispatch(method, handler.path, headers, form)
-        if record.fault in AMBIGUOUS_FAULTS:  # applied, then the reply is lost
+        if record.fault == "applied_then_dropped":  # applied, then the reply is lost
             record.outcome = reply.outcome
             handler.close_connection = True
+            return
+        if record.fault == "applied_then_502":  # applied, then a gateway's error page
+            record.outcome = reply.outcome
+            record.status = 502
+            self._send(handler, _Reply(502, _HTML_502, headers={"Content-Type": "text/html"}))
             return
         record.status, record.outcome = reply.status, reply.outcome
         self._send(handler, reply)

@@ -117,7 +117,7 @@ class _Failure:
     reason: str | None  # None: fatal
     error: AudframeError
     server_wait: float | None = None
-    unsure: bool = False  # no reply: the request may have been applied
+    unsure: bool = False  # no reply, or a server error: the request may have been applied
 
 
 class Expired(Exception):
@@ -231,11 +231,12 @@ class Transport:
         except orjson.JSONDecodeError:
             kind = response.headers.get("Content-Type", "unknown").split(";")[0]
             return _Failure("transport", TransportError(
-                f"{what}: HTTP {status} with a body that is not JSON ({kind})"))
+                f"{what}: HTTP {status} with a body that is not JSON ({kind})"),
+                unsure=status >= 500)
         if isinstance(parsed, dict) and isinstance(parsed.get("error"), dict):
             return self._graph_failure(parsed["error"], status, response.headers)
         if status >= 500:
-            return _Failure("transport", TransportError(f"{what}: HTTP {status}"))
+            return _Failure("transport", TransportError(f"{what}: HTTP {status}"), unsure=True)
         if status >= 400 or not isinstance(parsed, dict):
             return _Failure(None, GraphAPIError(
                 f"unexpected HTTP {status} answer without an error body", http_status=status))
@@ -255,7 +256,9 @@ class Transport:
         cls = RateLimitError if reason in THROTTLE_REASONS else GraphAPIError
         exc = cls(message, code=code, subcode=subcode,
                   fbtrace_id=str(trace) if trace else None, http_status=status)
-        return _Failure(reason, exc, regain_access_seconds(headers))
+        # a server error (a gateway's, or Graph's code 1 or 2 as HTTP 500) may come after
+        # the request was applied: a request that must go once asks before it is resent
+        return _Failure(reason, exc, regain_access_seconds(headers), unsure=status >= 500)
 
     @staticmethod
     def _exhausted(failure: _Failure, attempts: int, what: str) -> AudframeError:
@@ -314,7 +317,8 @@ class Transport:
         before an attempt; a fatal or exhausted failure raises its error.
 
         ``confirm`` is for a request that must not be applied twice: after an attempt
-        without a reply (timeout, connection reset), which may have been applied, it is
+        without a reply (timeout, connection reset) or with a server error (HTTP 5xx),
+        which may have been applied, it is
         asked before the next attempt (or before giving up) and returns the body to
         answer with when the request was applied, ``None`` to go on retrying.
         ``check_first``: ask ``confirm`` before the first attempt too (an earlier run may

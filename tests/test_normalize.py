@@ -402,6 +402,22 @@ def test_invisible_format_characters_are_dropped_but_not_from_extern_id() -> Non
     )
 
 
+def test_invisible_format_characters_are_dropped_from_phones_too() -> None:
+    digest = hashlib.sha256(b"16505551212").hexdigest()
+    cells = [digest + "\u200b", "\ufeff" + digest, "\u200e" + digest.upper(),
+             "6505551212\u200e x12", "\u200b"]
+    df = pl.DataFrame({"tel": cells})
+    out = audframe.normalize(df, {"PHONE": "tel"}, default_country="US")
+    assert out["PHONE"].to_list() == [digest, digest, digest, "16505551212", None]
+    expr = df.select(audframe.normalize_key("tel", "PHONE", default_country="US"))
+    assert expr["tel"].to_list() == out["PHONE"].to_list()
+    report = audframe.validate(df, {"PHONE": "tel"}, default_country="US")
+    assert report.select("present", "valid").row(0) == (4, 4)  # a lone U+200B is blank
+    assert audframe.prepare(df, {"PHONE": "tel"}, default_country="US").equals(
+        audframe.hash(out)
+    )
+
+
 def test_normalize_key_takes_one_column_and_keeps_extern_id_text() -> None:
     df = pl.DataFrame({"a": ["A@b.co"], "b": ["c@d.co"], "ext": ["10.00"], "zip": ["2134.0"]})
     with pytest.raises(ValueError, match="takes one column"):

@@ -177,6 +177,27 @@ def test_a_last_batch_applied_but_unanswered_is_not_sent_again(make_sender: Make
     assert report.batches_table["attempts"].to_list() == [1, 1, 1]
 
 
+@pytest.mark.parametrize("batch", ["last", "replace batch 1"])
+def test_a_batch_applied_then_answered_with_a_gateway_502_is_not_sent_again(
+    make_sender: MakeSender, batch: str
+) -> None:
+    rows = make_rows(30)
+    plan = FaultPlan(script={3 if batch == "last" else 1: "applied_then_502"})
+    with GraphEmulator(token=TOKEN, faults=plan) as emu:
+        sender = make_sender(emu.url)
+        send = sender.add if batch == "last" else sender.replace
+        report = send("24", make_chunks(rows, 10))
+        assert emu.rows("24", ["EMAIL"]) == as_set(rows)
+        check_session_protocol(emu)
+        hit = emu.requests[2 if batch == "last" else 0]
+        assert (hit.fault, hit.status, hit.outcome) == ("applied_then_502", 502, "ok")
+        posts = [q for q in emu.requests if q.method == "POST"]
+        assert len(posts) == 3  # the applied batch was not sent again
+        assert [q.path for q in emu.requests if q.method == "GET"] == ["/v21.0/24/sessions"]
+    assert report.batches == 3 and report.rows == report.num_received == 30
+    assert report.retries["transport"] == 1
+
+
 def test_a_replace_batch_1_applied_but_unanswered_is_not_sent_again(
     make_sender: MakeSender,
 ) -> None:
@@ -202,10 +223,9 @@ def test_a_plain_fault_on_the_last_batch_is_retried(make_sender: MakeSender, kin
         assert emu.rows("23", ["EMAIL"]) == as_set(rows)
         check_session_protocol(emu)
         methods = [q.method for q in emu.requests]
-        # without a reply the status is asked first (it shows the batch missing); an
-        # error reply is retried at once
-        assert methods == (["POST"] * 3 + ["GET", "POST"] if kind == "drop" else
-                           ["POST"] * 4)
+        # without a reply, or after a server error, the status is asked first (it shows
+        # the batch missing)
+        assert methods == ["POST"] * 3 + ["GET", "POST"]
         assert [q.outcome for q in emu.requests if q.method == "POST"][2:] == [
             f"fault:{kind}", "ok"]
     assert report.retries["transport" if kind != "unknown" else "temporary"] == 1
@@ -506,7 +526,9 @@ def test_exhausted_transport_raises_transport_error(make_sender: MakeSender) -> 
     with GraphEmulator(token=TOKEN, faults=plan) as emu:
         with pytest.raises(TransportError, match="4 attempts"):
             make_sender(emu.url, max_attempts=4).add("5", make_chunks(make_rows(5), 10))
-        assert len(emu.requests) == 4
+        # the one batch is the last, to be sent once: after each failure the status is
+        # asked (it says the batch is missing) before the next attempt
+        assert [q.method for q in emu.requests] == ["POST", "GET"] * 4
 
 
 def test_timeouts_are_retried_then_a_transport_error(make_sender: MakeSender) -> None:

@@ -21,7 +21,7 @@ from audframe.hashing import digest_text
 from audframe.keys import DOB, KEYS, ROW_UNIQUE_KEYS, canonical_key
 from audframe.mapping import resolve_mapping
 from audframe.normalize import dates, geo, ids, text
-from audframe.normalize.rule import Rule, nfc_series, present
+from audframe.normalize.rule import Rule, nfc, nfc_series, present
 from audframe.schemas import EMPTY_DIGEST
 
 __all__ = [
@@ -397,6 +397,8 @@ def _key_inputs(
 ) -> tuple[dict[str, pl.Expr], _Make]:
     """The inputs of one (non-DOB) key's rule and the function that builds it over them;
     ``country``: each row's alpha-2 code."""
+    if key == "PHONE":  # the other keys' text is cleaned per distinct value (see _plan)
+        raw = nfc(raw, drop_invisible=True)
     inputs = {_RAW: raw}
     if key in ("PHONE", "ZIP") and country is not None:
         inputs[_COUNTRY] = country
@@ -514,6 +516,9 @@ def normalize_key(
         LOOKALIKE_VALUE) expression or column name. An expression does not say its
         dtype, so an integer ZIP+4 that lost its leading zero (7–8 digits) reads as the
         digits it has here; :func:`normalize`, which sees the column, pads it first.
+        Likewise, for PHONE, ZIP, DOBY, DOBM and DOBD, text that reads as a whole
+        float (``"94035.0"``) counts as that number here, as a float column would;
+        :func:`normalize` does so for float columns only.
     key : the Meta key, any case. DOB is frame-level only: use :func:`normalize`.
     region : for PHONE and ZIP, a column (name or expression) with each row's
         country in any spelling COUNTRY accepts.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any, NamedTuple
 
 import polars as pl
@@ -56,9 +57,11 @@ def nfc_series(values: pl.Series, *, drop_invisible: bool = False) -> pl.Series:
     return values.clone().scatter(where, text)
 
 
-def nfc(expr: pl.Expr) -> pl.Expr:
-    """Unicode NFC. String in, String out, null kept."""
-    return expr.map_batches(nfc_series, return_dtype=pl.String, is_elementwise=True)
+def nfc(expr: pl.Expr, *, drop_invisible: bool = False) -> pl.Expr:
+    """Unicode NFC (and with ``drop_invisible``, no Unicode Cf: see :func:`nfc_series`).
+    String in, String out, null kept."""
+    return expr.map_batches(partial(nfc_series, drop_invisible=drop_invisible),
+                            return_dtype=pl.String, is_elementwise=True)
 
 
 def clean(expr: pl.Expr) -> pl.Expr:
