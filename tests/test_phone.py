@@ -76,10 +76,13 @@ def reference(value: str | None, region: str | None) -> str | None:
     first = re.search(r"[+\uff0b\d]", value)
     plus = first is not None and first.group() in "+\uff0b"
     if region is None and not plus:  # digits only, leading zeros stripped, read as +digits
-        return acceptable(libphonenumber("+" + re.sub(r"^(?:[^\d+\uff0b]|0)*", "", value), None))
+        # (zeros of any script; letters end the zeros: they start an extension's label)
+        rest = re.sub(r"^[^\d+\uff0b]*(?:[^\d+\uff0bA-Za-z]|[0\uff10\u0660\u06f0])*", "", value)
+        return acceptable(libphonenumber("+" + rest, None))
     out = acceptable(libphonenumber(value, region))
-    if out is None and region is not None and not plus and re.match(r"^[^\d+\uff0b]*0\D*0", value):
-        out = acceptable(libphonenumber(re.sub(r"^[^\d+\uff0b]*0\D*0", "+", value), None))
+    double_zero = r"^[^\d+\uff0b]*[0\uff10\u0660\u06f0]\D*[0\uff10\u0660\u06f0]"
+    if out is None and region is not None and not plus and re.match(double_zero, value):
+        out = acceptable(libphonenumber(re.sub(double_zero, "+", value), None))
     return out
 
 
@@ -335,6 +338,19 @@ def test_text_around_the_number_is_ignored(value: str, region: str, expected: st
     assert one(value, region) == expected == reference(value, region)
 
 
+def test_a_plus_then_x_is_punctuation_not_an_extension() -> None:
+    # libphonenumber only cuts an extension off a viable number; '+' alone is not one
+    for region in (None, "de", "us"):
+        assert one("+x493012345", region) == "493012345" == reference("+x493012345", region)
+    assert why("+ x60303#", "om") == phone_module._normalize_one("+ x60303#", "OM")[1]
+
+
+def test_an_all_zero_number_with_an_extension_is_missing_on_every_path() -> None:
+    # the extension's digits never become the number, ASCII (fast) or not (libphonenumber)
+    for value in ("0000000 ext 16505551212", "0000000 ext 16505551212 \u260e"):
+        assert one(value) is None and reference(value, None) is None
+
+
 def test_text_before_the_digits_leaves_them_digits() -> None:
     assert why("x123", "de") == "phone too short"  # not "phone has no digits"
     assert why("Phone: 12", "us") == "phone too short"
@@ -357,6 +373,11 @@ def test_common_shapes_never_reach_libphonenumber(monkeypatch: pytest.MonkeyPatc
 
 def test_full_width_and_other_digits_go_through_libphonenumber() -> None:
     assert one("６５０ ５５５ １２１２", "us") == "16505551212"
+    # their zeros are zeros: '00' and leading zeros read as in ASCII
+    for value, region in [("００４４ 20 7183 8750", "us"), ("٠٠٤٤ ٢٠ ٧١٨٣ ٨٧٥٠", "us"),
+                          ("０４４ 20 7183 8750", None)]:
+        assert one(value, region) == "442071838750" == reference(value, region)
+    assert why("０００ ０００", "us") == "phone is all zeros"
     assert one("tel: +44 20 7183 8750", None) == "442071838750"
     assert one("tel:+1-650-555-1212;phone-context=example.com", "us") == "16505551212"
 

@@ -285,7 +285,7 @@ def _resolve(distinct: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     lf = lf.with_columns(
         fast=fast,
         early=pl.when(absent).then(_NULL)
-        .when(simple & (nd == 0)).then(pl.lit(NO_DIGITS))
+        .when(simple & (nd == 0) & ~has_ext).then(pl.lit(NO_DIGITS))  # ('+x4930…': fallback)
         .when(fast & _all_zeros(d)).then(pl.lit(ALL_ZEROS))
         .when(fast & (nd < 3)).then(pl.lit(TOO_SHORT)),
         plus=main.str.contains("+", literal=True),  # simple text has its '+' in front
@@ -762,8 +762,12 @@ _POSSIBLE_REASON = {
 }
 _ANY_DIGIT = re.compile(r"\d")
 _START = re.compile("[+\uff0b\\d]")
-_LEADING_ZEROS = re.compile(r"^(?:[^\d+\uff0b]|0)*")
-_DOUBLE_ZERO = re.compile(r"^[^\d+\uff0b]*0\D*0")
+#: A zero in any script libphonenumber reads (ASCII, full-width, Arabic-Indic, Persian).
+_ZERO = "[0\uff10\u0660\u06f0]"
+#: Text before the first digit, then zeros and the symbols between them; not letters, so
+#: an extension's label stops it ("0000000 ext 16505551212" keeps "ext 16505551212").
+_LEADING_ZEROS = re.compile(rf"^[^\d+\uff0b]*(?:[^\d+\uff0bA-Za-z]|{_ZERO})*")
+_DOUBLE_ZERO = re.compile(rf"^[^\d+\uff0b]*{_ZERO}\D*{_ZERO}")
 
 
 def _e164(text: str, region: str | None) -> tuple[str | None, str | None]:
@@ -795,7 +799,7 @@ def _normalize_one(value: str, region: str | None) -> tuple[str | None, str | No
     digits = _ANY_DIGIT.findall(value)
     if not digits:
         return None, NO_DIGITS
-    if all(digit == "0" for digit in digits):
+    if not any(map(int, digits)):  # int() reads a digit of any script
         return None, ALL_ZEROS
     start = _START.search(value)
     plus = start is not None and not start.group().isdigit()
