@@ -359,11 +359,13 @@ class _Lock:
     """An exclusive lock on ``<journal>.lock``, held while a journal is open.
 
     The operating system drops it when its process ends (even ``kill -9``), so it never
-    goes stale. Where file locks are unavailable, nothing is locked.
+    goes stale. Where file locks are unavailable, nothing is locked. A journal reached
+    through a symbolic link is locked under its real path, as through any other.
     """
 
     def __init__(self, journal: Path) -> None:
-        self.path = journal.with_name(journal.name + ".lock")
+        real = journal.resolve()
+        self.path = real.with_name(real.name + ".lock")
         try:
             self._fd: int | None = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError:

@@ -118,6 +118,17 @@ def test_an_open_journal_is_locked_and_its_file_alone_holds_every_ack(tmp_path: 
         assert len(copied.acked()) == len(reopened.acked()) == 300
 
 
+def test_a_journal_reached_through_a_symbolic_link_shares_its_lock(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    (tmp_path / "elsewhere").mkdir()
+    alias = tmp_path / "elsewhere" / "alias.sqlite"
+    alias.symlink_to(path)
+    with Journal(path), pytest.raises(JournalError, match="in use by another upload"):
+        Journal(alias)
+    with Journal(alias), pytest.raises(JournalError, match="in use by another upload"):
+        Journal(path)
+
+
 def test_a_second_upload_on_an_open_journal_sends_nothing(
     tmp_path: Path, make_sender: MakeSender, emulator: GraphEmulator
 ) -> None:

@@ -428,10 +428,14 @@ def test_normalize_key_takes_one_column_and_keeps_extern_id_text() -> None:
 
 
 def test_float_extern_id_and_float32_columns() -> None:
-    df = pl.DataFrame({"x": [float("inf"), 1e20, 1.0, 2.5, float("nan")]})
+    df = pl.DataFrame({"x": [float("inf"), 1e20, 1.0, 2.5, float("nan"), 1e38, -1e300]})
     assert audframe.normalize(df, {"EXTERN_ID": "x"})["EXTERN_ID"].to_list() == [
-        None, "100000000000000000000", "1", "2.5", None,
+        None, "100000000000000000000", "1", "2.5", None, str(int(1e38)), str(int(-1e300)),
     ]
+    # beyond 38 digits too, a whole float is a present cell, counted with its reason
+    report = audframe.validate(df.rename({"x": "p"}), {"PHONE": "p"}, default_country="US")
+    assert report.select("present", "valid").row(0) == (5, 0)
+    assert report.filter(pl.col("reason") == "phone too long")["count"].to_list() == [3]
     narrow = pl.DataFrame({"p": pl.Series([16505551212.0], dtype=pl.Float32)})
     for key in ("PHONE", "EXTERN_ID"):
         with pytest.raises(ColumnTypeError, match="Float32"):

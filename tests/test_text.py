@@ -227,7 +227,8 @@ def test_gender(raw: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "raw", [None, "", " ", "x", "unknown", "other", "mf", "males", "fem", "1", "n/a"]
+    "raw", [None, "", " ", "x", "unknown", "other", "mf", "males", "fem", "1", "n/a",
+            "M1", "f2", "ma le", "m r", "1 m"]
 )
 def test_gender_anything_else_is_missing(raw: str | None) -> None:
     assert one("GEN", raw) is None

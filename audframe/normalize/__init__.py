@@ -83,9 +83,18 @@ def _as_text(column: str, dtype: pl.DataType, key: str) -> pl.Expr:
         # NaN (pandas' null) and ±inf are missing. Whole floats print as integers, in
         # plain digits also beyond Int64 (1e20 → "100000000000000000000", not "1e+20").
         col = pl.when(col.is_finite()).then(col)
-        digits = col.cast(pl.Decimal(38, 0), strict=False).cast(pl.String)
+        digits = col.map_batches(_whole_digits, return_dtype=pl.String, is_elementwise=True)
         return pl.when(col == col.floor()).then(digits).otherwise(col.cast(pl.String))
     return col.cast(pl.String)
+
+
+def _whole_digits(floats: pl.Series) -> pl.Series:
+    """Whole floats as their digits (``1e20`` → ``"100000000000000000000"``); String."""
+    digits = floats.cast(pl.Decimal(38, 0), strict=False).cast(pl.String)
+    beyond = (digits.is_null() & floats.is_not_null()).arg_true()  # 1e38 and above
+    if beyond.len():
+        digits = digits.scatter(beyond, [str(int(v)) for v in floats.gather(beyond)])
+    return digits
 
 
 _EMPTY_DIGEST_REASON = "pre-hashed value is the SHA-256 of an empty string"

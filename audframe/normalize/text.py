@@ -90,9 +90,10 @@ _GENDERS = {
 def gender(raw: pl.Expr) -> Rule:
     """GEN: ``m`` or ``f`` from m/male/man/boy/mr and f/female/woman/girl/mrs/ms/miss.
 
-    Case-insensitive; punctuation is ignored (``Mr.`` → ``m``). Anything else is missing.
+    Case-insensitive; punctuation is ignored (``Mr.`` → ``m``). Anything else is missing,
+    digits and inner spaces included (``M1``, ``ma le``).
     """
-    key = letters(raw)
+    key = clean(raw).str.to_lowercase().str.replace_all(r"[\p{P}\p{S}]", "")
     v = key.replace_strict(_GENDERS, default=None, return_dtype=pl.String)
     return make_rule(
         raw, key, [(v.is_null(), "gender not recognised")], empty="gender has no letters", result=v
