@@ -345,6 +345,19 @@ def test_a_plus_then_x_is_punctuation_not_an_extension() -> None:
     assert why("+ x60303#", "om") == phone_module._normalize_one("+ x60303#", "OM")[1]
 
 
+def test_short_numbers_get_libphonenumber_s_reason_in_any_batch() -> None:
+    # '+12' is not a number, '12' in a region too short: decided the same alone and in a
+    # batch whose region is vectorized
+    filler = [f"01 42 68 {i // 100:02d} {i % 100:02d}" for i in range(120)]
+    for value, region in [("1", "us"), ("+12", "us"), ("12", None), ("0026", "fr"),
+                          ("0044 x207183875", "fr"), ("0012", None)]:
+        expected = phone_module._normalize_one(value, region.upper() if region else None)
+        assert expected[0] is None
+        assert why(value, region) == expected[1]
+        batch = run([value, *filler], [region] + ["fr"] * len(filler))
+        assert batch.row(0) == expected
+
+
 def test_an_all_zero_number_with_an_extension_is_missing_on_every_path() -> None:
     # the extension's digits never become the number, ASCII (fast) or not (libphonenumber)
     for value in ("0000000 ext 16505551212", "0000000 ext 16505551212 \u260e"):

@@ -46,10 +46,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import phonenumbers
 import polars as pl
-from phonenumbers import NumberParseException, PhoneMetadata
+from phonenumbers import NumberParseException, PhoneMetadata, phonenumberutil
 from phonenumbers.phonenumberutil import ValidationResult
 
 __all__ = ["phone", "phone_reason", "phone_with_reason"]
@@ -281,13 +282,14 @@ def _resolve(distinct: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         how="vertical_relaxed",
     ).with_columns(d=main.str.replace_many(_SEPARATORS, [""] * len(_SEPARATORS)))
     nd, simple, has_ext = d.str.len_bytes(), pl.col("simple"), pl.col("has_ext")
-    fast = simple & (~has_ext | (nd >= 3))  # a short number with an extension: fallback
+    # Fewer than 3 digits: libphonenumber's reason depends on how they are written ('12'
+    # is too short in a region, '+12' and '1' are not numbers), so it gives it.
+    fast = simple & (nd >= 3)
     lf = lf.with_columns(
         fast=fast,
         early=pl.when(absent).then(_NULL)
         .when(simple & (nd == 0) & ~has_ext).then(pl.lit(NO_DIGITS))  # ('+x4930…': fallback)
-        .when(fast & _all_zeros(d)).then(pl.lit(ALL_ZEROS))
-        .when(fast & (nd < 3)).then(pl.lit(TOO_SHORT)),
+        .when(fast & _all_zeros(d)).then(pl.lit(ALL_ZEROS)),
         plus=main.str.contains("+", literal=True),  # simple text has its '+' in front
         known=pl.col("r").is_in(_REGION_SERIES),
     )
@@ -319,18 +321,23 @@ def _resolve(distinct: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         pl.concat([international, by_idd, alt], how="diagonal_relaxed")
     )
     retry = pl.col("retry") & (pl.col("err") == BAD_COUNTRY_CODE)
-    few.append(failed.filter(retry)["g"])
+    # At most 2 digits after a calling code's place: libphonenumber says 'too short' after
+    # a region's IDD, 'not a number' after '+' (the '00' rule's '+' too), so it decides.
+    short = pl.col("err") == TOO_SHORT
+    g = pl.col("g")
+    few.append(failed.filter(retry | short).select(pl.when(g >= _ALT).then(g - _ALT).otherwise(g))
+               .to_series())
     # The rows read nationally are finished whatever their number: only those that
     # reach a plan through a calling code count towards _FEW (see _by_plan).
     found = found.with_columns(counted=pl.col("g") < _ALT)
     judged = pl.concat(
         [
             _finish(pl.concat([read, found], how="diagonal_relaxed"), few),
-            failed.filter(~retry).select("g", "zz", phone=_NULL, reason="err"),
+            failed.filter(~retry & ~short).select("g", "zz", phone=_NULL, reason="err"),
         ],
         how="diagonal_relaxed",
     ).lazy()
-    g, phone = pl.col("g"), pl.col("phone")
+    phone = pl.col("phone")
     answers, again, seconds = pl.collect_all(
         [
             judged.filter(g < _ALT).select("g", "phone", "reason"),
@@ -796,7 +803,8 @@ def _normalize_one(value: str, region: str | None) -> tuple[str | None, str | No
     ``(phone, reason)``. This is what the vectorized path must agree with, and what
     it falls back to.
     """
-    digits = _ANY_DIGIT.findall(value)
+    number = _without_extension(value)
+    digits = _ANY_DIGIT.findall(number)
     if not digits:
         return None, NO_DIGITS
     if not any(map(int, digits)):  # int() reads a digit of any script
@@ -806,11 +814,25 @@ def _normalize_one(value: str, region: str | None) -> tuple[str | None, str | No
     if region not in _REGIONS:
         region = None
     if region is None and not plus:
-        return _e164("+" + _LEADING_ZEROS.sub("", value, count=1), None)
+        return _e164("+" + _LEADING_ZEROS.sub("", number, count=1), None)
     out, why = _e164(value, region)
-    if out is None and region is not None and not plus and _DOUBLE_ZERO.match(value):
-        out, why = _e164(_DOUBLE_ZERO.sub("+", value, count=1), None)
+    if out is None and region is not None and not plus and _DOUBLE_ZERO.match(number):
+        out, why = _e164(_DOUBLE_ZERO.sub("+", number, count=1), None)
     return out, why
+
+
+def _without_extension(value: str) -> str:
+    """``value`` without the extension libphonenumber finds in it, by its own rules.
+
+    The '00' and no-region readings rewrite the value before libphonenumber reads it,
+    which can change its mind: in ``0044 x207183875`` the ``x…`` is an extension, in
+    ``+44 x207183875`` (too few digits before it) it is not, and its digits would become
+    the number. They rewrite the number without its extension instead, as the fast path
+    does. These two helpers are libphonenumber's own steps of ``parse``.
+    """
+    util: Any = phonenumberutil
+    extension, number = util._maybe_strip_extension(util._extract_possible_number(value))
+    return str(number) if extension else value
 
 
 def _fallback(df: pl.DataFrame, one: Callable[[str, str | None], tuple[str | None, str | None]]
