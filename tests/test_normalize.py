@@ -453,3 +453,14 @@ def test_wrong_argument_types_get_errors_that_name_them() -> None:
     with pytest.raises(ValueError, match="examples must be a whole number"):
         audframe.validate(df, examples=-1)
     assert audframe.normalize(df, {"EMAIL": "email"}, keep="id").columns == ["EMAIL", "id"]
+
+
+def test_a_user_column_named_like_the_internal_region_column_is_left_alone() -> None:
+    df = pl.DataFrame({"__audframe_region": ["6505551212", "020 7183 8750"],
+                       "zip": ["94035", "SW1A 1AA"], "country": ["US", "GB"]})
+    mapping = {"PHONE": "__audframe_region", "ZIP": "zip", "COUNTRY": "country"}
+    eager = audframe.normalize(df, mapping, keep=["__audframe_region"])
+    assert eager["PHONE"].to_list() == ["16505551212", "442071838750"]
+    assert eager["__audframe_region"].to_list() == df["__audframe_region"].to_list()
+    lazy = audframe.normalize(df.lazy(), mapping, keep=["__audframe_region"])
+    assert eager.equals(lazy.collect())

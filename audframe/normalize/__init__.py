@@ -302,7 +302,10 @@ def _with_region(
     where = _regions(schema, mapping, default_country)
     if where is None:
         return frame, None
-    return frame.with_columns(where.alias(_REGION_COLUMN)), pl.col(_REGION_COLUMN)
+    name = _REGION_COLUMN
+    while name in schema:  # never a column of the user's
+        name += "_"
+    return frame.with_columns(where.alias(name)), pl.col(name)
 
 
 #: What :func:`check_keys` says of each cell.
