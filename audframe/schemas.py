@@ -36,7 +36,7 @@ DIGEST = r"^[0-9a-f]{64}$"
 #: The SHA-256 of an empty string: never sent. A missing cell is ``""`` in a payload, and
 #: a cell holding this digest (what tools that hash blanks upload) is missing too.
 EMPTY_DIGEST = hashlib.sha256(b"").hexdigest()
-_LETTERS = r"^[\p{L}\p{M}]+$"
+_LETTERS = r"^\p{L}[\p{L}\p{M}]*$"
 _UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
 #: The format of each normalized String key (LOOKALIKE_VALUE is a Float64 ≥ 0).
@@ -50,7 +50,7 @@ PATTERNS: dict[str, str] = {
     "DOBD": r"^(0[1-9]|[12][0-9]|3[01])$",
     "LN": _LETTERS,
     "FN": _LETTERS,
-    "FI": r"^[\p{L}\p{M}]\p{M}*$",
+    "FI": r"^\p{L}\p{M}*$",
     "CT": _LETTERS,
     "ST": _LETTERS,
     "ZIP": r"^[^\s\-]+$",

@@ -177,3 +177,13 @@ def test_dob_and_its_parts_cannot_both_be_mapped() -> None:
 def test_dob_is_frame_level_only() -> None:
     with pytest.raises(audframe.UnknownKeyError, match=r"audframe\.normalize"):
         audframe.normalize_key("born", "DOB")
+
+
+def test_dob_format_is_for_text_not_for_date_columns() -> None:
+    df = pl.DataFrame({"birth": [dt.date(1997, 2, 6)], "text": ["1997-06-02"]})
+    for dtype in (pl.Date, pl.Datetime("us")):
+        frame = df.with_columns(pl.col("birth").cast(dtype))
+        out = audframe.normalize(frame, {"DOB": "birth"}, dob_format="%Y-%d-%m")
+        assert out.row(0) == ("1997", "02", "06")
+    text = audframe.normalize(df, {"DOB": "text"}, dob_format="%Y-%d-%m")
+    assert text.row(0) == ("1997", "02", "06")

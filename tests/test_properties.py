@@ -48,12 +48,16 @@ def digest(value: str) -> str | None:
     return trimmed.lower() if HEX64.fullmatch(trimmed) else None
 
 
-def is_letter_or_mark(ch: str) -> bool:
-    return unicodedata.category(ch)[0] in "LM"
-
-
 def letters(value: str) -> str:
-    return "".join(ch for ch in value if is_letter_or_mark(ch))
+    """The letters, each with the marks right after it; other marks go."""
+    out: list[str] = []
+    on_letter = False
+    for ch in value:
+        kind = unicodedata.category(ch)[0]
+        if kind == "L" or (kind == "M" and on_letter):
+            out.append(ch)
+        on_letter = kind == "L" or (kind == "M" and on_letter)
+    return "".join(out)
 
 
 def fold_latin(value: str) -> str:

@@ -255,3 +255,12 @@ def test_almost_a_digest_is_normalized_as_text() -> None:
     # 63 hex characters are a name like any other (letters kept, digits removed).
     assert one("FN", "ab" * 31 + "a") == "ab" * 31 + "a"
     assert one("FN", "a1" * 32 + "g") == "a" * 32 + "g"
+
+
+def test_a_combining_mark_without_a_letter_is_no_letter() -> None:
+    for key in ("FN", "LN", "CT", "ST", "FI"):
+        for cell in ("-\u0301", "1\u0308", "\u0301"):
+            assert one(key, cell) is None, (key, cell)
+    assert one("FN", "\u0301Ann") == "ann" and one("FI", "\u0301Ann") == "a"
+    assert one("FN", "a-\u0301b") == "ab"
+    assert one("FN", "Vale\u0301ry") == "valéry"  # a mark on a letter stays (NFC first)

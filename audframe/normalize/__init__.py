@@ -264,9 +264,12 @@ def _each_key(
     for key, column in mapping.items():
         raw = _as_text(column, schema[column], key)
         if key == DOB:
+            # a Date or Datetime column is read as the date it holds, not with dob_format
+            given = None if _family(schema[column]) == _DATE else dob_format
             for i, part in enumerate(("DOBY", "DOBM", "DOBD")):
-                def make_part(c: Mapping[str, pl.Expr], i: int = i) -> Rule:
-                    return dates.birth_date(c[_RAW], dob_format=dob_format)[i]
+                def make_part(c: Mapping[str, pl.Expr], i: int = i,
+                              fmt: str | None = given) -> Rule:
+                    return dates.birth_date(c[_RAW], dob_format=fmt)[i]
 
                 planned[part] = (column, raw, plan(part, {_RAW: raw}, make_part))
             continue

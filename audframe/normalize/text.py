@@ -13,7 +13,9 @@ from audframe.schemas import PATTERNS
 
 __all__ = ["city", "email", "first_initial", "fold_latin", "gender", "letters", "name"]
 
-_NOT_LETTER = r"[^\p{L}\p{M}]"
+#: What letters() drops: each character that is not a letter or a mark, with the marks
+#: that follow it, and marks at the start (a mark alone is no letter: "-\u0301" is empty).
+_NOT_LETTER = r"[^\p{L}\p{M}]\p{M}*|^\p{M}+"
 
 
 def email(raw: pl.Expr) -> Rule:
@@ -41,7 +43,7 @@ def email(raw: pl.Expr) -> Rule:
 
 
 def letters(expr: pl.Expr) -> pl.Expr:
-    """Lowercase and keep only letters (any script, with their marks)."""
+    """Lowercase and keep only letters (any script, with the marks that follow them)."""
     return clean(expr).str.to_lowercase().str.replace_all(_NOT_LETTER, "")
 
 
