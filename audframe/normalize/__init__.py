@@ -533,7 +533,8 @@ def normalize_key(
         digits it has here; :func:`normalize`, which sees the column, pads it first.
         Likewise, for PHONE, ZIP, DOBY, DOBM and DOBD, text that reads as a whole
         float (``"94035.0"``) counts as that number here, as a float column would;
-        :func:`normalize` does so for float columns only.
+        :func:`normalize` does so for float columns only. Float columns themselves
+        (NaN, infinity, ``1e20``) need :func:`normalize`, which sees their dtype.
     key : the Meta key, any case. DOB is frame-level only: use :func:`normalize`.
     region : for PHONE and ZIP, a column (name or expression) with each row's
         country in any spelling COUNTRY accepts.
