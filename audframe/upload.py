@@ -296,7 +296,11 @@ class Upload:
         sessions.start(self.clock())
         if self._probe:
             self._gate, self._probe = batch, False
-        self._inflight[pool.submit(self._send, batch, sessions.current)] = batch
+        # In flight before the pool has it: a Ctrl-C inside submit (which may start a
+        # worker thread) still finds the batch, so its reply is waited for and journaled.
+        future: Future[_Sent] = Future()
+        self._inflight[future] = batch
+        pool.submit(_run_into, future, self._send, batch, sessions.current)
 
     def _fill(self, pool: ThreadPoolExecutor) -> None:
         """Submit batches while the rules allow."""
@@ -340,6 +344,8 @@ class Upload:
     def _drain(self) -> None:
         """After a failure: wait for the batches in flight, journal those acknowledged."""
         for future, batch in list(self._inflight.items()):
+            if future.cancel():  # no worker has started it: never sent
+                continue
             try:
                 sent = future.result()
             except BaseException:
@@ -373,3 +379,13 @@ class Upload:
             raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _run_into(future: Future[_Sent], send: Callable[..., _Sent], *args: Any) -> None:
+    """``send(*args)`` into ``future``, unless the future was cancelled before it started."""
+    if not future.set_running_or_notify_cancel():
+        return
+    try:
+        future.set_result(send(*args))
+    except BaseException as exc:  # the caller reads it from the future
+        future.set_exception(exc)

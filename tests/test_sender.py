@@ -824,3 +824,41 @@ def test_a_bar_asked_for_without_stderr_is_skipped(
     monkeypatch.setattr(sys, "stderr", None)  # pythonw, some services
     report = make_sender(emulator.url, progress=True).add("5", make_chunks(make_rows(20), 10))
     assert report.rows == 20
+
+
+def test_a_ctrl_c_while_a_batch_is_handed_to_a_worker_loses_no_reply(
+    make_sender: MakeSender, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import audframe.upload as upload_module
+
+    class InterruptedPool(upload_module.ThreadPoolExecutor):
+        """Ctrl-C lands inside the second submit, after the pool has taken the batch
+        (where starting a worker thread waits) and the worker has sent it."""
+
+        calls = 0
+
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+            future = super().submit(fn, *args, **kwargs)
+            type(self).calls += 1
+            if type(self).calls == 2:
+                time.sleep(0.02)  # the request is out; its reply comes after 50 ms
+                raise KeyboardInterrupt
+            return future
+
+    rows = make_rows(40)
+    journal = tmp_path / "j.sqlite"
+    with GraphEmulator(token=TOKEN, latency=0.05) as emu:
+        monkeypatch.setattr(upload_module, "ThreadPoolExecutor", InterruptedPool)
+        with pytest.raises(KeyboardInterrupt):
+            make_sender(emu.url, concurrency=2).add("31", make_chunks(rows, 10), journal=journal)
+        applied = {q.session["batch_seq"] for q in emu.requests
+                   if q.session and q.outcome == "ok"}
+        # batch 1 before the interrupt; batch 2 too, unless the worker saw the abort first
+        assert applied in ({1}, {1, 2})
+        monkeypatch.undo()
+        report = make_sender(emu.url).add("31", make_chunks(rows, 10), journal=journal)
+        # every batch applied before the interrupt was journaled, so none went twice
+        seqs = [q.session["batch_seq"] for q in emu.requests if q.session and q.outcome == "ok"]
+        assert sorted(seqs) == [1, 2, 3, 4]
+        assert emu.violations == [] and emu.rows("31", ["EMAIL"]) == as_set(rows)
+    assert report.batches_table["resumed"].sum() == len(applied)
