@@ -610,11 +610,9 @@ class GraphEmulator:
             record.outcome = reply.outcome
             handler.close_connection = True
             return
-        if record.fault == "applied_then_502":  # applied, then a gateway's error page
-            record.outcome = reply.outcome
-            record.status = 502
-            self._send(handler, _Reply(502, _HTML_502, headers={"Content-Type": "text/html"}))
-            return
+        if record.fault == "applied_then_502":  # applied (its outcome), then a gateway's page
+            reply = _Reply(502, _HTML_502, headers={"Content-Type": "text/html"},
+                           outcome=reply.outcome)
         record.status, record.outcome = reply.status, reply.outcome
         self._send(handler, reply)
 

@@ -771,8 +771,9 @@ _ANY_DIGIT = re.compile(r"\d")
 _START = re.compile("[+\uff0b\\d]")
 #: A zero in any script libphonenumber reads (ASCII, full-width, Arabic-Indic, Persian).
 _ZERO = "[0\uff10\u0660\u06f0]"
-#: Text before the first digit, then zeros and the symbols between them; not letters, so
-#: an extension's label stops it ("0000000 ext 16505551212" keeps "ext 16505551212").
+#: Text before the first digit, then zeros and the symbols between them; not letters,
+#: which libphonenumber reads itself (on the keypad). (The extension is gone by then: see
+#: _without_extension.)
 _LEADING_ZEROS = re.compile(rf"^[^\d+\uff0b]*(?:[^\d+\uff0bA-Za-z]|{_ZERO})*")
 _DOUBLE_ZERO = re.compile(rf"^[^\d+\uff0b]*{_ZERO}\D*{_ZERO}")
 
