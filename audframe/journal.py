@@ -335,12 +335,16 @@ class Journal:
         }
 
     def ack(self, batch: AckedBatch) -> None:
-        """Record an acknowledged batch and commit at once."""
+        """Record an acknowledged batch and commit at once.
+
+        A batch recorded already stays as it is: an upload interrupted between
+        journaling an acknowledgement and noting it journals it again on its way out.
+        """
         with self._write():
             self._db.execute(
                 "INSERT INTO batches "
                 "(idx, session_n, seq, rows, digest, attempts, seconds, response, acked_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idx) DO NOTHING",
                 (
                     batch.index,
                     batch.session_n,

@@ -320,31 +320,34 @@ class Upload:
         """Wait for a batch in flight to end; ack it, requeue it or keep its failure."""
         done, _ = wait(self._inflight, return_when=FIRST_COMPLETED)
         for future in done:
-            batch = self._inflight.pop(future)
-            if self._gate is batch:
-                self._gate = None
-            try:
-                sent = future.result()
-            except Expired:
-                if batch.last:
-                    self._held_last = batch
-                else:
-                    self._requeue.append(batch)
-                continue
-            except Aborted:
-                continue
-            except BaseException as exc:
-                if failure is None:
-                    failure = exc
-                    self.abort.set()
-                continue
-            self._ack(batch, sent)
+            failure = self._settle_one(future, self._inflight[future], failure)
+            # Out of flight only once handled: after a Ctrl-C in between, _drain
+            # still finds the reply in hand and journals it.
+            del self._inflight[future]
+        return failure
+
+    def _settle_one(self, future: Future[_Sent], batch: Batch,
+                    failure: BaseException | None) -> BaseException | None:
+        if self._gate is batch:
+            self._gate = None
+        # The batch's own outcome; a Ctrl-C landing here is not taken for it.
+        error = future.exception()
+        if error is None:
+            self._ack(batch, future.result())
+        elif isinstance(error, Expired):
+            if batch.last:
+                self._held_last = batch
+            else:
+                self._requeue.append(batch)
+        elif not isinstance(error, Aborted) and failure is None:
+            failure = error
+            self.abort.set()
         return failure
 
     def _drain(self) -> None:
         """After a failure: wait for the batches in flight, journal those acknowledged."""
         for future, batch in list(self._inflight.items()):
-            if future.cancel():  # no worker has started it: never sent
+            if future.cancel() or batch.index in self.acked:  # never sent, or journaled
                 continue
             try:
                 sent = future.result()

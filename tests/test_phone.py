@@ -75,7 +75,11 @@ def reference(value: str | None, region: str | None) -> str | None:
         return None
     first = re.search(r"[+\uff0b\d]", value)
     plus = first is not None and first.group() in "+\uff0b"
-    if region is None and not plus:  # digits only, leading zeros stripped, read as +digits
+    if region is None and not plus:
+        found = libphonenumber(value, None)  # an RFC 3966 phone-context names the code
+        if found is not None:
+            return acceptable(found)
+        # digits only, leading zeros stripped, read as +digits
         # (zeros of any script; letters end the zeros: they start an extension's label)
         rest = re.sub(r"^[^\d+\uff0b]*(?:[^\d+\uff0bA-Za-z]|[0\uff10\u0660\u06f0])*", "", value)
         return acceptable(libphonenumber("+" + rest, None))
@@ -393,6 +397,21 @@ def test_full_width_and_other_digits_go_through_libphonenumber() -> None:
     assert why("０００ ０００", "us") == "phone is all zeros"
     assert one("tel: +44 20 7183 8750", None) == "442071838750"
     assert one("tel:+1-650-555-1212;phone-context=example.com", "us") == "16505551212"
+
+
+def test_phone_context_names_the_calling_code_without_region() -> None:
+    # libphonenumber finds these possible with no region, so the spec takes its reading
+    for value, expected in [("tel:650-555-1212;phone-context=+1", "16505551212"),
+                            ("6505551212;phone-context=+44", "446505551212")]:
+        assert one(value, None) == expected == reference(value, None)
+    assert one("12345;phone-context=+1", None) is None
+
+
+def test_vanity_number_whose_digits_are_zeros_is_read_on_the_keypad() -> None:
+    # the letters are digits (0008366), so the number is not all zeros
+    assert one("000TFMO", "us") == "10008366" == reference("000TFMO", "us")
+    assert one("+1 000TFMO", None) == "10008366"
+    assert why("000 ab", "us") == "phone is all zeros"  # two letters: not a vanity number
 
 
 # ------------------------------------------------------------------ nulls, types, lazy

@@ -862,3 +862,35 @@ def test_a_ctrl_c_while_a_batch_is_handed_to_a_worker_loses_no_reply(
         assert sorted(seqs) == [1, 2, 3, 4]
         assert emu.violations == [] and emu.rows("31", ["EMAIL"]) == as_set(rows)
     assert report.batches_table["resumed"].sum() == len(applied)
+
+
+def test_a_ctrl_c_with_a_reply_in_hand_loses_no_reply(
+    make_sender: MakeSender, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import audframe.upload as upload_module
+
+    ack = upload_module.Upload._ack
+    interrupted = []
+
+    def interrupted_ack(self: Any, batch: Any, sent: Any) -> None:
+        """Ctrl-C lands after the send loop took batch 2's reply, before it is journaled."""
+        if batch.index == 1 and not interrupted:
+            interrupted.append(batch.index)
+            raise KeyboardInterrupt
+        ack(self, batch, sent)
+
+    rows = make_rows(40)
+    journal = tmp_path / "j.sqlite"
+    with GraphEmulator(token=TOKEN) as emu:
+        monkeypatch.setattr(upload_module.Upload, "_ack", interrupted_ack)
+        with pytest.raises(KeyboardInterrupt):
+            make_sender(emu.url).add("31", make_chunks(rows, 10), journal=journal)
+        applied = sum(1 for q in emu.requests if q.session and q.outcome == "ok")
+        assert interrupted == [1] and applied >= 2
+        monkeypatch.undo()
+        report = make_sender(emu.url).add("31", make_chunks(rows, 10), journal=journal)
+        # batch 2, applied and in hand when interrupted, was journaled: none went twice
+        seqs = [q.session["batch_seq"] for q in emu.requests if q.session and q.outcome == "ok"]
+        assert sorted(seqs) == [1, 2, 3, 4]
+        assert emu.violations == [] and emu.rows("31", ["EMAIL"]) == as_set(rows)
+    assert report.batches_table["resumed"].sum() == applied

@@ -11,7 +11,8 @@ On top of that:
   already reads such a number as a possible national number, its reading wins.
 * No region (null, or a code libphonenumber does not know): digits only, leading
   zeros stripped, kept only when the length is possible for the calling code the
-  digits start with (the number is read as ``"+" + digits``).
+  digits start with (the number is read as ``"+" + digits``); unless an RFC 3966
+  ``;phone-context=+1`` names the calling code, as libphonenumber reads it.
 * Extensions (``x123``, ``ext. 45``, ``#9``, ``;ext=1`` …) are dropped.
 * Missing (null): fewer than 7 or more than 15 digits in the E.164 result, no digit
   at all (letters-only input), an all-zero number, an impossible length.
@@ -775,6 +776,8 @@ _ZERO = "[0\uff10\u0660\u06f0]"
 #: which libphonenumber reads itself (on the keypad). (The extension is gone by then: see
 #: _without_extension.)
 _LEADING_ZEROS = re.compile(rf"^[^\d+\uff0b]*(?:[^\d+\uff0bA-Za-z]|{_ZERO})*")
+#: Three letters or more: libphonenumber reads the letters on the keypad (its own rule).
+_VANITY = re.compile(r"(?:.*?[A-Za-z]){3}.*")
 _DOUBLE_ZERO = re.compile(rf"^[^\d+\uff0b]*{_ZERO}\D*{_ZERO}")
 
 
@@ -808,18 +811,36 @@ def _normalize_one(value: str, region: str | None) -> tuple[str | None, str | No
     digits = _ANY_DIGIT.findall(number)
     if not digits:
         return None, NO_DIGITS
-    if not any(map(int, digits)):  # int() reads a digit of any script
+    # int() reads a digit of any script; a vanity number's letters are digits too
+    if not any(map(int, digits)) and not _VANITY.fullmatch(_possible_number(number)):
         return None, ALL_ZEROS
     start = _START.search(value)
     plus = start is not None and not start.group().isdigit()
     if region not in _REGIONS:
         region = None
     if region is None and not plus:
+        # An RFC 3966 phone-context ("…;phone-context=+1") names the calling code.
+        if _possible(value):
+            return _e164(value, None)
         return _e164("+" + _LEADING_ZEROS.sub("", number, count=1), None)
     out, why = _e164(value, region)
     if out is None and region is not None and not plus and _DOUBLE_ZERO.match(number):
         out, why = _e164(_DOUBLE_ZERO.sub("+", number, count=1), None)
     return out, why
+
+
+def _possible(value: str) -> bool:
+    """Whether libphonenumber finds a possible number in ``value`` with no region."""
+    try:
+        return bool(phonenumbers.is_possible_number(phonenumbers.parse(value, None)))
+    except NumberParseException:
+        return False
+
+
+def _possible_number(value: str) -> str:
+    """The part of ``value`` libphonenumber reads (its own step of ``parse``)."""
+    util: Any = phonenumberutil
+    return str(util._extract_possible_number(value))
 
 
 def _without_extension(value: str) -> str:
@@ -832,7 +853,7 @@ def _without_extension(value: str) -> str:
     does. These two helpers are libphonenumber's own steps of ``parse``.
     """
     util: Any = phonenumberutil
-    extension, number = util._maybe_strip_extension(util._extract_possible_number(value))
+    extension, number = util._maybe_strip_extension(_possible_number(value))
     return str(number) if extension else value
 
 
