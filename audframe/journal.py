@@ -337,11 +337,12 @@ class Journal:
     def ack(self, batch: AckedBatch) -> None:
         """Record an acknowledged batch and commit at once.
 
-        A batch recorded already stays as it is: an upload interrupted between
+        The same batch recorded again is left as it is: an upload interrupted between
         journaling an acknowledgement and noting it journals it again on its way out.
+        Another batch under the same input position is a JournalError.
         """
         with self._write():
-            self._db.execute(
+            added = self._db.execute(
                 "INSERT INTO batches "
                 "(idx, session_n, seq, rows, digest, attempts, seconds, response, acked_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idx) DO NOTHING",
@@ -356,6 +357,14 @@ class Journal:
                     orjson.dumps(batch.response).decode(),
                     batch.acked_at,
                 ),
+            ).rowcount
+        same = (batch.session_n, batch.seq, batch.rows, batch.digest)
+        if not added and self._db.execute(
+            "SELECT session_n, seq, rows, digest FROM batches WHERE idx = ?", (batch.index,)
+        ).fetchone() != same:
+            raise JournalError(
+                f"journal {self.path} recorded batch {batch.index + 1} acknowledged "
+                "already, with other data; start over with a new journal path"
             )
 
 

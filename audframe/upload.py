@@ -345,16 +345,26 @@ class Upload:
         return failure
 
     def _drain(self) -> None:
-        """After a failure: wait for the batches in flight, journal those acknowledged."""
+        """After a failure: wait for the batches in flight, journal those acknowledged.
+
+        A Ctrl-C while waiting (replies are on their way, each within the timeout) is
+        raised once they are journaled, so that none is sent again on the rerun.
+        """
+        interrupted: KeyboardInterrupt | None = None
         for future, batch in list(self._inflight.items()):
             if future.cancel() or batch.index in self.acked:  # never sent, or journaled
                 continue
-            try:
-                sent = future.result()
-            except BaseException:
-                continue
-            self._ack(batch, sent)
+            while True:
+                try:
+                    error = future.exception()
+                    break
+                except KeyboardInterrupt as exc:
+                    interrupted = exc
+            if error is None:
+                self._ack(batch, future.result())
         self._inflight.clear()
+        if interrupted is not None:
+            raise interrupted
 
     def _dispatch(self, source: Iterator[Batch]) -> None:
         self._source = source

@@ -66,6 +66,20 @@ def test_acks_survive_reopening(tmp_path: Path) -> None:
         assert journal.completed
 
 
+def test_the_same_ack_twice_is_recorded_once_and_another_is_refused(tmp_path: Path) -> None:
+    with Journal(tmp_path / "j.sqlite") as journal:
+        journal.bind(operation="add", audience_id="1")
+        journal.check_fingerprint("f" * 64)
+        session = journal.add_session(77, "add")
+        batch = AckedBatch(0, session.n, 1, 10, "d" * 64, 2, 0.5, {}, 124.0)
+        journal.ack(batch)
+        journal.ack(batch)  # an upload interrupted between journaling and noting it
+        assert list(journal.acked()) == [0]
+        with pytest.raises(JournalError, match="batch 1 acknowledged already"):
+            journal.ack(AckedBatch(0, session.n, 7, 10, "e" * 64, 1, 0.5, {}, 125.0))
+        assert journal.acked()[0].digest == "d" * 64
+
+
 @pytest.mark.parametrize(
     ("operation", "audience", "fingerprint", "needle"),
     [("remove", "1", "f" * 64, "operation"), ("add", "2", "f" * 64, "audience_id"),

@@ -412,6 +412,8 @@ def test_vanity_number_whose_digits_are_zeros_is_read_on_the_keypad() -> None:
     assert one("000TFMO", "us") == "10008366" == reference("000TFMO", "us")
     assert one("+1 000TFMO", None) == "10008366"
     assert why("000 ab", "us") == "phone is all zeros"  # two letters: not a vanity number
+    # letters in RFC 3966 parameters are not read: libphonenumber reads 0000000
+    assert why("0000000;phone-context=example.com", "us") == "phone is all zeros"
 
 
 # ------------------------------------------------------------------ nulls, types, lazy

@@ -894,3 +894,59 @@ def test_a_ctrl_c_with_a_reply_in_hand_loses_no_reply(
         assert sorted(seqs) == [1, 2, 3, 4]
         assert emu.violations == [] and emu.rows("31", ["EMAIL"]) == as_set(rows)
     assert report.batches_table["resumed"].sum() == applied
+
+
+def test_a_second_ctrl_c_while_replies_are_awaited_loses_no_reply(
+    make_sender: MakeSender, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import audframe.upload as upload_module
+
+    Upload = upload_module.Upload
+    ack, send = Upload._ack, Upload._send
+    interrupts: list[str] = []
+
+    def interrupted_ack(self: Any, batch: Any, sent: Any) -> None:
+        if batch.index == 1 and not interrupts:  # the first Ctrl-C
+            interrupts.append("first")
+            raise KeyboardInterrupt
+        ack(self, batch, sent)
+
+    def slow_reply(self: Any, batch: Any, segment: Any) -> Any:
+        sent = send(self, batch, segment)
+        if batch.index == 2:
+            time.sleep(0.3)  # applied by Meta, its reply still on its way to the loop
+        return sent
+
+    class InterruptedWait(upload_module.Future):  # type: ignore[type-arg]
+        """The second Ctrl-C lands while the loop waits for a reply still on its way."""
+
+        def _interrupted(self) -> None:
+            if not self.done() and interrupts == ["first"]:
+                interrupts.append("second")
+                raise KeyboardInterrupt
+
+        def result(self, timeout: float | None = None) -> Any:
+            self._interrupted()
+            return super().result(timeout)
+
+        def exception(self, timeout: float | None = None) -> Any:
+            self._interrupted()
+            return super().exception(timeout)
+
+    rows = make_rows(40)
+    journal = tmp_path / "j.sqlite"
+    with GraphEmulator(token=TOKEN) as emu:
+        monkeypatch.setattr(Upload, "_ack", interrupted_ack)
+        monkeypatch.setattr(Upload, "_send", slow_reply)
+        monkeypatch.setattr(upload_module, "Future", InterruptedWait)
+        with pytest.raises(KeyboardInterrupt):
+            make_sender(emu.url, concurrency=3).add("31", make_chunks(rows, 10),
+                                                    journal=journal)
+        assert interrupts == ["first", "second"]
+        monkeypatch.undo()
+        report = make_sender(emu.url).add("31", make_chunks(rows, 10), journal=journal)
+        # batches 1-3 were applied before the interrupts and journaled: none went twice
+        seqs = [q.session["batch_seq"] for q in emu.requests if q.session and q.outcome == "ok"]
+        assert sorted(seqs) == [1, 2, 3, 4]
+        assert emu.violations == [] and emu.rows("31", ["EMAIL"]) == as_set(rows)
+    assert report.batches_table["resumed"].sum() == 3

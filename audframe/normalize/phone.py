@@ -812,7 +812,7 @@ def _normalize_one(value: str, region: str | None) -> tuple[str | None, str | No
     if not digits:
         return None, NO_DIGITS
     # int() reads a digit of any script; a vanity number's letters are digits too
-    if not any(map(int, digits)) and not _VANITY.fullmatch(_possible_number(number)):
+    if not any(map(int, digits)) and not _keypad_letters(number):
         return None, ALL_ZEROS
     start = _START.search(value)
     plus = start is not None and not start.group().isdigit()
@@ -837,10 +837,15 @@ def _possible(value: str) -> bool:
         return False
 
 
-def _possible_number(value: str) -> str:
-    """The part of ``value`` libphonenumber reads (its own step of ``parse``)."""
+def _keypad_letters(number: str) -> bool:
+    """Whether libphonenumber reads letters of ``number`` on the keypad: three or more
+    in the part it parses (its own step of ``parse``: RFC 3966 parameters cut)."""
     util: Any = phonenumberutil
-    return str(util._extract_possible_number(value))
+    try:
+        national = util._build_national_number_for_parsing(number)
+    except NumberParseException:  # a phone-context it refuses: it reads nothing
+        return False
+    return _VANITY.fullmatch(national) is not None
 
 
 def _without_extension(value: str) -> str:
@@ -853,7 +858,7 @@ def _without_extension(value: str) -> str:
     does. These two helpers are libphonenumber's own steps of ``parse``.
     """
     util: Any = phonenumberutil
-    extension, number = util._maybe_strip_extension(_possible_number(value))
+    extension, number = util._maybe_strip_extension(util._extract_possible_number(value))
     return str(number) if extension else value
 
 
