@@ -328,6 +328,8 @@ class Upload:
 
     def _settle_one(self, future: Future[_Sent], batch: Batch,
                     failure: BaseException | None) -> BaseException | None:
+        """One finished batch: ack it, requeue it (its session's window ended) or keep
+        its failure, the first one, to raise once the batches in flight have settled."""
         if self._gate is batch:
             self._gate = None
         # The batch's own outcome; a Ctrl-C landing here is not taken for it.
