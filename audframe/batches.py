@@ -72,12 +72,12 @@ def _payload_of(chunk: Any) -> tuple[dict[str, Any], int]:
     return payload, len(rows)
 
 
-def _from_chunks(chunks: Iterable[Any], checked: bool) -> Iterator[Batch]:
-    """Encode dict chunks (checking each unless ``checked``); skip empty ones."""
+def _from_chunks(chunks: Iterable[Any]) -> Iterator[Batch]:
+    """Check and encode dict chunks; skip empty ones. Each chunk is encoded right after
+    its check, so what is sent is what was checked (a sequence read twice may change)."""
     index = 0
     for chunk in chunks:
-        payload, rows = _payload_of(chunk) if not checked else (
-            dict(chunk["payload"]), len(chunk["payload"]["data"]))
+        payload, rows = _payload_of(chunk)
         if rows == 0:
             continue
         session = chunk.get("session")
@@ -108,7 +108,8 @@ def batches(data: Any, session_id: int | None, batch_size: int) -> Iterator[Batc
     """The batches of ``data``, the last one flagged.
 
     A frame or a list of chunks is refused here, before anything is sent, when it holds
-    undigested hashed cells; chunks from an iterator are checked one by one as read.
+    undigested hashed cells; chunks from an iterator are checked one by one as read
+    (and those of a list again, as they are encoded).
     """
     if isinstance(data, pl.DataFrame | pl.LazyFrame):
         data = to_payloads(data, batch_size=batch_size, session_id=session_id)
@@ -117,11 +118,10 @@ def batches(data: Any, session_id: int | None, batch_size: int) -> Iterator[Batc
     if isinstance(data, Mapping):
         data = [data]
     if isinstance(data, Sequence) and not isinstance(data, str | bytes):
-        for chunk in data:
+        for chunk in data:  # all refused before anything is sent …
             _payload_of(chunk)
-        return _flag_last(_from_chunks(data, checked=True))
     if isinstance(data, Iterable) and not isinstance(data, str | bytes):
-        return _flag_last(_from_chunks(data, checked=False))
+        return _flag_last(_from_chunks(data))  # … and each checked again as it is read
     raise TypeError(
         "data must be a hashed polars DataFrame/LazyFrame or the chunks of "
         f"audframe.to_payloads, got {type(data).__name__}"

@@ -220,9 +220,17 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
-#: What an environment variable's name looks like (and short: tokens are long); anything
-#: else given to --token-env may be the token itself, so it is never echoed.
+#: What an environment variable's name looks like; anything else given to --token-env
+#: may be the token itself, so it is never echoed.
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+#: A name shown in messages: upper case and short, as variable names are written and
+#: Graph tokens (mixed case, long) are not. Other names may be a token pasted by mistake.
+_SHOWN_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,39}")
+
+
+def _token_variable(name: str) -> str:
+    """How messages name the --token-env variable: by its name when it cannot be a token."""
+    return name if _SHOWN_NAME.fullmatch(name) else "the variable --token-env names"
 
 
 def _token(args: argparse.Namespace) -> str | None:
@@ -231,12 +239,13 @@ def _token(args: argparse.Namespace) -> str | None:
             "--token-env takes the name of an environment variable (such as "
             f"{TOKEN_ENV}); what was given does not look like one, so it is not shown"
         )
+    variable = _token_variable(args.token_env)
     token = os.environ.get(args.token_env)
     if token is not None and not token.strip():
-        raise UsageError(f"{args.token_env} is set but empty")
+        raise UsageError(f"{variable} is set but empty")
     if token is None and not args.emulator:
         raise UsageError(
-            f"no access token: set {args.token_env} (or name another variable with "
+            f"no access token: set {variable} (or name another variable with "
             "--token-env), or try it locally with --emulator"
         )
     return token
@@ -263,7 +272,7 @@ def cmd_upload(args: argparse.Namespace) -> int:
         base_url = emulator.url
         _say("", f"sending to the built-in Graph API emulator at {base_url}")
     if token is None:  # _token() refused this already, unless --emulator made one
-        raise UsageError(f"no access token: set {args.token_env}")
+        raise UsageError(f"no access token: set {_token_variable(args.token_env)}")
     app_secret = os.environ.get(SECRET_ENV)
     started = time.perf_counter()
     try:

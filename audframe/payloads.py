@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import secrets
 import shutil
 import tempfile
@@ -47,8 +48,15 @@ import pyarrow.parquet as pq  # type: ignore[import-untyped]
 from audframe.distinct import ROWS_PER_CHUNK
 from audframe.errors import NotHashedError, ValidationError
 from audframe.frames import key_columns
-from audframe.keys import HASHED_KEYS, ROW_UNIQUE_KEYS
-from audframe.schemas import DIGEST, EMPTY_DIGEST, not_digest
+from audframe.keys import HASHED_KEYS, KEYS, ROW_UNIQUE_KEYS
+from audframe.schemas import (
+    DIGEST,
+    EMPTY_DIGEST,
+    PATTERNS,
+    ZERO_UUID,
+    not_digest,
+    not_normalized,
+)
 
 __all__ = [
     "MAX_BATCH_SIZE",
@@ -248,6 +256,11 @@ def _checked(frame: pl.DataFrame, keys: list[str], hashed: list[str]) -> pl.Data
             if n:
                 log.info("to_payloads: %d %s cells are the SHA-256 of an empty string; "
                          "sent as missing", n, k)
+    if "MADID" in keys and (odd := cleaned.select(not_normalized("MADID").sum()).item()):
+        raise ValidationError(
+            f"MADID holds {odd} cells that are not device ids (lowercase UUIDs, not all "
+            "zeros); normalize the frame with audframe.normalize(...): other text is never sent"
+        )
     return cleaned.filter(_has_key(keys))
 
 
@@ -772,41 +785,91 @@ def to_payloads(
     )
 
 
-def check_chunk(chunk: Chunk) -> None:
-    """Refuse a chunk whose hashed-key cells are not 64 lowercase hex or ``""``, or are
-    the digest of an empty string.
+#: The fields a payload may carry besides ``schema`` and ``data`` (Graph API).
+_PAYLOAD_FIELDS = frozenset({"schema", "data", "is_raw", "app_ids", "page_ids", "data_source"})
 
-    Raises NotHashedError naming the keys and counts (never the values).
+
+def _check_schema(payload: Chunk) -> list[str]:
+    """The payload's schema: Meta keys (the catalogue's names), each once; and no
+    field but the Graph API's."""
+    schema = payload.get("schema")
+    if not isinstance(schema, list) or not isinstance(payload.get("data"), list):
+        raise ValidationError("a chunk needs payload.schema (a list) and payload.data (a list)")
+    other = sorted(str(k) for k in payload if k not in _PAYLOAD_FIELDS)
+    if other:
+        raise ValidationError(
+            f"payload holds fields the Graph API does not take: {other}; a payload has "
+            f"{sorted(_PAYLOAD_FIELDS)}"
+        )
+    unknown = [k for k in schema if not isinstance(k, str) or k not in KEYS]
+    if unknown:
+        raise ValidationError(
+            f"payload.schema holds {unknown!r}, not Meta keys; keys are {', '.join(KEYS)} "
+            "(upper case, as audframe.to_payloads writes them)"
+        )
+    twice = sorted({k for k in schema if schema.count(k) > 1})
+    if twice:
+        raise ValidationError(f"payload.schema names {', '.join(twice)} more than once")
+    return schema
+
+
+def _bad_cells(key: str, values: list[Any]) -> int:
+    """How many cells of ``key`` cannot be sent: not a digest or "" (hashed keys), not a
+    number or "" (LOOKALIKE_VALUE: Meta reports a negative one as invalid), not a device
+    id or "" (MADID: a lowercase UUID, not all zeros), not text (EXTERN_ID)."""
+    if key in HASHED_KEYS:
+        return sum(1 for v in values if not (type(v) is str and _is_digest_or_empty(v)))
+    if key == _LOOKALIKE:
+        number = (int, float)
+        return sum(1 for v in values if not (v == "" if type(v) is str else type(v) in number))
+    if key == "MADID":
+        return sum(1 for v in values if not (type(v) is str and (v == "" or _is_device_id(v))))
+    return sum(1 for v in values if type(v) is not str)
+
+
+def check_chunk(chunk: Chunk) -> None:
+    """Refuse a chunk that is not what the Graph API takes, or that would send a raw value.
+
+    The payload holds Graph API fields only; its schema names Meta keys, each once;
+    every row has a cell per key. Hashed-key cells are 64 lowercase hex or ``""`` (and
+    never the digest of an empty string), LOOKALIKE_VALUE cells numbers or ``""``,
+    MADID cells device ids (lowercase UUIDs) or ``""``, EXTERN_ID cells text. Cells are
+    checked by their exact type: a ``str`` subclass may serialize as other text than it
+    shows.
+
+    Raises NotHashedError (hashed keys) or ValidationError naming the keys and counts,
+    never the values.
     """
     payload = chunk.get("payload", {})
-    schema = payload.get("schema")
-    data = payload.get("data")
-    if not isinstance(schema, list) or not isinstance(data, list):
-        raise ValidationError("a chunk needs payload.schema (a list) and payload.data (a list)")
+    if not isinstance(payload, dict):
+        raise ValidationError("a chunk needs a payload dict, as audframe.to_payloads yields")
+    schema = _check_schema(payload)
+    data = payload["data"]
     if len(data) > MAX_BATCH_SIZE:
         raise ValidationError(
             f"a chunk carries {len(data)} rows; the Graph API takes at most {MAX_BATCH_SIZE}"
         )
-    hashed = [i for i, k in enumerate(schema) if k in HASHED_KEYS]
     if not data:
         return
     width = len(schema)
     if any(not isinstance(r, list | tuple) or len(r) != width for r in data):
         raise ValidationError(f"every row of payload.data must have {width} cells, like schema")
-    if not hashed:
-        return
-    cols = {schema[i]: [r[i] for r in data] for i in hashed}
-    bad = {
-        k: n
-        for k, values in cols.items()
-        if (n := sum(1 for v in values if not (isinstance(v, str) and _is_digest_or_empty(v))))
-    }
-    if bad:
-        listed = ", ".join(f"{k} ({n} cells)" for k, n in bad.items())
+    cols = {key: [r[i] for r in data] for i, key in enumerate(schema)}
+    bad = {k: n for k, values in cols.items() if (n := _bad_cells(k, values))}
+    unhashed = {k: n for k, n in bad.items() if k in HASHED_KEYS}
+    if unhashed:
+        listed = ", ".join(f"{k} ({n} cells)" for k, n in unhashed.items())
         raise NotHashedError(
             f"cells that are not SHA-256 digests in {listed}; call audframe.hash(...) first"
         )
-    empty = {k: n for k, values in cols.items() if (n := values.count(EMPTY_DIGEST))}
+    if bad:
+        listed = ", ".join(f"{k} ({n} cells)" for k, n in bad.items())
+        raise ValidationError(
+            f"cells that cannot be sent in {listed}: LOOKALIKE_VALUE takes numbers or "
+            '"", MADID device ids (lowercase UUIDs) or "", EXTERN_ID text; normalize the '
+            "frame with audframe.normalize(...)"
+        )
+    empty = {k: n for k in HASHED_KEYS & cols.keys() if (n := cols[k].count(EMPTY_DIGEST))}
     if empty:
         listed = ", ".join(f"{k} ({n} cells)" for k, n in empty.items())
         raise NotHashedError(
@@ -821,6 +884,13 @@ _HEX = frozenset("0123456789abcdef")
 
 def _is_digest_or_empty(v: str) -> bool:
     return v == "" or (len(v) == 64 and set(v) <= _HEX)
+
+
+_DEVICE_ID = re.compile(PATTERNS["MADID"])
+
+
+def _is_device_id(v: str) -> bool:
+    return _DEVICE_ID.match(v) is not None and v != ZERO_UUID
 
 
 def form_fields(chunk: Chunk) -> dict[str, str]:

@@ -23,6 +23,7 @@ __all__ = [
     "DIGEST",
     "EMPTY_DIGEST",
     "PATTERNS",
+    "ZERO_UUID",
     "check_hashed",
     "check_normalized",
     "hashed_schema",
@@ -57,7 +58,8 @@ PATTERNS: dict[str, str] = {
     "COUNTRY": r"^[a-z]{2}$",
     "MADID": _UUID,
 }
-_ZERO_UUID = "00000000-0000-0000-0000-000000000000"
+#: The device id iOS reports when tracking is off: a missing MADID.
+ZERO_UUID = "00000000-0000-0000-0000-000000000000"
 
 
 #: Keys whose normalized pattern admits no cased letter: no lowercase test needed.
@@ -78,7 +80,7 @@ def _well_formed(key: str, *, digest: bool = True) -> pl.Expr:
     if key == "DOBY":
         ok = ok & (col.cast(pl.Int32, strict=False) <= dt.date.today().year)
     if key == "MADID":
-        ok = ok & (col != _ZERO_UUID)
+        ok = ok & (col != ZERO_UUID)
     if key in HASHED_KEYS and digest:
         ok = ok | (col.str.contains(DIGEST) & (col != EMPTY_DIGEST))
     return ok

@@ -35,11 +35,13 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from os import PathLike
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
 import polars as pl
 import requests
@@ -75,6 +77,8 @@ def audience_id_of(audience_id: str | int) -> str:
         raise ValueError(f"audience_id must be the audience's numeric id, got {audience!r}")
     return audience
 
+#: What a token or an app secret is made of: visible ASCII characters.
+_VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
 log = logging.getLogger("audframe")
 
 Chunk = Mapping[str, Any]
@@ -146,6 +150,21 @@ class Sender:
     ) -> None:
         if not isinstance(access_token, str) or not access_token.strip():
             raise ValueError("access_token must be a non-empty string")
+        if not _VISIBLE_ASCII.fullmatch(access_token):  # never echoed: it is the token
+            raise ValueError(
+                "access_token holds characters no Graph token has (spaces, line breaks, "
+                "non-ASCII): copy the token again, without quotes or line breaks"
+            )
+        if app_secret is not None and not _VISIBLE_ASCII.fullmatch(app_secret):
+            raise ValueError("app_secret holds characters no app secret has (spaces, line "
+                             "breaks, non-ASCII): copy it again from the app's settings")
+        parts = urlsplit(base_url)
+        if (parts.scheme not in ("http", "https") or not parts.hostname or parts.username
+                or parts.password or parts.query or parts.fragment):
+            raise ValueError(  # never echoed: it may hold credentials
+                "base_url must be a plain http(s) URL such as https://graph.facebook.com, "
+                "without credentials, query or fragment: the token goes in access_token"
+            )
         if not 1 <= concurrency <= MAX_CONCURRENCY:
             raise ValueError(
                 f"concurrency must be between 1 and {MAX_CONCURRENCY}, got {concurrency}"

@@ -6,7 +6,9 @@ It sends form fields in the request body (URL-encoded here, once per batch, not 
 ``requests`` on every attempt), the token in an ``Authorization`` header, and turns Graph
 error bodies into :class:`~audframe.errors.GraphAPIError` (fatal, or retried under a
 reason) and everything else that is not a usable answer (reset, timeout, 5xx, a body
-that is not JSON) into :class:`~audframe.errors.TransportError`.
+that is not JSON, a redirect, which is never followed) into
+:class:`~audframe.errors.TransportError`. A body that echoes the token, the app secret
+or the proof is read without them, so no error, report or journal holds them.
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ import hashlib
 import hmac
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
-from urllib.parse import quote_plus
+from urllib.parse import quote, quote_plus
 
 import orjson
 import requests
@@ -165,7 +168,7 @@ class Transport:
     ) -> None:
         self._token = _Secret(access_token)
         self._secret = _Secret(app_secret) if app_secret else None
-        self._proof = appsecret_proof(app_secret, access_token) if app_secret else None
+        self._proof = _Secret(appsecret_proof(app_secret, access_token)) if app_secret else None
         self.base_url = base_url.rstrip("/")
         self.api_version = api_version.strip("/")
         self.timeout = timeout
@@ -190,10 +193,16 @@ class Transport:
             self._session.close()
 
     def _scrub(self, text: str) -> str:
-        for secret in (self._token, self._secret):
-            if secret is not None and secret.reveal():
-                text = text.replace(secret.reveal(), "***")
-        return text
+        """``text`` with the token, the app secret and the proof replaced by ``***``, in
+        any case and URL-encoded too (a server that echoes what it got)."""
+        forms = {
+            form
+            for secret in (self._token, self._secret, self._proof) if secret is not None
+            for form in (secret.reveal(), quote(secret.reveal(), safe=""),
+                         quote_plus(secret.reveal()))
+        }
+        pattern = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+        return re.sub(pattern, "***", text, flags=re.IGNORECASE)
 
     def _attempt(
         self, method: str, path: str, body: bytes | None, params: Mapping[str, str] | None
@@ -226,8 +235,12 @@ class Transport:
             return _Failure("transport", TransportError(
                 f"{what}: the connection failed ({type(exc).__name__})"), unsure=True)
         status = response.status_code
-        try:
-            parsed: Any = orjson.loads(response.content)
+        if 300 <= status < 400:  # not followed: the Authorization header would go along
+            return _Failure(None, TransportError(
+                f"{what}: HTTP {status} redirect, not followed; check base_url (the Graph "
+                "API host, https://graph.facebook.com)"))
+        try:  # a body that echoes a secret is read without it
+            parsed: Any = orjson.loads(self._scrub(response.content.decode("utf-8", "replace")))
         except orjson.JSONDecodeError:
             kind = response.headers.get("Content-Type", "unknown").split(";")[0]
             return _Failure("transport", TransportError(
@@ -246,7 +259,7 @@ class Transport:
         self, error: Mapping[str, Any], status: int, headers: Mapping[str, str]
     ) -> _Failure:
         code, subcode = _as_int(error.get("code")), _as_int(error.get("error_subcode"))
-        message = self._scrub(str(error.get("message", "no message")))[:500]
+        message = str(error.get("message", "no message"))[:500]
         trace = error.get("fbtrace_id")
         reason = self.retry.reason(code, subcode)
         if reason is None and code is None and status >= 500:
@@ -326,9 +339,9 @@ class Transport:
         """
         if self._proof is not None:
             if data is not None:
-                data = {**data, "appsecret_proof": self._proof}
+                data = {**data, "appsecret_proof": self._proof.reveal()}
             else:
-                params = {**(params or {}), "appsecret_proof": self._proof}
+                params = {**(params or {}), "appsecret_proof": self._proof.reveal()}
         body = None if data is None else form_body(data)
         attempts = 0
         unsure = check_first

@@ -78,6 +78,11 @@ def test_explicit_map_is_used(capsys: pytest.CaptureFixture[str]) -> None:
          "does not look like one"),  # a token's length (Meta's are ~200 characters)
         (["upload", PARQUET, "--audience-id", "1", "--token-env", "EAABsecret-FAKE-123"],
          "does not look like one"),
+        # a short token of name characters passes for a name, but is never shown
+        (["upload", PARQUET, "--audience-id", "1", "--token-env", "EAABsecret1234abcdXYZ"],
+         "no access token: set the variable --token-env names"),
+        (["upload", PARQUET, "--audience-id", "1", "--token-env", "MY_TOKEN"],
+         "no access token: set MY_TOKEN"),
     ],
 )
 def test_user_mistakes_exit_2_with_one_line(

@@ -340,7 +340,63 @@ def test_check_chunk() -> None:
         check_chunk({"payload": {"schema": ["EMAIL"], "data": [[""]] * (MAX_BATCH_SIZE + 1)}})
     with pytest.raises(ValidationError):
         check_chunk({"payload": {}})
-    check_chunk({"payload": {"schema": ["MADID"], "data": [["anything"]]}})
+    check_chunk({"payload": {"schema": ["MADID", "EXTERN_ID"], "data": [[UUID, "any id"]]}})
+
+
+UUID = "6d92078a-8246-4ba4-ae5b-76104861e7dc"
+RAW = "alice@example.com"
+
+
+class Lying(str):
+    """A str that shows the digest check 64 hex characters but serializes as itself."""
+
+    def __len__(self) -> int:
+        return 64
+
+    def __iter__(self) -> Any:
+        return iter("a")
+
+
+@pytest.mark.parametrize(
+    ("payload", "error", "message"),
+    [
+        ({"schema": ["EMAIL", "EMAIL"], "data": [[RAW, h("b")]]}, ValidationError,
+         "names EMAIL more than once"),
+        ({"schema": ["email"], "data": [[RAW]]}, ValidationError, r"\['email'\], not Meta keys"),
+        ({"schema": ["EMAIL_SHA256"], "data": [[RAW]]}, ValidationError, "not Meta keys"),
+        ({"schema": ["EMAIL"], "data": [[h("b")]], "raw_emails": [RAW]}, ValidationError,
+         r"fields the Graph API does not take: \['raw_emails'\]"),
+        ({"schema": ["EMAIL"], "data": [[Lying(RAW)]]}, NotHashedError, r"EMAIL \(1 cells\)"),
+        ({"schema": ["EMAIL", "LOOKALIKE_VALUE"], "data": [[h("b"), RAW]]}, ValidationError,
+         r"LOOKALIKE_VALUE \(1 cells\)"),
+        ({"schema": ["MADID"], "data": [[RAW]]}, ValidationError, r"MADID \(1 cells\)"),
+        ({"schema": ["MADID"], "data": [["00000000-0000-0000-0000-000000000000"]]},
+         ValidationError, "MADID"),
+        ({"schema": ["EXTERN_ID"], "data": [[{"email": RAW}]]}, ValidationError, "EXTERN_ID"),
+    ],
+)
+def test_check_chunk_refuses_what_could_carry_a_raw_value(
+    payload: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message) as info:
+        check_chunk({"payload": payload})
+    assert RAW not in str(info.value)
+
+
+def test_check_chunk_takes_numbers_and_blanks_for_lookalike_values() -> None:
+    check_chunk({"payload": {"schema": ["EMAIL", "LOOKALIKE_VALUE"],
+                             "data": [[h("a"), 140], [h("b"), 2.5], [h("c"), ""], [h("d"), -1]]}})
+    with pytest.raises(ValidationError, match="LOOKALIKE_VALUE"):
+        check_chunk({"payload": {"schema": ["LOOKALIKE_VALUE"], "data": [[True]]}})
+
+
+def test_a_frame_whose_madid_is_not_a_device_id_is_refused() -> None:
+    frame = pl.DataFrame({"EMAIL": [h("a"), h("b")], "MADID": [UUID, RAW]})
+    with pytest.raises(ValidationError, match="MADID holds 1 cells") as info:
+        to_payloads(frame)
+    assert RAW not in str(info.value)
+    (chunk,) = to_payloads(frame.head(1))
+    assert chunk["payload"]["data"] == [[h("a"), UUID]]
 
 
 # -- properties over random frames ---------------------------------------------------

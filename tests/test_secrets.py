@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import pickle
+import threading
 import traceback
-from collections.abc import Callable
+import urllib.parse
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import APP_SECRET, TOKEN, make_chunks, make_rows
 
 from audframe import emulator as emulator_module
 from audframe.emulator import FaultPlan, GraphEmulator
-from audframe.errors import AudframeError, GraphAPIError
+from audframe.errors import AudframeError, GraphAPIError, NotHashedError, TransportError
 from audframe.sender import Sender, appsecret_proof
 
 MakeSender = Callable[..., Sender]
@@ -85,10 +92,10 @@ def test_no_secret_in_reprs_reports_or_pickles(
 ) -> None:
     sender = make_sender(emulator.url, app_secret=APP_SECRET)
     report = sender.add("5", make_chunks(make_rows(20), 10))
-    texts = [repr(sender), str(sender), repr(vars(sender)), repr(report), str(report.to_dict()),
-             report._repr_html_(), repr(emulator)]
+    texts = [repr(sender), str(sender), repr(vars(sender)), repr(vars(sender._transport)),
+             repr(report), str(report.to_dict()), report._repr_html_(), repr(emulator)]
     for text in texts:
-        for secret in SECRETS:
+        for secret in (*SECRETS, appsecret_proof(APP_SECRET, TOKEN)):
             assert secret not in text
     assert "app_secret=***" in repr(sender)
     with pytest.raises(TypeError):
@@ -107,3 +114,136 @@ def test_no_secret_in_journal_files(tmp_path: Path, make_sender: MakeSender) -> 
     for secret in SECRETS:
         assert secret.encode() not in data
     assert appsecret_proof(APP_SECRET, TOKEN).encode() not in data
+
+
+# -- a server that echoes what it got (a gateway, a proxy, a misbehaving Graph) ------------
+
+ECHOED_TOKEN = "EAA+tok/en=="  # the characters of real tokens that URL-encoding changes
+
+
+@contextmanager
+def echo_server(status: int, body: Callable[[str, str], dict[str, Any]]) -> Iterator[str]:
+    """A local HTTP server answering every POST with ``status`` and the JSON of
+    ``body(authorization header, appsecret_proof)``; yields its base URL."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            form = dict(urllib.parse.parse_qsl(
+                self.rfile.read(int(self.headers["Content-Length"])).decode()))
+            out = json.dumps(body(self.headers["Authorization"], form["appsecret_proof"]))
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out.encode())
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _echoed(authorization: str, proof: str) -> str:
+    token = authorization.removeprefix("Bearer ")
+    return f"{token} {urllib.parse.quote(token, safe='')} {token.lower()} {proof}"
+
+
+def _leaks(text: str) -> list[str]:
+    proof = appsecret_proof(APP_SECRET, ECHOED_TOKEN)
+    forms = [ECHOED_TOKEN, urllib.parse.quote(ECHOED_TOKEN, safe=""), ECHOED_TOKEN.lower(), proof]
+    return [form for form in forms if form in text]
+
+
+def test_an_error_body_that_echoes_the_secrets_is_read_without_them(
+    make_sender: MakeSender,
+) -> None:
+    def error(authorization: str, proof: str) -> dict[str, Any]:
+        return {"error": {"message": f"Cannot parse access token: {_echoed(authorization, proof)}",
+                          "code": 190, "fbtrace_id": authorization,
+                          "error_user_msg": _echoed(authorization, proof)}}
+
+    with echo_server(400, error) as url:
+        sender = make_sender(url, token=ECHOED_TOKEN, app_secret=APP_SECRET)
+        with pytest.raises(GraphAPIError) as info:
+            sender.add("5", make_chunks(make_rows(3), 3))
+    text = "".join(traceback.format_exception(info.value)) + repr(info.value)
+    assert "Cannot parse access token: ***" in text and info.value.code == 190
+    assert _leaks(text) == []
+
+
+def test_a_reply_that_echoes_the_secrets_is_kept_without_them(
+    make_sender: MakeSender, tmp_path: Path
+) -> None:
+    def reply(authorization: str, proof: str) -> dict[str, Any]:
+        return {"audience_id": "5", "session_id": "1", "num_received": 3,
+                "num_invalid_entries": 1,
+                "invalid_entry_samples": {_echoed(authorization, proof): authorization}}
+
+    journal = tmp_path / "j.sqlite"
+    with echo_server(200, reply) as url:
+        report = make_sender(url, token=ECHOED_TOKEN, app_secret=APP_SECRET).add(
+            "5", make_chunks(make_rows(3), 3), journal=journal)
+    assert report.num_invalid_entries == 1
+    texts = [repr(report), str(report.to_dict()), report._repr_html_(),
+             b"".join(f.read_bytes() for f in tmp_path.iterdir()).decode("utf-8", "replace")]
+    assert "***" in report._repr_html_()
+    for text in texts:
+        assert _leaks(text) == []
+
+
+def test_a_redirect_is_not_taken_for_an_answer(make_sender: MakeSender) -> None:
+    with echo_server(307, lambda authorization, proof: {}) as url:
+        sender = make_sender(url, app_secret=APP_SECRET)
+        with pytest.raises(TransportError, match="HTTP 307 redirect, not followed"):
+            sender.add("5", make_chunks(make_rows(3), 3))
+
+
+@pytest.mark.parametrize("token", ["EAA\u00e9token", "EAAtoken\n", "EAA token", "EAAтокен"])
+def test_a_token_no_graph_token_looks_like_is_refused_unseen(token: str) -> None:
+    with pytest.raises(ValueError, match="characters no Graph token has") as info:
+        Sender(token)
+    assert token.strip() not in str(info.value)
+
+
+@pytest.mark.parametrize("base_url", [
+    f"https://graph.facebook.com/?access_token={TOKEN}",
+    f"https://user:{TOKEN}@graph.facebook.com",
+    f"https://graph.facebook.com#{TOKEN}",
+    "graph.facebook.com",
+])
+def test_a_base_url_with_credentials_is_refused_unseen(base_url: str) -> None:
+    with pytest.raises(ValueError, match="plain http") as info:
+        Sender(TOKEN, base_url=base_url)
+    assert TOKEN not in str(info.value)
+
+
+def test_a_list_of_chunks_is_sent_as_it_was_checked(
+    make_sender: MakeSender, emulator: GraphEmulator
+) -> None:
+    raw = "alice@example.com"
+
+    class Changing(Sequence[dict[str, Any]]):
+        """Chunks that hold digests when checked and raw values when read again."""
+
+        reads = 0
+
+        def __len__(self) -> int:
+            return 1
+
+        def __getitem__(self, i: Any) -> Any:
+            if i != 0:
+                raise IndexError(i)
+            type(self).reads += 1
+            cell = hashlib.sha256(raw.encode()).hexdigest() if self.reads == 1 else raw
+            return {"payload": {"schema": ["EMAIL"], "data": [[cell]]}}
+
+    with pytest.raises(NotHashedError):
+        make_sender(emulator.url).add("5", Changing())
+    assert Changing.reads == 2
+    assert not any(raw.encode() in q.body or b"alice%40" in q.body for q in emulator.requests)

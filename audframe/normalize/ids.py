@@ -5,11 +5,10 @@ from __future__ import annotations
 import polars as pl
 
 from audframe.normalize.rule import Rule, clean, make_rule
+from audframe.schemas import PATTERNS, ZERO_UUID
 
 __all__ = ["extern_id", "lookalike_value", "madid"]
 
-_UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-_ZERO = "00000000-0000-0000-0000-000000000000"
 
 
 def madid(raw: pl.Expr) -> Rule:
@@ -21,8 +20,8 @@ def madid(raw: pl.Expr) -> Rule:
     return make_rule(
         raw,
         v,
-        [(v == _ZERO, "madid is all zeros (tracking off)"),
-         (~v.str.contains(_UUID), "madid is not a UUID")],
+        [(v == ZERO_UUID, "madid is all zeros (tracking off)"),
+         (~v.str.contains(PATTERNS["MADID"]), "madid is not a UUID")],
         empty="madid is empty",
     )
 
