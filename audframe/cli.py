@@ -8,6 +8,7 @@ resumes. Tokens are read from the environment only.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import re
 import secrets
@@ -20,13 +21,20 @@ from typing import NoReturn
 import orjson
 import polars as pl
 
+from audframe import __version__
 from audframe.charts import coverage, report_html
 from audframe.emulator import GraphEmulator, serve
 from audframe.errors import AudframeError, GraphAPIError, TransportError
 from audframe.mapping import resolve_mapping
 from audframe.payloads import MAX_BATCH_SIZE, Payloads
 from audframe.report import validate
-from audframe.sender import MAX_CONCURRENCY, Sender, audience_id_of
+from audframe.sender import (
+    MAX_CONCURRENCY,
+    Sender,
+    audience_id_of,
+    check_api_version,
+    check_base_url,
+)
 from audframe.stream import payloads_and_report, validate_parquet
 
 __all__ = ["main"]
@@ -75,6 +83,10 @@ def parse_map(items: Sequence[str] | None) -> dict[str, str] | None:
         key, sep, column = item.partition("=")
         if not sep or not key.strip() or not column:
             raise UsageError(f"--map takes KEY=column, got {item!r}")
+        twice = next((k for k in out if k.upper() == key.strip().upper()), None)
+        if twice is not None:
+            raise UsageError(f"--map names {key.strip()} twice ({twice}={out[twice]} and "
+                             f"{item}); give each key once")
         out[key.strip()] = column
     return out
 
@@ -135,8 +147,24 @@ def _writable(path: str | None, what: str) -> None:
         raise UsageError(f"{what} {path!r}: folder {str(target.parent)!r} does not exist")
 
 
+def _journal(path: str | None) -> None:
+    """Refuse, before any work, a --journal that cannot be one."""
+    _writable(path, "--journal")
+    if path is not None and Path(path).is_file() and Path(path).stat().st_size:
+        with Path(path).open("rb") as file:
+            if file.read(16) != b"SQLite format 3\x00":
+                raise UsageError(f"--journal {path!r} is another kind of file, not an upload "
+                                 "journal; give a new path")
+
+
 def _input(args: argparse.Namespace) -> tuple[pl.LazyFrame, dict[str, str]]:
     frame = read_input(args.input)
+    columns = frame.collect_schema().names()
+    if len(columns) == 1 and (separator := next((c for c in ";|\t" if c in columns[0]), None)):
+        raise UsageError(
+            f"{args.input!r} looks separated by {separator!r}, not commas: audframe reads "
+            "comma-separated CSV (tab-separated as .tsv); save it with commas"
+        )
     mapping = resolve_mapping(frame, parse_map(args.map))
     if not args.map:
         _say("columns recognised by name: " + ", ".join(f"{k}={c}" for k, c in mapping.items()))
@@ -215,7 +243,8 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     rows = payloads.stats.estimated_num_total
     (out / "report.html").write_text(report_html(report, title=f"audframe: {args.input}"))
     _csv_safe(report.drop("example_rows")).write_csv(out / "report.csv")
-    _say("", f"{rows:,} rows in {batches} payloads written to {out / 'payloads.ndjson'}",
+    _say("", f"{rows:,} rows in {batches} payload{'s' * (batches != 1)} written to "
+             f"{out / 'payloads.ndjson'}",
          f"report: {out / 'report.html'}, {out / 'report.csv'}")
     return 0
 
@@ -260,8 +289,13 @@ def _resume_hint(args: argparse.Namespace) -> str:
 def cmd_upload(args: argparse.Namespace) -> int:
     """``audframe upload``: the whole job, with progress and the upload report."""
     token = _token(args)
-    audience_id_of(args.audience_id)  # a bad id is refused before any row is read
+    # Options are refused before any row is read.
+    audience_id_of(args.audience_id)
     _writable(args.html, "--html")
+    _journal(args.journal)
+    if not args.emulator:
+        check_base_url(args.base_url)
+    check_api_version(args.api_version)
     payloads, validation, rows = _prepared(args)
     operation = "remove" if args.remove else "replace" if args.replace else "add"
     emulator = None
@@ -318,13 +352,20 @@ def cmd_upload(args: argparse.Namespace) -> int:
 
 def cmd_emulator(args: argparse.Namespace) -> int:
     """``audframe emulator``: a local Graph API until Ctrl-C."""
-    serve(args.port, os.environ.get(args.token_env))
+    try:
+        serve(args.port, os.environ.get(args.token_env))
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise UsageError(f"port {args.port} is in use: give another --port, or leave "
+                             "--port out for a free one") from None
+        raise
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``audframe`` command."""
     parser = _Parser(prog="audframe", description="Customer tables into Meta Custom Audiences.")
+    parser.add_argument("--version", action="version", version=f"audframe {__version__}")
     subs = parser.add_subparsers(dest="command", required=True)
 
     p = subs.add_parser("validate", help="report what each key keeps and drops")
@@ -393,7 +434,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, AudframeError, ValueError, OSError) as exc:
         _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     except pl.exceptions.PolarsError as exc:
-        _fail(f"could not read {args.input!r}: {str(exc).splitlines()[0]}")
+        first = str(exc).splitlines()[0]
+        hint = ("save the file as UTF-8" if "utf-8" in first.lower() else
+                "check that it has a header row, one separator and closed quotes")
+        _fail(f"could not read {args.input!r}: {first}; {hint}")
     return status
 
 

@@ -84,6 +84,26 @@ log = logging.getLogger("audframe")
 Chunk = Mapping[str, Any]
 
 
+
+def check_base_url(base_url: str) -> None:
+    """Refuse a ``base_url`` that is not a plain http(s) URL (ValueError, never echoing it:
+    it may hold credentials)."""
+    parts = urlsplit(base_url)
+    if (parts.scheme not in ("http", "https") or not parts.hostname or parts.username
+            or parts.password or parts.query or parts.fragment):
+        raise ValueError(
+            "base_url must be a plain http(s) URL such as https://graph.facebook.com, "
+            "without credentials, query or fragment: the token goes in access_token"
+        )
+
+
+def check_api_version(api_version: str) -> None:
+    """Refuse an ``api_version`` not written as Graph versions are (``v21.0``)."""
+    if not re.fullmatch(r"v\d+\.\d+", api_version):
+        raise ValueError(f"api_version {api_version!r} is not a Graph API version such as "
+                         "v21.0")
+
+
 class Sender:
     """Uploads hashed rows to Meta custom audiences through the Graph API.
 
@@ -158,13 +178,8 @@ class Sender:
         if app_secret is not None and not _VISIBLE_ASCII.fullmatch(app_secret):
             raise ValueError("app_secret holds characters no app secret has (spaces, line "
                              "breaks, non-ASCII): copy it again from the app's settings")
-        parts = urlsplit(base_url)
-        if (parts.scheme not in ("http", "https") or not parts.hostname or parts.username
-                or parts.password or parts.query or parts.fragment):
-            raise ValueError(  # never echoed: it may hold credentials
-                "base_url must be a plain http(s) URL such as https://graph.facebook.com, "
-                "without credentials, query or fragment: the token goes in access_token"
-            )
+        check_base_url(base_url)
+        check_api_version(api_version)
         if not 1 <= concurrency <= MAX_CONCURRENCY:
             raise ValueError(
                 f"concurrency must be between 1 and {MAX_CONCURRENCY}, got {concurrency}"

@@ -53,6 +53,9 @@ _FATAL_HINTS: Final[dict[int, str]] = {
     "with",
 }
 
+#: Shorter text is not looked for: no real token or secret is that short, and a test
+#: token of one letter would blot out that letter everywhere.
+_SCRUBBED_LENGTH: Final = 8
 _FORM: Final = "application/x-www-form-urlencoded"
 # The bytes quote_plus leaves alone; every other byte is percent-encoded (space as '+').
 _FORM_SAFE: Final = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~"
@@ -200,7 +203,10 @@ class Transport:
             for secret in (self._token, self._secret, self._proof) if secret is not None
             for form in (secret.reveal(), quote(secret.reveal(), safe=""),
                          quote_plus(secret.reveal()))
+            if len(form) >= _SCRUBBED_LENGTH
         }
+        if not forms:
+            return text
         pattern = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
         return re.sub(pattern, "***", text, flags=re.IGNORECASE)
 
@@ -228,6 +234,10 @@ class Transport:
         except requests.Timeout:
             return _Failure("transport", TransportError(
                 f"{what}: no answer within {self.timeout:g} s"), unsure=True)
+        except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
+                requests.exceptions.MissingSchema) as exc:  # nothing was sent
+            return _Failure(None, TransportError(
+                f"{what}: base_url is not a URL requests can send to ({type(exc).__name__})"))
         except requests.RequestException as exc:
             if _never_connected(exc):
                 return _Failure("transport", TransportError(
@@ -275,7 +285,7 @@ class Transport:
 
     @staticmethod
     def _exhausted(failure: _Failure, attempts: int, what: str) -> AudframeError:
-        advice = "rerun later (with the same journal= to resume where it stopped)"
+        advice = "rerun later (with the same journal, to resume where it stopped)"
         exc = failure.error
         if isinstance(exc, GraphAPIError):
             extra = ""

@@ -203,7 +203,7 @@ class Upload:
             raise TransportError(
                 f"{what} may have been applied and must be sent once, but the session's "
                 f"status could not be read ({str(exc).split(' — ')[0]}); it was not sent "
-                "again: rerun later with the same journal= to ask again"
+                "again: rerun later with the same journal to ask again"
             ) from exc
         data = body.get("data")
         status = data[0] if isinstance(data, list) and data and isinstance(data[0], dict) else {}

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -83,6 +84,15 @@ def test_explicit_map_is_used(capsys: pytest.CaptureFixture[str]) -> None:
          "no access token: set the variable --token-env names"),
         (["upload", PARQUET, "--audience-id", "1", "--token-env", "MY_TOKEN"],
          "no access token: set MY_TOKEN"),
+        (["upload", PARQUET, "--audience-id", "1", "--emulator", "--journal", "no/dir/j.sqlite"],
+         "--journal 'no/dir/j.sqlite': folder 'no/dir' does not exist"),
+        (["upload", PARQUET, "--audience-id", "1", "--emulator", "--journal", PARQUET],
+         "another kind of file, not an upload journal"),
+        (["upload", PARQUET, "--audience-id", "1", "--emulator", "--api-version", "21"],
+         "'21' is not a Graph API version"),
+        (["validate", PARQUET, "--map", "EMAIL=email", "--map", "email=phone"],
+         "--map names email twice (EMAIL=email and email=phone)"),
+        (["emulator", "--port", "-1"], "not between"),
     ],
 )
 def test_user_mistakes_exit_2_with_one_line(
@@ -365,3 +375,46 @@ def test_report_csv_shows_formula_like_column_names_as_text(
     assert status == 0, err
     columns = pl.read_csv(tmp_path / "out" / "report.csv")["column"].to_list()
     assert "'=SUM(1+1)" in columns and "phone" in columns
+
+
+def test_a_base_url_that_is_no_url_is_refused_before_any_row_is_read(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUDFRAME_ACCESS_TOKEN", "EAAtoken-for-this-test")
+    status, out, err = run(["upload", PARQUET, "--audience-id", "1", "--base-url", "notaurl"],
+                           capsys)
+    assert status == 2 and "plain http(s) URL" in err and "rows read" not in out
+    assert "EAAtoken" not in err
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (b"email;phone;zip\na@b.com;650;94035\n", "looks separated by ';'"),
+        ("email,first_name\nj@x.com,J\u00fcrgen\n".encode("latin-1"), "save the file as UTF-8"),
+    ],
+)
+def test_a_csv_audframe_cannot_read_says_what_to_do(
+    content: bytes, needle: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "export.csv"
+    path.write_bytes(content)
+    status, _, err = run(["validate", str(path)], capsys)
+    assert status == 2 and needle in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_emulator_on_a_port_in_use_says_what_to_do(
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        status, _, err = run(["emulator", "--port", str(port)], capsys)
+    assert status == 2 and f"port {port} is in use: give another --port" in err
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0 and capsys.readouterr().out.strip() == "audframe 0.1.0"

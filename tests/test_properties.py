@@ -145,6 +145,9 @@ COMMON_NAMES = {
     "cd": ["DR Congo", "DRC", "Democratic Republic of the Congo",
            "Democratic Republic of Congo", "Congo-Kinshasa"],
     "cg": ["Congo-Brazzaville", "Republic of the Congo"],
+    "cn": ["PRC", "Mainland China"], "sa": ["KSA", "Saudi"], "ba": ["Bosnia"],
+    "tt": ["Trinidad"], "ag": ["Antigua"], "st": ["Sao Tome"], "fk": ["Falklands"],
+    "ie": ["Republic of Ireland"],
 }
 
 
@@ -162,6 +165,7 @@ def country_table() -> dict[str, str]:
                         table.setdefault("st" + key[len("saint"):], c.alpha_2.lower())
     for code, names in COMMON_NAMES.items():
         table.update(dict.fromkeys(map(fold_country, names), code))
+    table |= {"laopdr": "la", "theuk": "gb", "theus": "us", "theusa": "us", "theuae": "ae"}
     return table
 
 

@@ -950,3 +950,17 @@ def test_a_second_ctrl_c_while_replies_are_awaited_loses_no_reply(
         assert sorted(seqs) == [1, 2, 3, 4]
         assert emu.violations == [] and emu.rows("31", ["EMAIL"]) == as_set(rows)
     assert report.batches_table["resumed"].sum() == 3
+
+
+def test_a_base_url_requests_cannot_send_to_fails_at_once(make_sender: MakeSender) -> None:
+    sender = make_sender("http://exa mple.com", max_attempts=8, backoff_base=1.0)
+    started = time.monotonic()
+    with pytest.raises(TransportError, match="base_url is not a URL requests can send to"):
+        sender.add("5", make_chunks(make_rows(3), 3))
+    assert time.monotonic() - started < 1.0  # not retried with backoff
+
+
+@pytest.mark.parametrize("api_version", ["21", "v21", "21.0", "v21.0/"])
+def test_an_api_version_graph_has_not_is_refused(api_version: str) -> None:
+    with pytest.raises(ValueError, match="is not a Graph API version"):
+        Sender(TOKEN, api_version=api_version)
