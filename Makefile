@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint fuzz bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest -q
+
+fuzz: $(STAMP)
+	AUDFRAME_FUZZ=1 $(BIN)/pytest -q tests/test_properties.py tests/test_phone.py tests/test_payloads.py \
+		tests/test_prepare.py tests/test_hashing.py tests/test_distinct.py
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
