@@ -23,12 +23,12 @@ import orjson
 import polars as pl
 
 from audframe.errors import ValidationError
-from audframe.payloads import Payloads, check_chunk, to_payloads
+from audframe.payloads import MAX_BATCH_SIZE, Payloads, check_chunk, to_payloads
 
 __all__ = ["MAX_ROWS", "Batch", "batches"]
 
 #: Meta's limit of rows per request.
-MAX_ROWS: Final = 10_000
+MAX_ROWS: Final = MAX_BATCH_SIZE
 
 
 @dataclass
@@ -50,26 +50,16 @@ class Batch:
 
 
 def _payload_of(chunk: Any) -> tuple[dict[str, Any], int]:
-    """Check one chunk's shape, size and digests; return its payload and row count."""
+    """Check one chunk (:func:`audframe.payloads.check_chunk`); return its payload and
+    row count."""
     if not isinstance(chunk, Mapping) or not isinstance(chunk.get("payload"), Mapping):
         raise ValidationError(
             "each chunk must be a dict with a 'payload' dict, as audframe.to_payloads "
             f"yields; got {type(chunk).__name__}"
         )
     payload = dict(chunk["payload"])
-    schema, rows = payload.get("schema"), payload.get("data")
-    if not isinstance(schema, list) or not isinstance(rows, list):
-        raise ValidationError(
-            "payload.schema must be a list of keys (the list form, even for one key) and "
-            "payload.data a list of rows"
-        )
-    if len(rows) > MAX_ROWS:
-        raise ValidationError(
-            f"a chunk holds {len(rows):,} rows; Meta takes at most {MAX_ROWS:,} per request: "
-            "make the chunks with audframe.to_payloads(frame, batch_size=10_000)"
-        )
     check_chunk({"payload": payload})
-    return payload, len(rows)
+    return payload, len(payload["data"])
 
 
 def _from_chunks(chunks: Iterable[Any]) -> Iterator[Batch]:

@@ -794,7 +794,10 @@ def _check_schema(payload: Chunk) -> list[str]:
     field but the Graph API's."""
     schema = payload.get("schema")
     if not isinstance(schema, list) or not isinstance(payload.get("data"), list):
-        raise ValidationError("a chunk needs payload.schema (a list) and payload.data (a list)")
+        raise ValidationError(
+            "payload.schema must be a list of keys (the list form, even for one key) and "
+            "payload.data a list of rows"
+        )
     other = sorted(str(k) for k in payload if k not in _PAYLOAD_FIELDS)
     if other:
         raise ValidationError(
@@ -818,6 +821,8 @@ def _bad_cells(key: str, values: list[Any]) -> int:
     number or "" (LOOKALIKE_VALUE: Meta reports a negative one as invalid), not a device
     id or "" (MADID: a lowercase UUID, not all zeros), not text (EXTERN_ID)."""
     if key in HASHED_KEYS:
+        if _all_digests_or_empty(values):
+            return 0
         return sum(1 for v in values if not (type(v) is str and _is_digest_or_empty(v)))
     if key == _LOOKALIKE:
         number = (int, float)
@@ -847,7 +852,8 @@ def check_chunk(chunk: Chunk) -> None:
     data = payload["data"]
     if len(data) > MAX_BATCH_SIZE:
         raise ValidationError(
-            f"a chunk carries {len(data)} rows; the Graph API takes at most {MAX_BATCH_SIZE}"
+            f"a chunk holds {len(data):,} rows; Meta takes at most {MAX_BATCH_SIZE:,} per "
+            "request: make the chunks with audframe.to_payloads(frame, batch_size=10_000)"
         )
     if not data:
         return
@@ -884,6 +890,14 @@ _HEX = frozenset("0123456789abcdef")
 
 def _is_digest_or_empty(v: str) -> bool:
     return v == "" or (len(v) == 64 and set(v) <= _HEX)
+
+
+def _all_digests_or_empty(values: list[Any]) -> bool:
+    """Whether every value is a ``str`` of 64 lowercase hex characters or ``""``: their
+    text joined is checked at once (a non-ASCII character encodes to other bytes)."""
+    if not all(type(v) is str and len(v) in (0, 64) for v in values):
+        return False
+    return not "".join(values).encode().translate(None, _HEX_DIGITS)
 
 
 _DEVICE_ID = re.compile(PATTERNS["MADID"])

@@ -10,7 +10,6 @@ from audframe.schemas import PATTERNS, ZERO_UUID
 __all__ = ["extern_id", "lookalike_value", "madid"]
 
 
-
 def madid(raw: pl.Expr) -> Rule:
     """MADID: trim, lowercase, hyphens kept; must be a UUID (IDFA/GAID).
 

@@ -779,6 +779,8 @@ _LEADING_ZEROS = re.compile(rf"^[^\d+\uff0b]*(?:[^\d+\uff0bA-Za-z]|{_ZERO})*")
 #: Three letters or more: libphonenumber reads the letters on the keypad (its own rule).
 _VANITY = re.compile(r"(?:.*?[A-Za-z]){3}.*")
 _DOUBLE_ZERO = re.compile(rf"^[^\d+\uff0b]*{_ZERO}\D*{_ZERO}")
+#: libphonenumber's module, for steps of ``parse`` it has no public function for.
+_UTIL: Any = phonenumberutil
 
 
 def _e164(text: str, region: str | None) -> tuple[str | None, str | None]:
@@ -840,9 +842,8 @@ def _possible(value: str) -> bool:
 def _keypad_letters(number: str) -> bool:
     """Whether libphonenumber reads letters of ``number`` on the keypad: three or more
     in the part it parses (its own step of ``parse``: RFC 3966 parameters cut)."""
-    util: Any = phonenumberutil
     try:
-        national = util._build_national_number_for_parsing(number)
+        national = _UTIL._build_national_number_for_parsing(number)
     except NumberParseException:  # a phone-context it refuses: it reads nothing
         return False
     return _VANITY.fullmatch(national) is not None
@@ -857,8 +858,7 @@ def _without_extension(value: str) -> str:
     the number. They rewrite the number without its extension instead, as the fast path
     does. These two helpers are libphonenumber's own steps of ``parse``.
     """
-    util: Any = phonenumberutil
-    extension, number = util._maybe_strip_extension(util._extract_possible_number(value))
+    extension, number = _UTIL._maybe_strip_extension(_UTIL._extract_possible_number(value))
     return str(number) if extension else value
 
 
