@@ -164,7 +164,7 @@ def per_distinct_batch(
 #: of CPU), so chunks are no smaller than it takes to keep the cores busy.
 ROWS_PER_CHUNK = 250_000
 #: A smaller frame is still cut into one chunk per thread, down to chunks of this many
-#: rows: batches of 100,000 rows (the file routes) then prepare 9% faster.
+#: rows: batches of 100,000 rows then prepare 9% faster.
 _MIN_ROWS_PER_CHUNK = 50_000
 
 

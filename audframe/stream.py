@@ -35,7 +35,7 @@ from audframe.report import Tally, validate_batches
 __all__ = ["hashed_batches", "parquet_payloads", "payloads_and_report", "validate_parquet"]
 
 #: Rows read, normalized and hashed at a time.
-DEFAULT_ROWS = 100_000
+DEFAULT_ROWS = 250_000
 
 
 def hashed_batches(

@@ -15,7 +15,7 @@ included; the RSS after the imports is reported too):
 
 ``file``
     ``audframe.stream.parquet_payloads(path, MAPPING, default_country="US")``: pyarrow
-    reads the file 100,000 rows at a time and each batch is normalized and hashed as
+    reads the file 250,000 rows at a time and each batch is normalized and hashed as
     an in-memory DataFrame by the public ``audframe.prepare`` (normalize and hash).
     This is the route the ``audframe`` command uses for Parquet input, and the one
     that meets the target: its memory follows the batch size, not the file's size.
@@ -54,7 +54,7 @@ TARGET_MIB = 1024
 TRACE_EVERY = 1_000_000
 
 ROUTES = {
-    "file": "audframe.stream.parquet_payloads: pyarrow batches of 100,000 rows, "
+    "file": "audframe.stream.parquet_payloads: pyarrow batches of 250,000 rows, "
             "eager prepare (normalize + hash) per batch (the audframe command's route)",
     "lazy": "to_payloads(hash(normalize(pl.scan_parquet(path)))): polars streaming engine",
 }

@@ -14,10 +14,12 @@ work, not the disk:
 audframe
     ``audframe.prepare(frame, mapping, default_country="US")`` (normalize and hash in
     one pass) → ``audframe.to_payloads(...).fields()``: the POST form fields of every
-    request, ready to send (what the sender posts). Three variants: the same pipeline
-    calling ``audframe.normalize`` then ``audframe.hash`` (same output), from
-    ``pl.scan_parquet`` (a LazyFrame, streamed), and through plain dict chunks each
-    encoded by ``audframe.payloads.form_fields``.
+    request, ready to send (what the sender posts). Four variants: the same pipeline
+    calling ``audframe.normalize`` then ``audframe.hash`` (same output), from the
+    Parquet file by ``audframe.parquet_payloads`` (pyarrow batches; the command line's
+    route), from ``pl.scan_parquet`` (a LazyFrame, streamed), and through plain dict
+    chunks each encoded by ``audframe.payloads.form_fields``. The two that read the
+    file include reading it.
 official SDK
     ``facebook_business`` ``CustomAudience.format_params(schema=[...], users=rows,
     is_raw=True)`` per 10,000-row chunk (the Graph limit), then the SDK's own form
@@ -214,6 +216,11 @@ def _payload_stage(af: Any, hashed: pl.DataFrame) -> int:
     return sum(len(fields["payload"]) for _session, fields in payloads.fields())
 
 
+def _file_route(af: Any, path: Path) -> int:
+    payloads = af.parquet_payloads(path, MAPPING, default_country=DEFAULT_COUNTRY)
+    return sum(len(fields["payload"]) for _session, fields in payloads.fields())
+
+
 def _one_pass(af: Any, source: pl.DataFrame) -> dict[str, int]:
     """What ``audframe prepare`` and ``upload`` do: the report and the payloads, one pass."""
     payloads, report = af.payloads_and_report(source, MAPPING, default_country=DEFAULT_COUNTRY,
@@ -302,7 +309,8 @@ def run(args: argparse.Namespace) -> tuple[dict[str, str], list[Result], list[st
     audframe = _optional("audframe")
     api_ready = audframe is not None and all(
         hasattr(audframe, n)
-        for n in ("prepare", "normalize", "hash", "to_payloads", "payloads_and_report")
+        for n in ("prepare", "normalize", "hash", "to_payloads", "payloads_and_report",
+                  "parquet_payloads")
     ) and _optional("audframe.payloads") is not None
     normalized: pl.DataFrame | None = None
     jobs: list[Job] = []
@@ -325,6 +333,9 @@ def run(args: argparse.Namespace) -> tuple[dict[str, str], list[Result], list[st
             Job("audframe, same pipeline calling normalize then hash", rows,
                 lambda: audframe_pipeline(df, chained=True),
                 note=lambda i: f"{i['chunks']} chunks, same output"),
+            Job("audframe, same pipeline from the Parquet file (parquet_payloads, batches)",
+                rows, lambda: _file_route(af, path),
+                note=lambda i: "the command line's route; includes reading the file"),
             Job("audframe, same pipeline from pl.scan_parquet (LazyFrame, streaming)", rows,
                 lambda: audframe_pipeline(pl.scan_parquet(path)),
                 note=lambda i: "includes reading the Parquet file"),

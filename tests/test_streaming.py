@@ -7,6 +7,8 @@ from typing import Any
 
 import polars as pl
 import polars_hash  # noqa: F401  (the chash namespace, to make test data fast)
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.parquet as pq  # type: ignore[import-untyped]
 import pytest
 from polars.testing import assert_frame_equal
 
@@ -69,6 +71,22 @@ def test_the_chunk_pass_reads_batches_and_collects_nothing_whole(
     assert sum(batches) == 25_000  # and the chunks were read back from the spool
 
 
+def test_the_spool_stores_each_slice_of_a_frame_once(tmp_path: Path) -> None:
+    # slices of one frame view its whole string buffers; the spool keeps what each holds
+    i = pl.int_range(30_000)
+    whole = pl.select(EMAIL=i.cast(pl.String).chash.sha2_256(), FN=(i % 7).cast(pl.String))
+    whole = whole.with_columns(pl.col("FN").chash.sha2_256())
+    slices = [whole.slice(n, 1_000) for n in range(0, 30_000, 1_000)]
+    chunks = to_payloads(iter(slices), batch_size=4_000, session_id=3)
+    spool = chunks._source.path  # type: ignore[union-attr]
+    # 2 × 30,000 digests of 64 bytes and their 16-byte views: 4.8 MB (with the whole
+    # buffers in every slice: 116 MB)
+    assert spool.stat().st_size < 6_000_000
+    assert [f for _, f in chunks.fields()] == [
+        f for _, f in to_payloads(whole, batch_size=4_000, session_id=3).fields()
+    ]
+
+
 def test_lazy_hash_then_payloads_equals_eager(tmp_path: Path) -> None:
     path = tmp_path / "n.parquet"
     pl.DataFrame(
@@ -119,16 +137,31 @@ def test_batches_are_checked_before_any_chunk_and_the_spool_removed(
 
 
 def _batch_sizes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The sizes of the record batches pyarrow reads from Parquet files from now on."""
+    """The sizes of the record batches pyarrow reads from now on: from Parquet files
+    (the input) and from Arrow IPC files (the spool)."""
     seen: list[int] = []
-    iter_batches = payloads.pq.ParquetFile.iter_batches
+    iter_batches = pq.ParquetFile.iter_batches
+    read_spool = payloads._Spool.read
 
     def spy(self: Any, *args: Any, **kwargs: Any) -> Any:
         for batch in iter_batches(self, *args, **kwargs):
             seen.append(batch.num_rows)
             yield batch
 
-    monkeypatch.setattr(payloads.pq.ParquetFile, "iter_batches", spy)
+    def spy_spool(self: Any, rows: int) -> Any:
+        get_batch = pa.ipc.RecordBatchFileReader.get_batch
+
+        def counted(reader: Any, i: int) -> Any:
+            batch = get_batch(reader, i)
+            seen.append(batch.num_rows)
+            return batch
+
+        with monkeypatch.context() as patch:
+            patch.setattr(pa.ipc.RecordBatchFileReader, "get_batch", counted)
+            yield from read_spool(self, rows)
+
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", spy)
+    monkeypatch.setattr(payloads._Spool, "read", spy_spool)
     return seen
 
 
@@ -139,14 +172,17 @@ def test_a_parquet_file_in_bounded_batches_equals_the_lazy_pipeline(
     seen = _batch_sizes(monkeypatch)
     monkeypatch.setattr(payloads, "_BLOCK_ROWS", 64)
     got = parquet_payloads(raw, default_country="US", batch_size=40, session_id=5, rows=64)
+    chunks = list(got)
+    # the file, and then the spool, are read once each, a bounded batch at a time
+    assert sum(seen) == got.stats.rows_read + got.stats.estimated_num_total
+    assert max(seen) <= 64
     lazy = to_payloads(
         audframe.hash(audframe.normalize(pl.scan_parquet(raw), default_country="US")),
         batch_size=40, session_id=5,
     )
     assert got.stats == lazy.stats
     assert got.stats.rows_dropped >= 3
-    assert list(got) == list(lazy)
-    assert max(seen) <= 64  # the file, and the spool, are read a bounded batch at a time
+    assert chunks == list(lazy)
     fields = list(parquet_payloads(raw, default_country="US", batch_size=40,
                                    session_id=5, rows=64).fields())
     eager = audframe.hash(audframe.normalize(pl.read_parquet(raw), default_country="US"))
@@ -232,7 +268,7 @@ def test_one_pass_gives_the_payloads_and_report_of_two(
     want_fields, want_report = _separately(pl.read_parquet(raw))
     assert want_report.filter(pl.col("count") > 0).height > 3  # reasons to count
     seen: list[int] = []  # rows pyarrow reads from the raw file (not from the spool)
-    iter_batches = payloads.pq.ParquetFile.iter_batches
+    iter_batches = pq.ParquetFile.iter_batches
 
     def spy(self: Any, *args: Any, **kwargs: Any) -> Any:
         for batch in iter_batches(self, *args, **kwargs):
@@ -240,7 +276,7 @@ def test_one_pass_gives_the_payloads_and_report_of_two(
                 seen.append(batch.num_rows)
             yield batch
 
-    monkeypatch.setattr(payloads.pq.ParquetFile, "iter_batches", spy)
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", spy)
     for source in (raw, pl.scan_parquet(raw), pl.read_parquet(raw)):
         got = payloads_and_report(source, default_country="US", examples=5, rows=16,
                                   batch_size=40, session_id=9)
