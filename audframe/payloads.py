@@ -95,6 +95,9 @@ _SPOOL_BATCH_ROWS = 50_000
 _SAMPLE_ROWS = 10_000
 
 _HEX_DIGITS = b"0123456789abcdef"
+#: Above this many string buffers, a column's buffers are copied into one before the
+#: digest check reads them (see :func:`_only_hex_bytes`).
+_MANY_BUFFERS = 64
 #: Bytes of the block :func:`_heap_for_payloads` allocates and frees, once per process:
 #: above any payload (10,000 rows of every key), within glibc's 32 MiB limit.
 _HEAP_HINT_BYTES = 24 << 20
@@ -187,6 +190,9 @@ def _string_buffers(column: pl.Series) -> list[Any] | None:
     cells = 64 * (column.len() - column.null_count())
     if sum(b.size for b in buffers.values()) > 2 * cells + (1 << 20):  # 1 MiB of slack
         return None
+    # Anything else shows at once, mostly: length prefixes start a Parquet reader's buffers
+    if any(bytes(memoryview(b)[:64]).translate(None, _HEX_DIGITS) for b in buffers.values()):
+        return None
     return list(buffers.values())
 
 
@@ -194,20 +200,24 @@ def _only_hex_bytes(columns: dict[str, pl.Series]) -> set[str]:
     """The names of the String ``columns`` whose data buffers hold only lowercase hex
     (see :func:`_string_buffers`).
 
-    Each buffer is read in place as bytes (UInt8) by polars, the buffers in parallel.
+    Each column's buffers are read in place as bytes (UInt8) by polars, the columns in
+    parallel; a column of many small buffers (a frame concatenated from many small ones)
+    is copied into one first, which costs polars less than as many chunks.
     """
     buffers = {k: _string_buffers(c) for k, c in columns.items()}
-    scans, owners = [], []
+    checked = {k: found for k, found in buffers.items() if found is not None}
     byte = pl.col("b")
-    for k, found in buffers.items():
-        for buffer in found or ():
-            data = pl.from_arrow(pa.Array.from_buffers(pa.uint8(), buffer.size, [None, buffer]))
-            digit = (byte - 48).cast(pl.UInt8, wrap_numerical=True) < 10
-            letter = (byte - 97).cast(pl.UInt8, wrap_numerical=True) < 6
-            scans.append(pl.LazyFrame({"b": data}).select((digit | letter).all()))
-            owners.append(k)
-    bad = {k for k, ok in zip(owners, pl.collect_all(scans), strict=True) if not ok.item()}
-    return {k for k, found in buffers.items() if found is not None and k not in bad}
+    digit = (byte - 48).cast(pl.UInt8, wrap_numerical=True) < 10
+    letter = (byte - 97).cast(pl.UInt8, wrap_numerical=True) < 6
+    scans = []
+    for found in checked.values():
+        arrays = [pa.Array.from_buffers(pa.uint8(), b.size, [None, b]) for b in found]
+        if len(arrays) > _MANY_BUFFERS:
+            arrays = [pa.concat_arrays(arrays)]
+        data = pl.from_arrow(pa.chunked_array(arrays, pa.uint8()))
+        scans.append(pl.LazyFrame({"b": data}).select((digit | letter).all()))
+    verdicts = pl.collect_all(scans) if scans else []
+    return {k for k, ok in zip(checked, verdicts, strict=True) if ok.item()}
 
 
 def _all_digests(frame: pl.DataFrame, hashed: list[str]) -> set[str]:
@@ -395,8 +405,9 @@ def _arrow_views(frame: pl.DataFrame) -> Any:
     cells and not much more.
 
     A slice of a larger frame (a LazyFrame's batches may be) views the buffers of the
-    whole, which an IPC file would store again with every slice: such a column gets
-    buffers of its own (a copy).
+    whole, which an IPC file would store again with every slice: a column whose buffers
+    hold more than a quarter more than its cells gets buffers of its own (a copy, which
+    costs about what the cells cost to write).
     """
     table = frame.to_arrow(compat_level=pl.CompatLevel.newest())
     strings = [k for k, dtype in frame.schema.items() if dtype == pl.String]
@@ -406,7 +417,7 @@ def _arrow_views(frame: pl.DataFrame) -> Any:
     for k in strings:
         column = table.column(k)
         held = sum(b.size for c in column.chunks for b in c.buffers()[2:] if b is not None)
-        if held > 2 * cells[k] + (1 << 20):
+        if held > cells[k] + cells[k] // 4:
             own = column.cast(pa.large_string()).cast(pa.string_view())
             table = table.set_column(table.schema.get_field_index(k), k, own)
     return table
@@ -804,7 +815,7 @@ def to_payloads(
     -----
     A LazyFrame (or an iterable of batches) is computed once and never collected
     whole: batch by batch, its key columns are checked and counted, and the rows with
-    a match key are written to a temporary Parquet file (digests and unhashed keys
+    a match key are written to a temporary Arrow IPC file (digests and unhashed keys
     only, in a private temporary folder), which is then read back a block of chunks
     at a time. The file is deleted when the chunks are exhausted, when writing it
     fails, or when the ``Payloads`` object is dropped. Polars' streaming engine

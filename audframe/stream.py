@@ -11,7 +11,7 @@ needed, and each batch goes through the public :func:`audframe.prepare` (normali
 and hash) as an in-memory DataFrame; :func:`audframe.to_payloads` then
 checks, counts and spools the hashed batches. The output is the same as the lazy
 pipeline's, row for row. :func:`validate_parquet` reads the file the same way for the
-validation report (the command line's ``audframe validate`` of 20,000,000 rows: 491 MiB
+validation report (the command line's ``audframe validate`` of 20,000,000 rows: 577 MiB
 peak; :func:`audframe.validate` of the lazy frame, batched by polars' streaming engine,
 903 MiB). :func:`payloads_and_report` gives both from one pass: each batch is checked
 and hashed together (:class:`audframe.report.Tally`), so every cell is normalized once.
@@ -34,7 +34,9 @@ from audframe.report import Tally, validate_batches
 
 __all__ = ["hashed_batches", "parquet_payloads", "payloads_and_report", "validate_parquet"]
 
-#: Rows read, normalized and hashed at a time.
+#: Rows read, normalized and hashed at a time. Fewer, larger batches repeat less of the
+#: normalizers' fixed work per batch: 20,000,000 rows through :func:`parquet_payloads`
+#: take 74 s and peak at 822 MiB, against 117 s and 646 MiB in batches of 100,000 rows.
 DEFAULT_ROWS = 250_000
 
 

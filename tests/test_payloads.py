@@ -235,6 +235,15 @@ def test_digests_are_checked_whatever_the_string_buffers_hold() -> None:
     sliced = mixed.slice(1).to_frame()  # its bytes stay in the buffers of the slice
     # the shortcut, where it applies, and where it does not
     assert payloads._only_hex_bytes({"A": fresh["EMAIL"], "B": sliced["EMAIL"]}) == {"A"}
+    # a column of many small buffers, read as one (a raw value among them is seen)
+    cells = fresh["EMAIL"].to_list()
+    pieces = [pl.Series([c.upper() for c in cells[i : i + 3]]).str.to_lowercase()
+              for i in range(0, 300, 3)]
+    many = pl.concat(pieces, rechunk=False)
+    raw = pl.concat([*pieces[:50], pl.Series([cells[0], "raw-" * 16, cells[1]]), *pieces[50:]],
+                    rechunk=False)
+    assert len(payloads._string_buffers(many) or ()) > payloads._MANY_BUFFERS
+    assert payloads._only_hex_bytes({"A": many, "B": raw}) == {"A"}
     expected = list(to_payloads(fresh, session_id=1))
     assert list(to_payloads(sliced, session_id=1)) == expected
     assert list(to_payloads(pl.concat([fresh, fresh.head(0)]), session_id=1)) == expected
