@@ -171,6 +171,14 @@ def _not_hashed_error(counts: dict[str, int]) -> NotHashedError:
     )
 
 
+def _data_buffers(column: Any) -> list[Any]:
+    """The data buffers of a pyarrow string-view array or chunked array, chunk after
+    chunk (a buffer that several chunks view comes once per chunk, as an IPC file would
+    store it)."""
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    return [b for chunk in chunks for b in chunk.buffers()[2:] if b is not None]
+
+
 def _string_buffers(column: pl.Series) -> list[Any] | None:
     """The data buffers of a String column (no copy), or None when checking them would
     not prove its cells digests.
@@ -182,11 +190,9 @@ def _string_buffers(column: pl.Series) -> list[Any] | None:
     bigger frame).
     """
     arrow = column.to_arrow(compat_level=pl.CompatLevel.newest())
-    buffers: dict[int, Any] = {}
-    for chunk in arrow.chunks if isinstance(arrow, pa.ChunkedArray) else [arrow]:
-        if chunk.type != pa.string_view():
-            return None
-        buffers.update((b.address, b) for b in chunk.buffers()[2:] if b is not None)
+    if arrow.type != pa.string_view():
+        return None
+    buffers = {b.address: b for b in _data_buffers(arrow)}
     cells = 64 * (column.len() - column.null_count())
     if sum(b.size for b in buffers.values()) > 2 * cells + (1 << 20):  # 1 MiB of slack
         return None
@@ -415,10 +421,9 @@ def _arrow_views(frame: pl.DataFrame) -> Any:
         return table
     cells = frame.select(pl.col(strings).str.len_bytes().sum()).row(0, named=True)
     for k in strings:
-        column = table.column(k)
-        held = sum(b.size for c in column.chunks for b in c.buffers()[2:] if b is not None)
+        held = sum(b.size for b in _data_buffers(table.column(k)))
         if held > cells[k] + cells[k] // 4:
-            own = column.cast(pa.large_string()).cast(pa.string_view())
+            own = table.column(k).cast(pa.large_string()).cast(pa.string_view())
             table = table.set_column(table.schema.get_field_index(k), k, own)
     return table
 

@@ -77,12 +77,12 @@ def audience_id_of(audience_id: str | int) -> str:
         raise ValueError(f"audience_id must be the audience's numeric id, got {audience!r}")
     return audience
 
-#: What a token or an app secret is made of: visible ASCII characters.
-_VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
+
 log = logging.getLogger("audframe")
 
 Chunk = Mapping[str, Any]
-
+#: What a token or an app secret is made of: visible ASCII characters.
+_VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
 
 
 def check_base_url(base_url: str) -> None:

@@ -7,8 +7,9 @@ Usage (from the repository root)::
 ``run.py`` compares audframe with the alternatives; this script splits audframe's own
 pipeline (``prepare`` → ``to_payloads`` → ``fields()``) and the hashing floor into
 their parts, so that a ratio can be explained. Every part runs ``--repeat`` times, the
-parts taking turns, and its fastest run is kept (with that run's CPU time: the process
-time of all threads, so CPU ÷ wall shows how many cores the part kept busy).
+parts taking turns (``run.py``'s rounds), and its fastest run is kept (with that run's
+CPU time: the process time of all threads, so CPU ÷ wall shows how many cores the part
+kept busy).
 
 The parts:
 
@@ -30,7 +31,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -46,24 +46,6 @@ import run as bench  # noqa: E402
 
 MAPPING = make_data.MAPPING
 COUNTRY_READERS = {"PHONE", "ZIP"}  # the keys whose rule reads the row's country
-
-
-def timed(fn: Callable[[], Any]) -> tuple[float, float]:
-    """(wall, CPU) seconds of one call."""
-    wall, cpu = time.perf_counter(), time.process_time()
-    fn()
-    return time.perf_counter() - wall, time.process_time() - cpu
-
-
-def best_of(parts: dict[str, Callable[[], Any]], repeat: int) -> dict[str, tuple[float, float]]:
-    """Each part's fastest (wall, CPU) over ``repeat`` rounds, the parts taking turns."""
-    best: dict[str, tuple[float, float]] = {}
-    for _ in range(repeat):
-        for name, fn in parts.items():
-            got = timed(fn)
-            if name not in best or got[0] < best[name][0]:
-                best[name] = got
-    return best
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -106,7 +88,8 @@ def main(argv: list[str] | None = None) -> None:
     }
     print(f"{df.height:,} rows, {os.cpu_count()} CPUs, best of {args.repeat}; "
           f"load average at start {os.getloadavg()[0]:.2f}", flush=True)
-    best = best_of(parts, args.repeat)
+    timed = bench._turns(list(parts.values()), args.repeat)
+    best = {name: (wall, cpu) for name, (wall, cpu, _) in zip(parts, timed, strict=True)}
 
     print("\n| part | wall s | CPU s | CPU ÷ wall |\n|---|---:|---:|---:|")
     for name, (wall, cpu) in best.items():

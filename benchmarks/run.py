@@ -140,32 +140,33 @@ class Job:
     note: Callable[[Any], str] = lambda _out: ""
 
 
-def _turns(runs: list[Callable[[], Any]], repeat: int) -> list[tuple[float, Any]]:
-    """Each function's best wall time over ``repeat`` rounds, and its last output.
+def _turns(runs: list[Callable[[], Any]], repeat: int) -> list[tuple[float, float, Any]]:
+    """Each function's best wall time over ``repeat`` rounds, that run's CPU time (the
+    process time of all threads), and its last output.
 
     Every round runs every function once, with a collection before each. The machine's
     speed drifts by tens of percent over minutes; taking turns makes every method's best
     come from the same stretch of time, so the ratios compare like with like.
     """
-    best = [float("inf")] * len(runs)
+    best = [(float("inf"), float("inf"))] * len(runs)
     outs: list[Any] = [None] * len(runs)
     for _ in range(max(1, repeat)):
         for i, run in enumerate(runs):
             gc.collect()
-            t0 = time.perf_counter()
+            wall, cpu = time.perf_counter(), time.process_time()
             outs[i] = run()
-            best[i] = min(best[i], time.perf_counter() - t0)
-    return list(zip(best, outs, strict=True))
+            best[i] = min(best[i], (time.perf_counter() - wall, time.process_time() - cpu))
+    return [(wall, cpu, out) for (wall, cpu), out in zip(best, outs, strict=True)]
 
 
 def _round_robin(jobs: list[Job], repeat: int) -> list[Result]:
     """:func:`_turns` over the jobs, as table rows."""
     timed = _turns([job.run for job in jobs], repeat)
-    for job, (secs, _) in zip(jobs, timed, strict=True):
+    for job, (secs, _, _) in zip(jobs, timed, strict=True):
         print(f"  {job.name.strip()}: {secs:.2f} s", flush=True)
     return [
         Result(job.name, job.rows, secs, job.note(out), role=job.role)
-        for job, (secs, out) in zip(jobs, timed, strict=True)
+        for job, (secs, _, out) in zip(jobs, timed, strict=True)
     ]
 
 
@@ -211,14 +212,17 @@ def audframe_dicts(source: pl.DataFrame) -> dict[str, int]:
     return {"chunks": chunks, "rows": rows, "bytes": size}
 
 
-def _payload_stage(af: Any, hashed: pl.DataFrame) -> int:
-    payloads = af.to_payloads(hashed, batch_size=BATCH)
+def _payload_bytes(payloads: Any) -> int:
+    """Build every request's form fields; the bytes of their payloads."""
     return sum(len(fields["payload"]) for _session, fields in payloads.fields())
+
+
+def _payload_stage(af: Any, hashed: pl.DataFrame) -> int:
+    return _payload_bytes(af.to_payloads(hashed, batch_size=BATCH))
 
 
 def _file_route(af: Any, path: Path) -> int:
-    payloads = af.parquet_payloads(path, MAPPING, default_country=DEFAULT_COUNTRY)
-    return sum(len(fields["payload"]) for _session, fields in payloads.fields())
+    return _payload_bytes(af.parquet_payloads(path, MAPPING, default_country=DEFAULT_COUNTRY))
 
 
 def _one_pass(af: Any, source: pl.DataFrame) -> dict[str, int]:
@@ -409,7 +413,7 @@ def _phones(df: pl.DataFrame, normalized: pl.DataFrame | None, args: argparse.Na
     frame.head(1000).select(expr)  # load metadata
     n = min(args.phones_sample, frame.height)
     sample = frame.head(n)
-    (secs, ours), (base_secs, base) = _turns([
+    (secs, _, ours), (base_secs, _, base) = _turns([
         lambda: frame.select(expr).to_series(),
         lambda: per_row(sample["phone"].to_list(), sample["region"].to_list()),
     ], args.repeat)

@@ -137,17 +137,25 @@ def test_batches_are_checked_before_any_chunk_and_the_spool_removed(
         to_payloads([])
 
 
-def _batch_sizes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The sizes of the record batches pyarrow reads from now on: from Parquet files
-    (the input) and from Arrow IPC files (the spool)."""
+def _parquet_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes of the record batches pyarrow reads from Parquet files from now on."""
     seen: list[int] = []
     iter_batches = pq.ParquetFile.iter_batches
-    read_spool = payloads._Spool.read
 
     def spy(self: Any, *args: Any, **kwargs: Any) -> Any:
         for batch in iter_batches(self, *args, **kwargs):
             seen.append(batch.num_rows)
             yield batch
+
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", spy)
+    return seen
+
+
+def _batch_sizes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes of the record batches pyarrow reads from now on: from Parquet files
+    (the input) and from Arrow IPC files (the spool)."""
+    seen = _parquet_reads(monkeypatch)
+    read_spool = payloads._Spool.read
 
     def spy_spool(self: Any, rows: int) -> Any:
         get_batch = pa.ipc.RecordBatchFileReader.get_batch
@@ -161,7 +169,6 @@ def _batch_sizes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
             patch.setattr(pa.ipc.RecordBatchFileReader, "get_batch", counted)
             yield from read_spool(self, rows)
 
-    monkeypatch.setattr(pq.ParquetFile, "iter_batches", spy)
     monkeypatch.setattr(payloads._Spool, "read", spy_spool)
     return seen
 
@@ -268,16 +275,7 @@ def test_one_pass_gives_the_payloads_and_report_of_two(
     raw = _raw_sample(tmp_path)
     want_fields, want_report = _separately(pl.read_parquet(raw))
     assert want_report.filter(pl.col("count") > 0).height > 3  # reasons to count
-    seen: list[int] = []  # rows pyarrow reads from the raw file (not from the spool)
-    iter_batches = pq.ParquetFile.iter_batches
-
-    def spy(self: Any, *args: Any, **kwargs: Any) -> Any:
-        for batch in iter_batches(self, *args, **kwargs):
-            if "email" in batch.schema.names:
-                seen.append(batch.num_rows)
-            yield batch
-
-    monkeypatch.setattr(pq.ParquetFile, "iter_batches", spy)
+    seen = _parquet_reads(monkeypatch)  # rows read from the raw file (not the spool)
     for source in (raw, pl.scan_parquet(raw), pl.read_parquet(raw)):
         got = payloads_and_report(source, default_country="US", examples=5, rows=16,
                                   batch_size=40, session_id=9)
