@@ -21,7 +21,8 @@ its output on the sample rows is compared with the baseline's: plainly, and with
 rules where the spec (``shared/spec/normalization.md``, *Phones*) asks for another
 answer than plain libphonenumber applied to the baseline's answer (fewer than 7 or
 more than 15 digits, an all-zero number: missing; ``00`` carries the country code; no
-region: the digits are read after a ``+``). Every difference is listed under the rule
+region: the digits are read after a ``+``; a number libphonenumber cannot read for the
+note after it is read without the note's letters). Every difference is listed under the rule
 that explains it; a difference no rule explains is a bug and is shown.
 """
 
@@ -36,6 +37,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import phonenumbers
 import polars as pl
@@ -244,19 +246,34 @@ def spec_answer(value: str | None, region: str | None, base: str | None
         return None, None if base is None else "an empty value is missing"
     text = value.strip()
     code = region.upper() if region and region.upper() in phonenumbers.SUPPORTED_REGIONS else None
+    out, rule = _spec_reading(text, code)
+    if out is None:  # a note after the number: read again without its letters
+        util: Any = phonenumbers.phonenumberutil  # libphonenumber's own extension rule
+        ext, number = util._maybe_strip_extension(util._extract_possible_number(text))
+        plain = "".join(c for c in (str(number) if ext else text) if not c.isalpha()).strip()
+        if plain != text and re.search(r"\d", plain):
+            again, _ = _spec_reading(plain, code)
+            if again is not None:
+                out, rule = again, "a note's letters are removed"
+    return out, None if out == base else rule
+
+
+def _spec_reading(text: str, code: str | None) -> tuple[str | None, str | None]:
+    """One reading of ``text`` by the spec's rules: the answer, and the rule that makes
+    it differ from plain libphonenumber's, if any."""
     first = re.search(r"[+\uff0b\d]", text)
     plus = first is not None and not first.group().isdigit()
     if code is None and not plus:  # digits only, leading zeros stripped, read after '+'
         stripped = re.sub(r"^(?:[^\d+\uff0b]|0)*", "", text)
         out, _ = _kept(_possible("+" + stripped, None))
-        return out, None if out == base else "no region: the digits are read after a '+'"
-    out, rule = _kept(None if base is None else _possible(text, code))
+        return out, "no region: the digits are read after a '+'"
+    out, rule = _kept(_possible(text, code))
     double_zero = re.match(r"^[^\d+\uff0b]*0\D*0", text)
     if out is None and code is not None and not plus and double_zero:
         again, _ = _kept(_possible(re.sub(r"^[^\d+\uff0b]*0\D*0", "+", text, count=1), None))
         if again is not None:
             out, rule = again, "'00' carries the country code"
-    return out, None if out == base else rule
+    return out, rule
 
 
 def main() -> None:

@@ -86,6 +86,9 @@ def test_official_vector_united_states() -> None:
         ("Bosnia", "ba"),
         ("PRC", "cn"),
         ("KSA", "sa"),
+        ("Trinidad & Tobago", "tt"),  # '&' for 'and'
+        ("Bosnia & Herzegovina", "ba"),
+        ("UNITED_STATES", "us"),
     ],
 )
 def test_country(raw: str, expected: str) -> None:
@@ -95,6 +98,17 @@ def test_country(raw: str, expected: str) -> None:
 @pytest.mark.parametrize("raw", [None, "", "  ", "Narnia", "XX", "ZZZ", "123", "U", "Theme", "The"])
 def test_unknown_country_is_missing(raw: str | None) -> None:
     assert one("COUNTRY", raw) is None
+
+
+@pytest.mark.parametrize("raw", ["N/A", "n/a", "#N/A", "US1", "12US", "U*S"])
+def test_a_country_cell_with_a_character_no_name_has_is_missing(raw: str) -> None:
+    # Placeholders for "unknown" are not Namibia ('na'), and so the default country
+    # applies to the row's ZIP (and PHONE).
+    assert one("COUNTRY", raw) is None
+    out = frame({"c": [raw], "z": ["2134"]}, {"COUNTRY": "c", "ZIP": "z"}, default_country="US")
+    assert out.row(0) == ("02134", None)
+    report = audframe.validate(pl.DataFrame({"c": [raw]}), {"COUNTRY": "c"})
+    assert report["reason"].to_list() == ["unknown country"]
 
 
 # ----------------------------------------------------------------------------- ST
@@ -126,6 +140,14 @@ def test_unknown_country_is_missing(raw: str | None) -> None:
         ("Yukon", "yt"),
         ("Nunavut", "nu"),
         ("Northwest Territories", "nt"),
+        ("Newfoundland & Labrador", "nl"),
+        ("Yukon Territory", "yt"),
+        ("Hawaiʻi", "hi"),  # the ʻokina, a modifier letter
+        ("US-CA", "ca"),  # ISO 3166-2 codes
+        ("CA-QC", "qc"),
+        ("Colombie-Britannique", "bc"),  # French names in Canada
+        ("Nouvelle-Écosse", "ns"),
+        ("Terre-Neuve-et-Labrador", "nl"),
         ("Île-de-France", "iledefrance"),  # anything else: like CT
         ("Bavaria", "bavaria"),
         ("São Paulo", "saopaulo"),
@@ -214,6 +236,7 @@ def test_zip_empty_is_missing(raw: str | None) -> None:
 def test_zip_unicode_dash_is_a_dash() -> None:
     assert one("ZIP", "94035–1234") == "94035"  # en dash
     assert one("ZIP", "100—0001", default_country="JP") == "1000001"  # em dash
+    assert one("ZIP", "94035−1234") == "94035"  # minus sign
 
 
 def test_zip_row_country_wins_over_default() -> None:
@@ -279,3 +302,6 @@ def test_unknown_default_country_raises_clearly() -> None:
         audframe.normalize(pl.DataFrame({"zip": ["94035"]}), {"ZIP": "zip"},
                            default_country="Narnia")
     assert isinstance(info.value, AudframeError)
+    with pytest.raises(ValidationError, match="'N/A' is not a country"):
+        audframe.normalize(pl.DataFrame({"zip": ["94035"]}), {"ZIP": "zip"},
+                           default_country="N/A")

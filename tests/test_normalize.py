@@ -397,6 +397,9 @@ def test_invisible_format_characters_are_dropped_but_not_from_extern_id() -> Non
     assert out["EMAIL"].to_list() == ["john@example.com"] * 4
     assert out["ZIP"][0] == "sw1a1aa" and out["MADID"][0].startswith("6d92078a")
     assert out["EXTERN_ID"][0] == f"c{zwsp}1"  # sent exactly as given
+    decomposed = "Jose\u0301-7"  # not even put in NFC
+    ids = audframe.normalize(pl.DataFrame({"id": [decomposed]}), {"EXTERN_ID": "id"})
+    assert ids["EXTERN_ID"].to_list() == [decomposed]
     assert df.select(audframe.normalize_key("mail", "EMAIL"))["mail"].to_list() == (
         ["john@example.com"] * 4
     )

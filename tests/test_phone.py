@@ -8,6 +8,7 @@ import random
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import phonenumbers
 import polars as pl
@@ -65,10 +66,23 @@ def acceptable(e164: str | None) -> str | None:
 
 
 def reference(value: str | None, region: str | None) -> str | None:
-    """The spec, one value at a time, written the obvious way."""
+    """The spec, one value at a time, written the obvious way; a value with notes
+    (letters libphonenumber does not take as an extension) read again without them."""
     if value is None or not value.strip():
         return None
     value = value.strip()
+    out = read(value, region)
+    if out is None:
+        util: Any = phonenumbers.phonenumberutil  # libphonenumber's own extension rule
+        ext, number = util._maybe_strip_extension(util._extract_possible_number(value))
+        plain = "".join(c for c in (str(number) if ext else value) if not c.isalpha()).strip()
+        if plain != value and re.search(r"\d", plain):
+            return read(plain, region)
+    return out
+
+
+def read(value: str, region: str | None) -> str | None:
+    """One reading of a trimmed, non-empty value."""
     code = region.strip().upper() if region else ""  # the module trims the region too
     region = code if code in phonenumbers.SUPPORTED_REGIONS else None
     if not re.search(r"\d", value):
@@ -284,6 +298,43 @@ def test_vanity_letters_are_read_on_the_keypad() -> None:
     # Decision: like libphonenumber, rather than dropping the letters
     assert one("1-800-FLOWERS", "us") == "18003569377"
     assert one("+1 800 GO FEDEX", None) == "18004633339"
+
+
+@pytest.mark.parametrize(
+    ("value", "region", "expected"),
+    [
+        ("650-555-1212 (cell)", "us", "16505551212"),  # keypad: 16505551212 2355
+        ("650-555-1212 home", "us", "16505551212"),
+        ("650.555.1212 - work", "us", "16505551212"),
+        ("+44 20 7183 8750 (office)", "us", "442071838750"),
+        ("020 7183 8750 mob", "gb", "442071838750"),
+        ("0044 20 7183 8750 home", "de", "442071838750"),  # then '00' carries the code
+        ("16505551212 cell", None, "16505551212"),  # no region
+    ],
+)
+def test_a_number_with_a_note_is_read_again_without_its_letters(
+    value: str, region: str | None, expected: str
+) -> None:
+    # Decision: libphonenumber reads the note on the keypad and finds no possible number;
+    # Meta says to remove letters.
+    assert libphonenumber(value, region.upper() if region else None) is None
+    assert one(value, region) == expected == reference(value, region)
+    assert why(value, region) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("1-800-FLOWERS now", "phone too long"),  # without letters: 1800, too short
+        ("650-555-1212 call after 5pm", "phone too long"),
+        ("Home 650-555-1212 Work 650-555-3434", "phone too long"),  # two numbers
+        ("650 555 12 ext 12", "phone too short"),  # not 650 555 12 12
+    ],
+)
+def test_a_note_does_not_make_a_number_of_what_is_left(value: str, reason: str) -> None:
+    # The first reading's reason stands; an extension's digits never join the number.
+    assert one(value, "us") is None and reference(value, "us") is None
+    assert why(value, "us") == reason
 
 
 def test_letters_only_is_missing() -> None:

@@ -212,9 +212,10 @@ def _plan(
 
 def _nfc_raw(rows: pl.DataFrame, *, key: str) -> pl.DataFrame:
     """The input rows with their text (``raw``) in NFC, invisible format characters
-    dropped (but from EXTERN_ID, sent exactly as given)."""
-    raw = rows.get_column(_RAW)
-    return rows.with_columns(nfc_series(raw, drop_invisible=key != "EXTERN_ID"))
+    dropped; EXTERN_ID's as they are (sent exactly as given: Meta matches its bytes)."""
+    if key == "EXTERN_ID":
+        return rows
+    return rows.with_columns(nfc_series(rows.get_column(_RAW), drop_invisible=True))
 
 
 def _country_code(raw: pl.Expr) -> pl.Expr:

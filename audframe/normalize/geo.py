@@ -35,11 +35,20 @@ _COUNTRY_EXTRAS = {
     "mainlandchina": "cn", "saotome": "st", "falklands": "fk", "ksa": "sa", "saudi": "sa",
     "republicofireland": "ie", "theuk": "gb", "theus": "us", "theusa": "us", "theuae": "ae",
 }
-# Spellings of US and Canadian subdivisions that ISO 3166-2 does not list.
+# Spellings of US and Canadian subdivisions that ISO 3166-2 does not list (folded):
+# everyday English ones, and the French names of the Canadian provinces and territories
+# that differ from the English (Quebec's folds alike).
 _STATE_EXTRAS = {
     "washingtondc": "dc", "usvirginislands": "vi", "virginislands": "vi",
-    "pei": "pe", "newfoundland": "nl",
+    "pei": "pe", "newfoundland": "nl", "yukonterritory": "yt", "nwt": "nt",
+    "colombiebritannique": "bc", "nouveaubrunswick": "nb", "nouvelleecosse": "ns",
+    "ileduprinceedouard": "pe", "terreneuveetlabrador": "nl", "terreneuve": "nl",
+    "territoiresdunordouest": "nt",
 }
+#: A character no country code or English country name holds: a COUNTRY cell with one
+#: is unknown, whatever its letters spell (``N/A`` and Excel's ``#N/A`` are not Namibia,
+#: ``US1`` is not the US).
+_NOT_IN_NAMES = r"[^\p{L}\p{M}\s.,()'’\"_&\p{Pd}]"
 
 #: Regions whose postal codes are US ZIP codes: the US and its territories.
 _US_ZIP_REGIONS = ("us", "pr", "vi", "gu", "as", "mp")
@@ -56,8 +65,10 @@ def _fold(text: str) -> str:
 
 
 def fold_key(expr: pl.Expr) -> pl.Expr:
-    """Look-up key for names and codes: lowercase, Latin accents dropped, letters only."""
-    return fold_latin(clean(expr)).str.to_lowercase().str.replace_all(r"[^\p{L}]", "")
+    """Look-up key for names and codes: lowercase, Latin accents dropped, ``&`` spelled
+    ``and``, letters only (not modifier letters: the ʻokina of ``Hawaiʻi``)."""
+    text = fold_latin(clean(expr).str.replace_all("&", "and", literal=True))
+    return text.str.to_lowercase().str.replace_all(r"[\P{L}\p{Lm}]", "")
 
 
 @cache
@@ -98,6 +109,7 @@ def _states() -> dict[str, str]:
     ]
     codes = [sub.code.split("-", 1)[1].lower() for sub in subs]
     table = dict(zip(_fold_all([sub.name for sub in subs]), codes, strict=True))
+    table.update(zip(_fold_all([sub.code for sub in subs]), codes, strict=True))  # US-CA
     table.update({code: code for code in codes})
     table.update(_STATE_EXTRAS)
     return table
@@ -112,7 +124,8 @@ def country_code(value: str) -> str:
         raise ValidationError(
             f"a country is a code ('US', 'GBR') or an English name, got a {type(value).__name__}"
         )
-    code = _countries().get(_fold(value))
+    plain = not pl.select(pl.lit(value).str.contains(_NOT_IN_NAMES)).item()
+    code = _countries().get(_fold(value)) if plain else None
     if code is None:
         raise ValidationError(
             f"{value!r} is not a country; use an ISO 3166 code ('US', 'GBR') or an "
@@ -124,10 +137,13 @@ def country_code(value: str) -> str:
 def country(raw: pl.Expr) -> Rule:
     """COUNTRY: ISO 3166-1 alpha-2, lowercase, from alpha-2, alpha-3 or English names.
 
-    ``United States``, ``USA``, ``us`` → ``us``; ``UK`` → ``gb``. Unknown → missing.
+    ``United States``, ``USA``, ``us`` → ``us``; ``UK`` → ``gb``. Unknown → missing,
+    and so is a cell with a character no code or name has (``N/A``, ``#N/A``, ``US1``).
     """
     key = fold_key(raw)
-    code = key.replace_strict(_countries(), default=None, return_dtype=pl.String)
+    code = pl.when(~clean(raw).str.contains(_NOT_IN_NAMES)).then(
+        key.replace_strict(_countries(), default=None, return_dtype=pl.String)
+    )
     return make_rule(
         raw, key, [(code.is_null(), "unknown country")], empty="country has no letters",
         result=code,
@@ -138,8 +154,9 @@ def state(raw: pl.Expr) -> Rule:
     """ST: US states, DC, US territories and Canadian provinces become their 2-letter code.
 
     Given by name or code in any case and punctuation (``California``, ``CA``,
-    ``N.Y.``, ``new york`` → ``ca``, ``ny``). Anything else is normalized like CT
-    (``Île-de-France`` → ``iledefrance``).
+    ``N.Y.``, ``new york`` → ``ca``, ``ny``), as an ISO 3166-2 code (``US-CA``), or,
+    for Canada, by French name (``Colombie-Britannique`` → ``bc``). Anything else is
+    normalized like CT (``Île-de-France`` → ``iledefrance``).
     """
     key = fold_key(raw)
     code = key.replace_strict(_states(), default=None, return_dtype=pl.String)
@@ -167,11 +184,11 @@ def zip_code(raw: pl.Expr, region: pl.Expr | None = None, *, from_integer: bool 
     Decision: the US territories with their own ISO code that use US ZIP codes
     (Puerto Rico ``pr``, US Virgin Islands ``vi``, Guam ``gu``, American Samoa
     ``as``, Northern Mariana Islands ``mp``) follow the US rule. Every Unicode dash
-    (``–``, ``—`` …) is removed like ``-``.
+    (``–``, ``—`` …) and the minus sign ``−`` are removed like ``-``.
     """
     inputs = {
         "raw": raw,
-        "z": clean(raw).str.to_lowercase().str.replace_all(r"[\s\-\p{Pd}]", ""),
+        "z": clean(raw).str.to_lowercase().str.replace_all(r"[\s\-\p{Pd}\u2212]", ""),
     }
     if region is not None:
         inputs["region"] = region

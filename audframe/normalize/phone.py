@@ -20,6 +20,12 @@ On top of that:
   libphonenumber does (``1-800-FLOWERS`` → ``18003569377``), rather than removed.
   libphonenumber only does so when the value has three letters or more; the lone
   letters of extension labels are dropped with the extension.
+* **Decision, notes:** when libphonenumber finds no possible number in a value whose
+  letters it did not take as an extension, the value is read again without its
+  letters, as Meta says ("remove symbols, letters"): exports write notes after a
+  number (``650-555-1212 (cell)``, ``020 7183 8750 mob``), which libphonenumber reads
+  on the keypad, making the number too long. Where that reading fails too, the first
+  reading's reason stands.
 
 How it is fast: the work runs once per distinct ``(value, region)`` pair of a batch.
 Values made only of digits, spaces, ``-``, ``.``, ``(``, ``)``, ``/``, a leading
@@ -807,8 +813,21 @@ def _normalize_one(value: str, region: str | None) -> tuple[str | None, str | No
 
     ``value`` is trimmed and non-empty; ``region`` an upper-case code or None. Returns
     ``(phone, reason)``. This is what the vectorized path must agree with, and what
-    it falls back to.
+    it falls back to. (The vectorized path takes no value with a letter after its
+    first digit, so only this function reads notes: see the module's Decisions.)
     """
+    out, why = _read(value, region)
+    if out is None:
+        plain = "".join(c for c in _without_extension(value) if not c.isalpha())
+        if plain != value and _ANY_DIGIT.search(plain):
+            again, _ = _read(plain.strip(), region)
+            if again is not None:
+                return again, None
+    return out, why
+
+
+def _read(value: str, region: str | None) -> tuple[str | None, str | None]:
+    """:func:`_normalize_one` without its second reading of a value with notes."""
     number = _without_extension(value)
     digits = _ANY_DIGIT.findall(number)
     if not digits:
