@@ -22,7 +22,7 @@ rules where the spec (``shared/spec/normalization.md``, *Phones*) asks for anoth
 answer than plain libphonenumber applied to the baseline's answer (fewer than 7 or
 more than 15 digits, an all-zero number: missing; ``00`` carries the country code; no
 region: the digits are read after a ``+``; a number libphonenumber cannot read for the
-note after it is read without the note's letters). Every difference is listed under the rule
+note after it is read up to the note). Every difference is listed under the rule
 that explains it; a difference no rule explains is a bug and is shown.
 """
 
@@ -37,14 +37,13 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import phonenumbers
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from audframe.normalize.phone import phone
+from audframe.normalize.phone import _without_note, phone
 
 Digits = Callable[[random.Random], str]
 
@@ -247,14 +246,11 @@ def spec_answer(value: str | None, region: str | None, base: str | None
     text = value.strip()
     code = region.upper() if region and region.upper() in phonenumbers.SUPPORTED_REGIONS else None
     out, rule = _spec_reading(text, code)
-    if out is None:  # a note after the number: read again without its letters
-        util: Any = phonenumbers.phonenumberutil  # libphonenumber's own extension rule
-        ext, number = util._maybe_strip_extension(util._extract_possible_number(text))
-        plain = "".join(c for c in (str(number) if ext else text) if not c.isalpha()).strip()
-        if plain != text and re.search(r"\d", plain):
-            again, _ = _spec_reading(plain, code)
-            if again is not None:
-                out, rule = again, "a note's letters are removed"
+    number = _without_note(text)  # the number before a note after it (audframe's rule)
+    if out is None and number is not None:
+        again, _ = _spec_reading(number, code)
+        if again is not None:
+            out, rule = again, "a note after the number is dropped"
     return out, None if out == base else rule
 
 

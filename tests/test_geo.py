@@ -89,6 +89,11 @@ def test_official_vector_united_states() -> None:
         ("Trinidad & Tobago", "tt"),  # '&' for 'and'
         ("Bosnia & Herzegovina", "ba"),
         ("UNITED_STATES", "us"),
+        ("“Germany”", "de"),  # other punctuation passes
+        ("Côte d´Ivoire", "ci"),
+        ("Timor−Leste", "tl"),
+        ("[USA]", "us"),
+        ("Korea; Democratic People's Republic of", "kp"),
     ],
 )
 def test_country(raw: str, expected: str) -> None:
@@ -100,8 +105,8 @@ def test_unknown_country_is_missing(raw: str | None) -> None:
     assert one("COUNTRY", raw) is None
 
 
-@pytest.mark.parametrize("raw", ["N/A", "n/a", "#N/A", "US1", "12US", "U*S"])
-def test_a_country_cell_with_a_character_no_name_has_is_missing(raw: str) -> None:
+@pytest.mark.parametrize("raw", ["N/A", "n/a", "#N/A", "US1", "12US", "N\\A", "٢US"])
+def test_a_country_cell_with_a_digit_slash_or_hash_is_missing(raw: str) -> None:
     # Placeholders for "unknown" are not Namibia ('na'), and so the default country
     # applies to the row's ZIP (and PHONE).
     assert one("COUNTRY", raw) is None
@@ -302,6 +307,7 @@ def test_unknown_default_country_raises_clearly() -> None:
         audframe.normalize(pl.DataFrame({"zip": ["94035"]}), {"ZIP": "zip"},
                            default_country="Narnia")
     assert isinstance(info.value, AudframeError)
+    assert one("ZIP", "2134", default_country="US\u200b") == "02134"  # (invisible: dropped)
     with pytest.raises(ValidationError, match="'N/A' is not a country"):
         audframe.normalize(pl.DataFrame({"zip": ["94035"]}), {"ZIP": "zip"},
                            default_country="N/A")

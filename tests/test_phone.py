@@ -72,12 +72,16 @@ def reference(value: str | None, region: str | None) -> str | None:
         return None
     value = value.strip()
     out = read(value, region)
-    if out is None:
-        util: Any = phonenumbers.phonenumberutil  # libphonenumber's own extension rule
-        ext, number = util._maybe_strip_extension(util._extract_possible_number(value))
-        plain = "".join(c for c in (str(number) if ext else value) if not c.isalpha()).strip()
-        if plain != value and re.search(r"\d", plain):
-            return read(plain, region)
+    digits = [i for i, c in enumerate(value) if c.isdigit()]
+    if out is None and digits and any(c.isalpha() for c in value[digits[-1] + 1 :]):
+        number = value[: digits[-1] + 1]  # a note follows the number: read up to it …
+        util: Any = phonenumbers.phonenumberutil  # (libphonenumber's own extension rule)
+        ext, main = util._maybe_strip_extension(util._extract_possible_number(number))
+        head = str(main) if ext else number
+        rest = head[next((i for i, c in enumerate(head) if c.isdigit()), len(head)):]
+        closed = all(number.count(a) == number.count(b) for a, b in ("()", "[]", "（）"))
+        if closed and not any(c.isalpha() for c in rest):  # … when it is a number, whole
+            return read(number, region)
     return out
 
 
@@ -323,18 +327,37 @@ def test_a_number_with_a_note_is_read_again_without_its_letters(
 
 
 @pytest.mark.parametrize(
-    ("value", "reason"),
+    ("value", "region", "expected"),
     [
-        ("1-800-FLOWERS now", "phone too long"),  # without letters: 1800, too short
-        ("650-555-1212 call after 5pm", "phone too long"),
-        ("Home 650-555-1212 Work 650-555-3434", "phone too long"),  # two numbers
-        ("650 555 12 ext 12", "phone too short"),  # not 650 555 12 12
+        ("555-1212 x123 (office)", "us", "15551212"),  # the extension goes, then the note
+        ("+49 30 1234567 x12 (office)", "de", "49301234567"),
+        ("+49 30 1234567 ext 4 cell", None, "49301234567"),
     ],
 )
-def test_a_note_does_not_make_a_number_of_what_is_left(value: str, reason: str) -> None:
-    # The first reading's reason stands; an extension's digits never join the number.
-    assert one(value, "us") is None and reference(value, "us") is None
-    assert why(value, "us") == reason
+def test_an_extension_before_a_note_is_dropped(
+    value: str, region: str | None, expected: str
+) -> None:
+    assert one(value, region) == expected == reference(value, region)
+
+
+@pytest.mark.parametrize(
+    ("value", "region", "reason"),
+    [
+        ("1-800-FLOWERS now", "us", "phone too long"),  # up to the note: 1800, too short
+        ("650-555-1212 call after 5pm", "us", "phone too long"),  # digits in the note
+        ("Home 650-555-1212 Work 650-555-3434", "us", "phone too long"),  # two numbers
+        ("0171 1234567 ab 18 Uhr", "de", "phone too long"),
+        ("+49 30 1234567 Mo-Fr 9-17", "de", "phone too long"),  # no note after the digits
+        ("030 1234567 Zimmer 12", "de", "phone too long"),
+        ("03-1234-5678 内線 12", "jp", "phone is not a phone number"),  # 内線: extension
+        ("02 1234 5678 (2 lines)", "au", "phone too long"),  # the 2 is the note's
+    ],
+)
+def test_digits_of_a_note_never_join_the_number(value: str, region: str, reason: str) -> None:
+    # The first reading's reason stands: with only the letters dropped, most would become
+    # wrong numbers (4917112345671 8 from the 18 of "ab 18 Uhr" …); missing is better.
+    assert one(value, region) is None and reference(value, region) is None
+    assert why(value, region) == reason
 
 
 def test_letters_only_is_missing() -> None:

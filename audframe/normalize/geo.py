@@ -45,10 +45,10 @@ _STATE_EXTRAS = {
     "ileduprinceedouard": "pe", "terreneuveetlabrador": "nl", "terreneuve": "nl",
     "territoiresdunordouest": "nt",
 }
-#: A character no country code or English country name holds: a COUNTRY cell with one
-#: is unknown, whatever its letters spell (``N/A`` and Excel's ``#N/A`` are not Namibia,
-#: ``US1`` is not the US).
-_NOT_IN_NAMES = r"[^\p{L}\p{M}\s.,()'’\"_&\p{Pd}]"
+#: What no country code or name holds but placeholders and typos do: a COUNTRY cell with
+#: a digit, ``/``, a backslash or ``#`` is unknown, whatever its letters spell (``N/A`` and
+#: Excel's ``#N/A`` are not Namibia, ``US1`` is not the US). Other punctuation passes.
+_NOT_A_NAME = r"[\p{N}/\\#]"
 
 #: Regions whose postal codes are US ZIP codes: the US and its territories.
 _US_ZIP_REGIONS = ("us", "pr", "vi", "gu", "as", "mp")
@@ -124,7 +124,7 @@ def country_code(value: str) -> str:
         raise ValidationError(
             f"a country is a code ('US', 'GBR') or an English name, got a {type(value).__name__}"
         )
-    plain = not pl.select(pl.lit(value).str.contains(_NOT_IN_NAMES)).item()
+    plain = not pl.select(pl.lit(value).str.contains(_NOT_A_NAME)).item()
     code = _countries().get(_fold(value)) if plain else None
     if code is None:
         raise ValidationError(
@@ -138,10 +138,10 @@ def country(raw: pl.Expr) -> Rule:
     """COUNTRY: ISO 3166-1 alpha-2, lowercase, from alpha-2, alpha-3 or English names.
 
     ``United States``, ``USA``, ``us`` → ``us``; ``UK`` → ``gb``. Unknown → missing,
-    and so is a cell with a character no code or name has (``N/A``, ``#N/A``, ``US1``).
+    and so is a cell with a digit, ``/``, a backslash or ``#`` (``N/A``, ``#N/A``, ``US1``).
     """
     key = fold_key(raw)
-    code = pl.when(~clean(raw).str.contains(_NOT_IN_NAMES)).then(
+    code = pl.when(~clean(raw).str.contains(_NOT_A_NAME)).then(
         key.replace_strict(_countries(), default=None, return_dtype=pl.String)
     )
     return make_rule(

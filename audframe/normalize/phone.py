@@ -20,12 +20,13 @@ On top of that:
   libphonenumber does (``1-800-FLOWERS`` → ``18003569377``), rather than removed.
   libphonenumber only does so when the value has three letters or more; the lone
   letters of extension labels are dropped with the extension.
-* **Decision, notes:** when libphonenumber finds no possible number in a value whose
-  letters it did not take as an extension, the value is read again without its
-  letters, as Meta says ("remove symbols, letters"): exports write notes after a
-  number (``650-555-1212 (cell)``, ``020 7183 8750 mob``), which libphonenumber reads
-  on the keypad, making the number too long. Where that reading fails too, the first
-  reading's reason stands.
+* **Decision, notes:** when libphonenumber finds no possible number in a value that
+  ends in a note (letters after the last digit: ``650-555-1212 (cell)``,
+  ``020 7183 8750 mob``, which it reads on the keypad, making the number too long),
+  the value is read again up to its last digit, as Meta says ("remove symbols,
+  letters"). Only when that part is a number read whole (no other letters but an
+  extension's label, brackets closed): digits of a note never join the number. Where
+  the second reading fails too, the first reading's reason stands.
 
 How it is fast: the work runs once per distinct ``(value, region)`` pair of a batch.
 Values made only of digits, spaces, ``-``, ``.``, ``(``, ``)``, ``/``, a leading
@@ -813,17 +814,38 @@ def _normalize_one(value: str, region: str | None) -> tuple[str | None, str | No
 
     ``value`` is trimmed and non-empty; ``region`` an upper-case code or None. Returns
     ``(phone, reason)``. This is what the vectorized path must agree with, and what
-    it falls back to. (The vectorized path takes no value with a letter after its
-    first digit, so only this function reads notes: see the module's Decisions.)
+    it falls back to. (The vectorized path takes no value with letters after its last
+    digit but an extension's label, so only this function reads notes: see
+    :func:`_without_note` and the module's Decisions.)
     """
     out, why = _read(value, region)
-    if out is None:
-        plain = "".join(c for c in _without_extension(value) if not c.isalpha())
-        if plain != value and _ANY_DIGIT.search(plain):
-            again, _ = _read(plain.strip(), region)
-            if again is not None:
-                return again, None
+    if out is None and (number := _without_note(value)) is not None:
+        again, _ = _read(number, region)
+        if again is not None:
+            return again, None
     return out, why
+
+
+_BRACKETS = (("(", ")"), ("[", "]"), ("\uff08", "\uff09"))
+
+
+def _without_note(value: str) -> str | None:
+    """``value`` up to its last digit when a note follows it, else None.
+
+    A note is text with a letter after the last digit (``650-555-1212 (cell)``); the
+    rest must be a number libphonenumber reads whole: no letter after its first digit
+    but an extension's label, and its brackets closed (in ``02 1234 5678 (2 lines)``
+    the ``2`` belongs to the note).
+    """
+    last = max((i for i, c in enumerate(value) if c.isdigit()), default=-1)
+    number, note = value[: last + 1], value[last + 1 :]
+    if last < 0 or not any(c.isalpha() for c in note):
+        return None
+    if any(number.count(a) != number.count(b) for a, b in _BRACKETS):
+        return None
+    main = _without_extension(number)
+    first = next((i for i, c in enumerate(main) if c.isdigit()), len(main))
+    return None if any(c.isalpha() for c in main[first:]) else number
 
 
 def _read(value: str, region: str | None) -> tuple[str | None, str | None]:
