@@ -942,11 +942,10 @@ def check_chunk(chunk: Chunk) -> None:
 
 
 # The DIGEST pattern, checked by hand: faster than a regex on Python strings.
-_HEX = frozenset("0123456789abcdef")
 
 
 def _is_digest_or_empty(v: str) -> bool:
-    return v == "" or (len(v) == 64 and set(v) <= _HEX)
+    return v == "" or (len(v) == 64 and not v.encode().translate(None, _HEX_DIGITS))
 
 
 def _all_digests_or_empty(values: list[Any]) -> bool:

@@ -72,13 +72,12 @@ def reference(value: str | None, region: str | None) -> str | None:
         return None
     value = value.strip()
     out = read(value, region)
-    digits = [i for i, c in enumerate(value) if c.isdigit()]
+    digits = [m.start() for m in re.finditer(r"\d", value)]
     if out is None and digits and any(c.isalpha() for c in value[digits[-1] + 1 :]):
         number = value[: digits[-1] + 1]  # a note follows the number: read up to it …
         util: Any = phonenumbers.phonenumberutil  # (libphonenumber's own extension rule)
         ext, main = util._maybe_strip_extension(util._extract_possible_number(number))
-        head = str(main) if ext else number
-        rest = head[next((i for i, c in enumerate(head) if c.isdigit()), len(head)):]
+        rest = re.sub(r"^\D*", "", str(main) if ext else number)
         closed = all(number.count(a) == number.count(b) for a, b in ("()", "[]", "（）"))
         if closed and not any(c.isalpha() for c in rest):  # … when it is a number, whole
             return read(number, region)

@@ -60,10 +60,6 @@ def _fold_all(labels: list[str]) -> list[str]:
     return pl.select(fold_key(text)).to_series().to_list()
 
 
-def _fold(text: str) -> str:
-    return _fold_all([text])[0] or ""
-
-
 def fold_key(expr: pl.Expr) -> pl.Expr:
     """Look-up key for names and codes: lowercase, Latin accents dropped, ``&`` spelled
     ``and``, letters only (not modifier letters: the ʻokina of ``Hawaiʻi``)."""
@@ -124,8 +120,7 @@ def country_code(value: str) -> str:
         raise ValidationError(
             f"a country is a code ('US', 'GBR') or an English name, got a {type(value).__name__}"
         )
-    plain = not pl.select(pl.lit(value).str.contains(_NOT_A_NAME)).item()
-    code = _countries().get(_fold(value)) if plain else None
+    code: str | None = pl.select(_country_of(nfc(pl.lit(value, pl.String)))).item()
     if code is None:
         raise ValidationError(
             f"{value!r} is not a country; use an ISO 3166 code ('US', 'GBR') or an "
@@ -140,13 +135,17 @@ def country(raw: pl.Expr) -> Rule:
     ``United States``, ``USA``, ``us`` → ``us``; ``UK`` → ``gb``. Unknown → missing,
     and so is a cell with a digit, ``/``, a backslash or ``#`` (``N/A``, ``#N/A``, ``US1``).
     """
-    key = fold_key(raw)
-    code = pl.when(~clean(raw).str.contains(_NOT_A_NAME)).then(
-        key.replace_strict(_countries(), default=None, return_dtype=pl.String)
-    )
+    code = _country_of(raw)
     return make_rule(
-        raw, key, [(code.is_null(), "unknown country")], empty="country has no letters",
-        result=code,
+        raw, fold_key(raw), [(code.is_null(), "unknown country")],
+        empty="country has no letters", result=code,
+    )
+
+
+def _country_of(text: pl.Expr) -> pl.Expr:
+    """String (NFC) → the lowercase alpha-2 code it names, or null (see :func:`country`)."""
+    return pl.when(~clean(text).str.contains(_NOT_A_NAME)).then(
+        fold_key(text).replace_strict(_countries(), default=None, return_dtype=pl.String)
     )
 
 

@@ -837,15 +837,15 @@ def _without_note(value: str) -> str | None:
     but an extension's label, and its brackets closed (in ``02 1234 5678 (2 lines)``
     the ``2`` belongs to the note).
     """
-    last = max((i for i, c in enumerate(value) if c.isdigit()), default=-1)
-    number, note = value[: last + 1], value[last + 1 :]
-    if last < 0 or not any(c.isalpha() for c in note):
+    last = max((m.end() for m in _ANY_DIGIT.finditer(value)), default=0)
+    number, note = value[:last], value[last:]
+    if not last or not any(c.isalpha() for c in note):
         return None
     if any(number.count(a) != number.count(b) for a, b in _BRACKETS):
         return None
     main = _without_extension(number)
-    first = next((i for i, c in enumerate(main) if c.isdigit()), len(main))
-    return None if any(c.isalpha() for c in main[first:]) else number
+    first = _ANY_DIGIT.search(main)
+    return None if first and any(c.isalpha() for c in main[first.start():]) else number
 
 
 def _read(value: str, region: str | None) -> tuple[str | None, str | None]:
