@@ -265,17 +265,24 @@ def _resolve(distinct: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 
     Returns the answers, and later answers that replace some of them (same ``g``).
     """
-    v, d, main = pl.col("v"), pl.col("d"), pl.col("main")
+    v, d, main, plus = pl.col("v"), pl.col("d"), pl.col("main"), pl.col("plus")
     absent = v.is_null() | (v == "")
     within = v.str.len_bytes() <= _MAX_INPUT
-    # (a null value counts as simple: it only needs its route, "absent")
-    lf = distinct.lazy().with_columns(simple=(v.str.contains(_SIMPLE) & within).fill_null(True))
+    # ``d``: the digits, after the '+' of a number that has one (the separators gone).
+    # Most values are plain: digits and separators, with a '+' only in front, which is
+    # what ``d`` reads as a number (UInt64) says (a plain value is simple, see _SIMPLE).
+    # (A null value counts as plain: it only needs its route, "absent".)
+    number = pl.col("number")
+    lf = distinct.lazy().with_columns(d=_unseparated(v), plus=v.str.starts_with("+"))
+    lf = lf.with_columns(number=d.cast(pl.UInt64, strict=False)).with_columns(
+        plain=v.is_null() | (number.is_not_null() & (plus | ~d.str.starts_with("+")) & within)
+    )
     # What libphonenumber reads of any other text (_extract_possible_number): from the
     # first digit or '+' to the last letter, digit or '#'; then the extension goes.
     # Values it cuts otherwise (a second number, RFC 3966 parameters) and non-ASCII text
-    # go to the fallback.
+    # go to the fallback. (A simple value that is not plain reads the same either way.)
     text = v.str.replace(r"^[^+0-9]+", "").str.replace(r"[^#0-9A-Za-z]+$", "")
-    other = lf.filter(~pl.col("simple")).with_columns(_text=text).with_columns(
+    other = lf.filter(~pl.col("plain")).with_columns(_text=text).with_columns(
         main=pl.col("_text").str.replace(_EXT, "")
     )
     other = other.with_columns(
@@ -284,12 +291,19 @@ def _resolve(distinct: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         & ~v.str.contains(_NOT_EXTRACTED)
         & main.str.contains(_SIMPLE)
         & within,
-    ).drop("_text")
+        d=_unseparated(main),
+        plus=main.str.contains("+", literal=True),  # simple text has its '+' in front
+    ).with_columns(number=d.cast(pl.UInt64, strict=False))
+    columns = ("g", "v", "r", "d", "plus", "number", "simple", "has_ext")
     lf = pl.concat(
-        [lf.filter("simple").with_columns(main=v, has_ext=pl.lit(False)), other],
+        [
+            lf.filter("plain").select(*columns[:-2], simple=pl.lit(True), has_ext=pl.lit(False)),
+            other.select(*columns),
+        ],
         how="vertical_relaxed",
-    ).with_columns(d=main.str.replace_many(_SEPARATORS, [""] * len(_SEPARATORS)))
-    nd, simple, has_ext = d.str.len_bytes(), pl.col("simple"), pl.col("has_ext")
+    )
+    nd = d.str.len_bytes() - plus.cast(pl.UInt32)  # (a '+' is in d)
+    simple, has_ext = pl.col("simple"), pl.col("has_ext")
     # Fewer than 3 digits: libphonenumber's reason depends on how they are written ('12'
     # is too short in a region, '+12' and '1' are not numbers), so it gives it.
     fast = simple & (nd >= 3)
@@ -297,8 +311,7 @@ def _resolve(distinct: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         fast=fast,
         early=pl.when(absent).then(_NULL)
         .when(simple & (nd == 0) & ~has_ext).then(pl.lit(NO_DIGITS))  # ('+x4930…': fallback)
-        .when(fast & _all_zeros(d)).then(pl.lit(ALL_ZEROS)),
-        plus=main.str.contains("+", literal=True),  # simple text has its '+' in front
+        .when(fast & (number == 0)).then(pl.lit(ALL_ZEROS)),  # (see _all_zeros)
         known=pl.col("r").is_in(_REGION_SERIES),
     )
     early, fast, plus, known = pl.col("early"), pl.col("fast"), pl.col("plus"), pl.col("known")
@@ -319,7 +332,7 @@ def _resolve(distinct: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     slow = [part(1, "g", "v", "r")]
     international = part(3, "g", "r", "d", "plus", "known").select(
         "g",
-        x=pl.when(plus).then(d).otherwise(d.str.strip_chars_start("0")),
+        x=pl.when(plus).then(d.str.slice(1)).otherwise(d.str.strip_chars_start("0")),
         retry=plus & known,  # a bad calling code after '+': libphonenumber retries nationally
         zz=pl.lit(False),
     )
@@ -384,7 +397,7 @@ def _resolve(distinct: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 #: Added to ``g`` for the second readings of the '00' rule (see ``_resolve``): above every
 #: row and group number of a batch (below 2 * rows, and a batch has fewer than 2**30).
 _ALT = 1 << 31
-_SEPARATORS = [" ", "-", ".", "(", ")", "/", "+"]
+_SEPARATORS = [" ", "-", ".", "(", ")", "/"]
 _REGION_SERIES = pl.Series(sorted(_REGIONS), dtype=pl.String).implode()
 #: Every known region code (two letters) in every case ("US", "us", "Us", "uS"), and its
 #: upper case.
@@ -495,6 +508,11 @@ def _literals(pattern: str | None) -> tuple[str, ...] | None:
     if pattern and re.fullmatch(r"\d+(?:\|\d+)*", pattern):
         return tuple(pattern.split("|"))
     return None
+
+
+def _unseparated(text: pl.Expr) -> pl.Expr:
+    """String: ``text`` (String) without the separators of ``_SEPARATORS``; null for null."""
+    return text.str.replace_many(_SEPARATORS, [""] * len(_SEPARATORS))
 
 
 def _all_zeros(digits: pl.Expr) -> pl.Expr:
