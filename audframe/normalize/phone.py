@@ -589,16 +589,19 @@ def _matches(number: pl.Expr, plan: _Plan) -> pl.Expr:
     return pl.lit(False) if plan.nat_re is None else number.str.contains(plan.nat_re)
 
 
-def _strip_national_prefix(source: str, plan: _Plan) -> tuple[list[_Stage], pl.Expr]:
+def _strip_national_prefix(
+    source: str, plan: _Plan
+) -> tuple[list[_Stage], pl.Expr, pl.Expr | None]:
     """phonenumberutil._maybe_strip_national_prefix_carrier_code: the number it returns.
 
     Reads digits from String column ``source`` (null stays null). Returns the stages
-    that add helper columns (``_candidate``, ``_keep``) and the expression (String) of
-    the number over them.
+    that add helper columns (``_candidate``, ``_keep``), the expression (String) of
+    the number over them, and the test (Boolean, null for null) of the rows that start
+    with a national prefix, the only ones it can change (None: the plan has none).
     """
     number = pl.col(source)
     if plan.npp_re is None:
-        return [], number
+        return [], number, None
     npp = plan.npp_re
     if plan.npp_alts is not None:
         cut = _prefix_length(number, plan.npp_alts)
@@ -612,7 +615,7 @@ def _strip_national_prefix(source: str, plan: _Plan) -> tuple[list[_Stage], pl.E
             ).otherwise(number.str.replace(npp, plan.transform))
         candidate = pl.when(hit).then(candidate)
     # The prefix stays when the number matches the national pattern and the rest does
-    # not; the patterns only run where they can change the answer.
+    # not. (A pattern runs on every row, null or not: see _split.)
     stripped, viable = pl.col("_candidate"), pl.col("_keep")
     stages = [
         {"_candidate": candidate, "_keep": _matches(pl.when(hit).then(number), plan)},
@@ -620,7 +623,29 @@ def _strip_national_prefix(source: str, plan: _Plan) -> tuple[list[_Stage], pl.E
     ]
     return stages, pl.when(stripped.is_not_null() & ~viable.fill_null(False)).then(
         stripped
-    ).otherwise(number)
+    ).otherwise(number), hit
+
+
+def _split(
+    df: pl.LazyFrame,
+    test: pl.Expr,
+    holds: Callable[[pl.LazyFrame], pl.LazyFrame],
+    fails: Callable[[pl.LazyFrame], pl.LazyFrame],
+) -> pl.LazyFrame:
+    """``holds`` on the rows of ``df`` where the Boolean ``test`` is true, ``fails`` on
+    the others (null included), concatenated (the two give the same columns).
+
+    polars runs a string function on every row of a column, even where a ``when`` left
+    it null, so the costly steps (the regular expressions of a plan) run cheaper on the
+    few rows that need them, split off first.
+    """
+    marked = df.with_columns(_test=test.fill_null(False))
+    return pl.concat(
+        [
+            holds(marked.filter("_test").drop("_test")),
+            fails(marked.filter(~pl.col("_test")).drop("_test")),
+        ]
+    )
 
 
 def _run(df: pl.LazyFrame, stages: list[_Stage]) -> pl.LazyFrame:
@@ -660,13 +685,20 @@ def _national(
 
 def _national_step(df: pl.LazyFrame, plan: _Plan) -> pl.LazyFrame:
     """``(g, d)`` → ``(g, d, x, national, pkey, zz)``, see ``_national``."""
-    stages, final = _national_query(plan.key)
-    return _run(df, stages).select(**final)
+    stages, final, plain = _national_query(plan.key)
+    # Only the digits that start with the region's calling code need its patterns.
+    return _split(
+        df,
+        pl.col("d").str.starts_with(plan.cc),
+        lambda rows: _run(rows, stages).select(**final),
+        lambda rows: rows.select(**plain),
+    )
 
 
 @cache
-def _national_query(key: str) -> tuple[list[_Stage], _Stage]:
-    """The stages of ``_national_step`` under plan ``key``, and its output columns."""
+def _national_query(key: str) -> tuple[list[_Stage], _Stage, _Stage]:
+    """The stages of ``_national_step`` under plan ``key`` and its output columns; and
+    those columns for digits that do not start with the plan's calling code."""
     plan = _plan(key)
     d = pl.col("d")
     # The digits after the region's international prefix (null without one) …
@@ -680,7 +712,7 @@ def _national_query(key: str) -> tuple[list[_Stage], _Stage]:
     x = pl.when(~after.str.starts_with("0")).then(after)
     # The number may already start with the region's calling code (16505551212, US).
     rest = d.str.slice(pl.when(d.str.starts_with(plan.cc)).then(pl.lit(len(plan.cc), pl.UInt32)))
-    strip, potential = _strip_national_prefix("_rest", plan)
+    strip, potential, _ = _strip_national_prefix("_rest", plan)
     stages = [{"x": x, "_rest": rest}, *strip, {"_potential": potential}]
     starts = pl.col("_rest").is_not_null()
     has_cc = starts & (
@@ -688,11 +720,12 @@ def _national_query(key: str) -> tuple[list[_Stage], _Stage]:
         | (_length_code(d, plan) == _LONG)
     )
     # parse switches to the calling code's main region once it has read the code itself
-    pkey = pl.lit(_PLAN_NUMBER[plan.key], pl.UInt16)
+    own = pl.lit(_PLAN_NUMBER[plan.key], pl.UInt16)
+    pkey = own
     if plan.main != plan.key:
         main = pl.lit(_PLAN_NUMBER[plan.main], pl.UInt16)
         pkey = pl.when(has_cc.fill_null(False)).then(main).otherwise(pkey)
-    return stages, {
+    final = {
         "g": pl.col("g"),
         "d": d,
         "x": pl.col("x"),
@@ -700,6 +733,8 @@ def _national_query(key: str) -> tuple[list[_Stage], _Stage]:
         "pkey": pkey,
         "zz": d.str.starts_with("00"),
     }
+    # (without the calling code in front, has_cc is false)
+    return stages, final, {**final, "x": x, "national": d, "pkey": own}
 
 
 def _international(df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -744,16 +779,28 @@ def _finish(df: pl.DataFrame, few: list[pl.Series]) -> pl.DataFrame:
 def _finish_step(df: pl.LazyFrame, plan: _Plan) -> pl.LazyFrame:
     """Replaces ``national`` by the answer: ``phone`` and ``reason`` (see ``_finish``)."""
     columns = [c for c in df.collect_schema().names() if c != "national"]
-    stages, final = _finish_query(plan.key)
-    return _run(df, stages).select(*columns, **final)
+    prefixed, stages, plain, final = _finish_query(plan.key)
+    if prefixed is None:
+        return _run(df, stages).select(*columns, **final)
+    # Only the numbers that start with a national prefix need the plan's patterns.
+    return _split(
+        df,
+        prefixed,
+        lambda rows: _run(rows, stages).select(*columns, **final),
+        lambda rows: _run(rows, plain).select(*columns, **final),
+    )
 
 
 @cache
-def _finish_query(key: str) -> tuple[list[_Stage], _Stage]:
-    """The stages of ``_finish_step`` under plan ``key``, and the columns it adds."""
+def _finish_query(
+    key: str,
+) -> tuple[pl.Expr | None, list[_Stage], list[_Stage], _Stage]:
+    """For ``_finish_step`` under plan ``key``: the test (Boolean) of the numbers that
+    start with a national prefix (None: the plan has none); the stages for them, and
+    for the others (which keep their number); and the columns it adds."""
     plan = _plan(key)
     national = pl.col("national")
-    stripped_stages, stripped = _strip_national_prefix("national", plan)
+    stripped_stages, stripped, prefixed = _strip_national_prefix("national", plan)
     fits = _length_code(stripped, plan)
     nsn = pl.col("nsn")
     length = nsn.str.len_bytes()
@@ -775,8 +822,10 @@ def _finish_query(key: str) -> tuple[list[_Stage], _Stage]:
         {"nsn": pl.when((fits == _POSSIBLE) | (fits == _LONG)).then(stripped).otherwise(national)},
         {"reason": reason},
     ]
+    plain: list[_Stage] = [{"nsn": national}, {"reason": reason}]
     why = pl.col("reason")
-    return stages, {"phone": pl.when(why.is_null()).then(pl.lit(plan.cc) + nsn), "reason": why}
+    final = {"phone": pl.when(why.is_null()).then(pl.lit(plan.cc) + nsn), "reason": why}
+    return prefixed, stages, plain, final
 
 
 # ------------------------------------------------------------------------ the fallback
