@@ -215,7 +215,8 @@ def _name(values: pl.Expr) -> str:
 # --------------------------------------------------------------------- the batch step
 def _normalize_batch(batch: pl.Series) -> pl.Series:
     raw = batch.struct.unnest()
-    rows = raw.select(v=pl.col("value").str.strip_chars(), r=_region_codes(raw["region"]))
+    # (values as given: _resolve trims those that need it)
+    rows = raw.select(v=pl.col("value"), r=_region_codes(raw["region"]))
     n = rows.height
     # One row per distinct (value, region), numbered g. A pair whose hash no other row
     # shares is distinct already (g = its row number); the rest are grouped exactly, so
@@ -233,7 +234,8 @@ def _normalize_batch(batch: pl.Series) -> pl.Series:
     # Where each row finds its answer: its own decided row, or its group's; a later
     # answer replaces an earlier one.
     at = pl.zeros(n, dtype=pl.UInt32, eager=True)
-    for part in (decided.head(first.height), decided.tail(later.height)):
+    places = decided.select("g", "at")
+    for part in (places.head(first.height), places.tail(later.height)):
         found = part.filter(pl.col("g") < n)
         at = at.scatter(found["g"], found["at"])
         if groups.height:
@@ -260,8 +262,8 @@ def _region_codes(region: pl.Series) -> pl.Expr:
 
 
 def _resolve(distinct: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Answers ``(g, phone, reason)`` for distinct ``(g, v, r)`` rows (``r`` upper case
-    or "").
+    """Answers ``(g, phone, reason)`` for distinct ``(g, v, r)`` rows (``v`` untrimmed,
+    ``r`` upper case or "").
 
     Returns the answers, and later answers that replace some of them (same ``g``).
     """
@@ -270,8 +272,9 @@ def _resolve(distinct: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     within = v.str.len_bytes() <= _MAX_INPUT
     # ``d``: the digits, after the '+' of a number that has one (the separators gone).
     # Most values are plain: digits and separators, with a '+' only in front, which is
-    # what ``d`` reads as a number (UInt64) says (a plain value is simple, see _SIMPLE).
-    # (A null value counts as plain: it only needs its route, "absent".)
+    # what ``d`` reads as a number (UInt64) says (a plain value is simple, see _SIMPLE,
+    # once trimmed: its spaces are separators). (A null value counts as plain: it only
+    # needs its route, "absent".) Other values are trimmed first.
     number = pl.col("number")
     lf = distinct.lazy().with_columns(d=_unseparated(v), plus=v.str.starts_with("+"))
     lf = lf.with_columns(number=d.cast(pl.UInt64, strict=False)).with_columns(
@@ -282,9 +285,8 @@ def _resolve(distinct: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     # Values it cuts otherwise (a second number, RFC 3966 parameters) and non-ASCII text
     # go to the fallback. (A simple value that is not plain reads the same either way.)
     text = v.str.replace(r"^[^+0-9]+", "").str.replace(r"[^#0-9A-Za-z]+$", "")
-    other = lf.filter(~pl.col("plain")).with_columns(_text=text).with_columns(
-        main=pl.col("_text").str.replace(_EXT, "")
-    )
+    other = lf.filter(~pl.col("plain")).with_columns(v=v.str.strip_chars())
+    other = other.with_columns(_text=text).with_columns(main=pl.col("_text").str.replace(_EXT, ""))
     other = other.with_columns(
         has_ext=main.str.len_bytes() != pl.col("_text").str.len_bytes(),
         simple=(v.str.len_bytes() == v.str.len_chars())
@@ -385,7 +387,8 @@ def _resolve(distinct: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         slow.append(df.filter(pl.col("g").is_in(found_few.implode())).select("g", "v", "r"))
     slow_rows = pl.concat(slow)
     if slow_rows.height:
-        later.append(_fallback(slow_rows))
+        # (libphonenumber reads trimmed values, see _normalize_one)
+        later.append(_fallback(slow_rows.with_columns(v.str.strip_chars())))
     empty = pl.DataFrame(schema={"g": pl.UInt32, "phone": pl.String, "reason": pl.String})
     return (
         pl.concat(first, how="vertical_relaxed").select("g", "phone", "reason"),
