@@ -270,11 +270,11 @@ def _resolve(distinct: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     v, d, main, plus = pl.col("v"), pl.col("d"), pl.col("main"), pl.col("plus")
     absent = v.is_null() | (v == "")
     within = v.str.len_bytes() <= _MAX_INPUT
-    # ``d``: the digits, after the '+' of a number that has one (the separators gone).
-    # Most values are plain: digits and separators, with a '+' only in front, which is
-    # what ``d`` reads as a number (UInt64) says (a plain value is simple, see _SIMPLE,
-    # once trimmed: its spaces are separators). (A null value counts as plain: it only
-    # needs its route, "absent".) Other values are trimmed first.
+    # ``d``: the value without its separators, so its digits, behind a '+' (kept) if it
+    # has one. Most values are plain: digits and separators, with a '+' only in front,
+    # which is what ``d`` read as a number (``number``, UInt64) says; a plain value is
+    # simple (see _SIMPLE) once trimmed, its spaces being separators. (A null value
+    # counts as plain: it only needs its route, "absent".) Other values are trimmed first.
     number = pl.col("number")
     lf = distinct.lazy().with_columns(d=_unseparated(v), plus=v.str.starts_with("+"))
     lf = lf.with_columns(number=d.cast(pl.UInt64, strict=False)).with_columns(
