@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 import audframe
+from audframe.whitespace import WHITESPACE
 
 
 def norm(key: str, values: list[Any], **options: Any) -> list[Any]:
@@ -112,6 +113,25 @@ def test_email_is_nfc() -> None:
 )
 def test_email_invalid_is_missing(raw: str) -> None:
     assert one("EMAIL", raw) is None
+
+
+def test_email_trims_every_unicode_space_and_refuses_one_inside() -> None:
+    # The rule tests the raw cell and trims it once: the value must be what trimming
+    # (Unicode White_Space), lowercasing and the pattern give, for every kind of space
+    # at either end or inside.
+    raws = [f"{a}Ann.Lee@Example.COM{b}" for a in WHITESPACE for b in ("", a)]
+    raws += [f"Ann{a}Lee@example.com" for a in WHITESPACE]
+    raws += [f"ann@exa{a}mple.com" for a in WHITESPACE]
+
+    def reference(raw: str) -> str | None:
+        v = raw.strip(WHITESPACE).lower()
+        local, _, domain = v.partition("@")
+        labels = domain.split(".")
+        whole = v.count("@") == 1 and local and len(labels) > 1 and all(labels)
+        return v if whole and not any(c in WHITESPACE for c in v) else None
+
+    assert norm("EMAIL", raws) == [reference(r) for r in raws]
+    assert norm("EMAIL", ["\u3000Ann.Lee@Example.COM\x85"]) == ["ann.lee@example.com"]
 
 
 @pytest.mark.parametrize("raw", [None, "", "   ", "\t\n"])

@@ -18,10 +18,20 @@ __all__ = ["city", "email", "first_initial", "fold_latin", "gender", "letters", 
 _NOT_LETTER = r"[^\p{L}\p{M}]\p{M}*|^\p{M}+"
 
 
+#: :data:`audframe.schemas.PATTERNS` ``EMAIL`` with the surrounding whitespace that the
+#: value loses allowed: a raw cell matches it exactly when its trimmed, lowercased value
+#: matches the pattern (lowercasing makes and removes no ``@``, ``.`` or whitespace).
+_RAW_EMAIL = r"^\s*" + PATTERNS["EMAIL"][1:-1] + r"\s*$"
+
+
 def email(raw: pl.Expr) -> Rule:
     """EMAIL: trim, Unicode lowercase; one ``@``, a local part, a dotted domain.
 
     No Gmail-style dot or ``+tag`` removal. Whitespace inside makes it invalid.
+
+    The value is tested on the raw cell and trimmed once, by ``strip_chars()`` (the same
+    characters as :func:`audframe.whitespace.trim`, at half the cost: polars does not
+    share it between uses, and here it has one).
     """
     v = clean(raw).str.to_lowercase()
     ats = v.str.count_matches("@", literal=True)
@@ -38,7 +48,8 @@ def email(raw: pl.Expr) -> Rule:
             (~domain.str.contains(r"^[^.]+(\.[^.]+)+$"), "email domain is not valid"),
         ],
         empty="email is empty",
-        valid=v.str.contains(PATTERNS["EMAIL"]),
+        result=raw.str.strip_chars().str.to_lowercase(),
+        valid=raw.str.contains(_RAW_EMAIL),
     )
 
 
