@@ -216,7 +216,7 @@ def _name(values: pl.Expr) -> str:
 def _normalize_batch(batch: pl.Series) -> pl.Series:
     raw = batch.struct.unnest()
     # (values as given: _resolve trims those that need it)
-    rows = raw.select(v=pl.col("value"), r=_region_codes(raw["region"]))
+    rows = pl.DataFrame({"v": raw["value"], "r": _region_plans(raw["region"])})
     n = rows.height
     # One row per distinct (value, region), numbered g. A pair whose hash no other row
     # shares is distinct already (g = its row number); the rest are grouped exactly, so
@@ -247,23 +247,23 @@ def _normalize_batch(batch: pl.Series) -> pl.Series:
     return out.gather(at)
 
 
-def _region_codes(region: pl.Series) -> pl.Expr:
-    """String: each of the String ``region`` trimmed and in upper case, "" for null.
+def _region_plans(region: pl.Series) -> pl.Series:
+    """UInt16: the number of the plan (see ``_PLAN_KEYS``) of each region code of the
+    String ``region``, in any case and trimmed; null for null and for other text.
 
-    A known code in any case is looked up (cheaper than trimming and case mapping every
-    row); only other text, if any, is trimmed and upper-cased.
+    libphonenumber reads a value with an unknown region as one without, so the other
+    text needs no name. A known code in any case is looked up (cheaper than trimming
+    and case mapping every row); only other text, if any, is trimmed and upper-cased.
     """
     known = region.cast(_REGION_ENUM, strict=False)
-    codes = pl.lit(_REGION_UPPER).gather(pl.lit(known.to_physical()))
     if known.null_count() > region.null_count():
-        text = pl.lit(region).str.strip_chars().str.to_uppercase()
-        codes = pl.when(pl.lit(known).is_null()).then(text).otherwise(codes)
-    return codes.fill_null("")
+        known = region.str.strip_chars().str.to_uppercase().cast(_REGION_ENUM, strict=False)
+    return _REGION_PLAN.gather(known.to_physical())
 
 
 def _resolve(distinct: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Answers ``(g, phone, reason)`` for distinct ``(g, v, r)`` rows (``v`` untrimmed,
-    ``r`` upper case or "").
+    ``r`` the region's plan number or null, see ``_region_plans``).
 
     Returns the answers, and later answers that replace some of them (same ``g``).
     """
@@ -314,7 +314,7 @@ def _resolve(distinct: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         early=pl.when(absent).then(_NULL)
         .when(simple & (nd == 0) & ~has_ext).then(pl.lit(NO_DIGITS))  # ('+x4930…': fallback)
         .when(fast & (number == 0)).then(pl.lit(ALL_ZEROS)),  # (see _all_zeros)
-        known=pl.col("r").is_in(_REGION_SERIES),
+        known=pl.col("r").is_not_null(),
     )
     early, fast, plus, known = pl.col("early"), pl.col("fast"), pl.col("plus"), pl.col("known")
     # Where each row goes: decided already (or absent), the fallback, read nationally, or
@@ -332,7 +332,7 @@ def _resolve(distinct: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 
     first = [part(0, "g", "early").select("g", phone=_NULL, reason="early")]
     slow = [part(1, "g", "v", "r")]
-    international = part(3, "g", "r", "d", "plus", "known").select(
+    international = part(3, "g", "d", "plus", "known").select(
         "g",
         x=pl.when(plus).then(d.str.slice(1)).otherwise(d.str.strip_chars_start("0")),
         retry=plus & known,  # a bad calling code after '+': libphonenumber retries nationally
@@ -401,16 +401,13 @@ def _resolve(distinct: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 #: row and group number of a batch (below 2 * rows, and a batch has fewer than 2**30).
 _ALT = 1 << 31
 _SEPARATORS = [" ", "-", ".", "(", ")", "/"]
-_REGION_SERIES = pl.Series(sorted(_REGIONS), dtype=pl.String).implode()
-#: Every known region code (two letters) in every case ("US", "us", "Us", "uS"), and its
-#: upper case.
+#: Every known region code (two letters) in every case ("US", "us", "Us", "uS").
 _REGION_ENUM = pl.Enum(sorted({
     a + b
     for code in _REGIONS
     for a in (code[0], code[0].lower())
     for b in (code[1], code[1].lower())
 }))
-_REGION_UPPER = pl.Series(_REGION_ENUM.categories.str.to_uppercase(), dtype=pl.String)
 # The calling code that starts each three digits, if any: libphonenumber tries 1, 2 and
 # 3 digits, and calling codes are prefix-free.
 _CODE_BY_HEAD = {
@@ -474,6 +471,10 @@ _CODE_AT = pl.Series([_CODE_BY_HEAD.get(f"{n:03d}") for n in range(1000)], dtype
 _MAIN_PLAN_AT = pl.Series(
     [_PLAN_NUMBER[_main_key(code)] if code else None for code in _CODE_AT.to_list()],
     dtype=pl.UInt16,
+)
+#: The plan number of each code of ``_REGION_ENUM``, by its physical value.
+_REGION_PLAN = pl.Series(
+    [_PLAN_NUMBER[code.upper()] for code in _REGION_ENUM.categories], dtype=pl.UInt16
 )
 
 
@@ -548,36 +549,33 @@ def _length_table(key: str) -> pl.Series:
 # literals: one query per plan, whatever the number of rows, all collected together.
 def _by_plan(df: pl.DataFrame, key: str, step: Callable[[pl.LazyFrame, _Plan], pl.LazyFrame],
              few: list[pl.Series]) -> pl.DataFrame:
-    """``step`` on the rows of each plan named (String) or numbered (see ``_PLAN_KEYS``)
-    in column ``key``, concatenated.
+    """``step`` on the rows of each plan numbered (UInt16, see ``_PLAN_KEYS``) in column
+    ``key``, concatenated.
 
     The rows (``g``) of a plan with fewer than ``_FEW`` rows go to ``few`` instead: for
     them, libphonenumber costs less than the plan's vectorized passes. With a Boolean
     column ``counted``, only its true rows count, and only they go to ``few``; without
-    one, every row counts.
+    one, every row counts. (Each plan's query filters its rows from ``df``, which costs
+    less than partitioning it.)
     """
-    done = []
     if "counted" not in df.columns:
         df = df.with_columns(counted=pl.lit(True))
-    if df.height:
-        keys = df[key]
-        if not keys.null_count() and (keys == keys[0]).all():  # (cheaper than n_unique)
-            parts = {(keys[0],): df.drop(key)}
-        else:
-            parts = df.partition_by(key, as_dict=True, include_key=False)
-        for (k,), part in parts.items():
-            if 0 < part["counted"].sum() < _FEW:
-                few.append(part.filter("counted")["g"])
-                part = part.filter(~pl.col("counted"))
-            if part.height:
-                plan = _plan(k if isinstance(k, str) else _PLAN_KEYS[k])
-                query = step(part.drop("counted").lazy(), plan)
-                done.append(query.with_columns(pl.lit(k, df.schema[key]).alias(key)))
+    plans = df.group_by(key).agg(rows=pl.len(), counted=pl.col("counted").sum()).sort(key)
+    done, rare = [], []
+    for k, rows, counted in plans.iter_rows():
+        part = df.lazy() if plans.height == 1 else df.lazy().filter(pl.col(key) == k)
+        if 0 < counted < _FEW:
+            rare.append(k)
+            part = part.filter(~pl.col("counted"))
+        if rows > counted or k not in rare:
+            query = step(part.drop(key, "counted"), _plan(_PLAN_KEYS[k]))
+            done.append(query.with_columns(pl.lit(k, pl.UInt16).alias(key)))
+    if rare:
+        few.append(df.filter(pl.col(key).is_in(rare) & pl.col("counted"))["g"])
     if not done:  # no rows, but the columns a step adds
         empty = df.clear().drop(key, "counted")
         query = step(empty.lazy(), _plan("US"))
-        nothing = pl.lit(None, df.schema[key]).alias(key)
-        return query.with_columns(nothing).collect(engine="in-memory")
+        return query.with_columns(pl.lit(None, pl.UInt16).alias(key)).collect(engine="in-memory")
     return pl.concat(pl.collect_all(done, engine="in-memory"), how="vertical_relaxed")
 
 
@@ -661,7 +659,8 @@ def _run(df: pl.LazyFrame, stages: list[_Stage]) -> pl.LazyFrame:
 def _national(
     df: pl.DataFrame, few: list[pl.Series]
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """Digits ``d`` written without '+' in a known region ``r``: the start of parse(d, r).
+    """Digits ``d`` written without '+' in a known region (plan number ``r``): the start
+    of parse(d, region).
 
     Returns, with ``zz`` (Boolean: ``d`` starts with 00) and for ``_international``
     a false ``retry``:
@@ -975,7 +974,9 @@ def _without_extension(value: str) -> str:
 
 def _fallback(df: pl.DataFrame, one: Callable[[str, str | None], tuple[str | None, str | None]]
               = _normalize_one) -> pl.DataFrame:
-    results = [one(v, r or None) for v, r in df.select("v", "r").iter_rows()]
+    results = [
+        one(v, None if r is None else _PLAN_KEYS[r]) for v, r in df.select("v", "r").iter_rows()
+    ]
     return df.select("g").with_columns(
         phone=pl.Series([p for p, _ in results], dtype=pl.String),
         reason=pl.Series([w for _, w in results], dtype=pl.String),
