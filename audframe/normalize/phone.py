@@ -806,18 +806,12 @@ def _finish_query(
     fits = _length_code(stripped, plan)
     nsn = pl.col("nsn")
     length = nsn.str.len_bytes()
-    # is_possible_number reads the lengths of the calling code's main region
-    code = _length_code(nsn, _plan(plan.main))
-    e164_length = length + len(plan.cc)
+    # The reason as its number in _REASONS (a choice among numbers costs less than among
+    # texts): but for a short input and all zeros, the number's length tells it.
     reason = (
-        pl.when(national.str.len_bytes() < _MIN_NSN).then(pl.lit(TOO_SHORT))
-        .when(length > _MAX_NSN).then(pl.lit(TOO_LONG))
-        .when(_all_zeros(nsn)).then(pl.lit(ALL_ZEROS))
-        .when(code == _SHORT).then(pl.lit(TOO_SHORT))
-        .when(code == _LONG).then(pl.lit(TOO_LONG))
-        .when(code == _INVALID).then(pl.lit(BAD_LENGTH))
-        .when(e164_length < MIN_DIGITS).then(pl.lit(TOO_SHORT))
-        .when(e164_length > MAX_DIGITS).then(pl.lit(TOO_LONG))
+        pl.when(national.str.len_bytes() < _MIN_NSN).then(_reason_number(TOO_SHORT))
+        .when((length <= _MAX_NSN) & _all_zeros(nsn)).then(_reason_number(ALL_ZEROS))
+        .otherwise(pl.lit(_reason_by_length(key)).gather(length.clip(upper_bound=_MAX_NSN + 1)))
     )
     stages: list[_Stage] = [
         *stripped_stages,
@@ -826,8 +820,48 @@ def _finish_query(
     ]
     plain: list[_Stage] = [{"nsn": national}, {"reason": reason}]
     why = pl.col("reason")
-    final = {"phone": pl.when(why.is_null()).then(pl.lit(plan.cc) + nsn), "reason": why}
+    final = {
+        "phone": pl.when(why == 0).then(pl.lit(plan.cc) + nsn),
+        "reason": pl.lit(_REASON_SERIES).gather(why),
+    }
     return prefixed, stages, plain, final
+
+
+#: The reasons ``_finish`` gives, numbered; 0: none (the number is valid).
+_REASONS = (None, TOO_SHORT, TOO_LONG, ALL_ZEROS, BAD_LENGTH)
+_REASON_SERIES = pl.Series(_REASONS, dtype=pl.String)
+
+
+def _reason_number(reason: str | None) -> pl.Expr:
+    """UInt8 literal: the number of ``reason`` in ``_REASONS``."""
+    return pl.lit(_REASONS.index(reason), pl.UInt8)
+
+
+@cache
+def _reason_by_length(key: str) -> pl.Series:
+    """UInt8, indexed by the length of a national significant number read under plan
+    ``key`` (longer than ``_MAX_NSN``: that plus one): the number in ``_REASONS`` of
+    the reason a number of that length is missing (0: it is possible), by
+    is_possible_number (the lengths of the calling code's main region) and the spec's
+    limits."""
+    plan = _plan(key)
+    main = _plan(plan.main)
+    by_code = {_SHORT: TOO_SHORT, _LONG: TOO_LONG, _INVALID: BAD_LENGTH}
+    reasons = []
+    for n in range(_MAX_NSN + 2):
+        e164_length = n + len(plan.cc)
+        if n > _MAX_NSN:
+            reason = TOO_LONG
+        elif (code := main.length_code(n)) in by_code:
+            reason = by_code[code]
+        elif e164_length < MIN_DIGITS:
+            reason = TOO_SHORT
+        elif e164_length > MAX_DIGITS:
+            reason = TOO_LONG
+        else:
+            reason = None
+        reasons.append(_REASONS.index(reason))
+    return pl.Series(reasons, dtype=pl.UInt8)
 
 
 # ------------------------------------------------------------------------ the fallback
