@@ -547,6 +547,27 @@ def messy_values(n: int, seed: int) -> tuple[list[str | None], list[str | None]]
     return values, regions
 
 
+def test_a_large_batch_reads_alike_whether_its_values_repeat_or_not() -> None:
+    # Above _SAMPLE rows a batch whose values hardly repeat is read row by row, one whose
+    # values repeat is read once per distinct (value, region): the same answers.
+    def repeats(values: list[str | None], regions: list[str | None]) -> bool:
+        plans = phone_module._region_plans(pl.Series(regions, dtype=pl.String))
+        return phone_module._repeats(pl.DataFrame({"v": values, "r": plans}))
+
+    n = phone_module._SAMPLE + 1000
+    values, regions = messy_values(n, 5)
+    assert not repeats(values, regions)
+    check(values, regions)
+
+    many = [i % 300 for i in range(n)]
+    again = ([values[i] for i in many], [regions[i] for i in many])
+    assert repeats(*again)
+    alone = run(values[:300], regions[:300])
+    out = run(*again)
+    assert out["phone"].to_list() == [alone["phone"][i] for i in many]
+    assert out["reason"].to_list() == [alone["reason"][i] for i in many]
+
+
 def test_lazy_equals_eager_and_streams() -> None:
     values, regions = messy_values(1200, 7)
     df = pl.DataFrame({"tel": values, "country": regions})

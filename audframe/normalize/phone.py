@@ -219,14 +219,13 @@ def _normalize_batch(batch: pl.Series) -> pl.Series:
     # (values as given: _resolve trims those that need it)
     rows = pl.DataFrame({"v": raw["value"], "r": _region_plans(raw["region"])})
     n = rows.height
-    pair = pl.col("v").hash(11) ^ pl.col("r").hash(13)
     groups = None
-    if _repeats(rows, pair):
+    if _repeats(rows):
         # One row per distinct (value, region), numbered g. A pair whose hash no other
         # row shares is distinct already (g = its row number); the rest are grouped
         # exactly, so any hash will do: a collision only sends both rows to the exact
         # grouping.
-        hashes = rows.select(pair).to_series()
+        hashes = rows.select(_PAIR).to_series()
         ordered = hashes.sort()  # cheaper than is_duplicated when few rows repeat
         repeated = ordered.filter(ordered == ordered.shift(1))
         shared = hashes.is_in(repeated.implode())
@@ -257,26 +256,28 @@ def _normalize_batch(batch: pl.Series) -> pl.Series:
 _SAMPLE = 8192
 #: The share of a batch's rows that repeat another above which ``_repeats`` holds.
 _REPEATS = 0.05
+#: UInt64: a hash of a row's ``(v, r)`` pair.
+_PAIR = pl.col("v").hash(11) ^ pl.col("r").hash(13)
 
 
-def _repeats(rows: pl.DataFrame, pair: pl.Expr) -> bool:
-    """Whether the values of ``rows`` (String ``v``) repeat enough for reading each
-    distinct row once, rather than each row, to pay off: finding them costs about 60 ns
-    a row, reading a row about 1 µs, so when more than ``_REPEATS`` of the rows repeat
-    another.
+def _repeats(rows: pl.DataFrame) -> bool:
+    """Whether the rows ``(v, r)`` (String value, UInt16 plan or null) repeat enough for
+    reading each distinct row once, rather than each row, to pay off: finding them costs
+    about 60 ns a row, reading a row about 1 µs, so when more than ``_REPEATS`` of the
+    rows repeat another.
 
     True for a batch of at most ``_SAMPLE`` rows. Else the share is estimated from a
     random (but fixed) sample of ``_SAMPLE`` rows: a row and one it repeats are both in
     it with a chance of (sample / rows)², so each row of the sample that shares its hash
-    ``pair`` (an expression of ``rows``, UInt64) with another stands for rows / sample²
-    of the batch (more for a value repeated many times: it errs towards grouping).
+    (``_PAIR``) with another stands for rows / sample² of the batch (more for a value
+    repeated many times: it errs towards grouping).
     Null values are left out, as they cost nothing to read. Either way the answers are
     the same.
     """
     n = rows.height
     if n <= _SAMPLE:
         return True
-    sample = rows.sample(_SAMPLE, seed=0).filter(pl.col("v").is_not_null()).select(pair)
+    sample = rows.sample(_SAMPLE, seed=0).filter(pl.col("v").is_not_null()).select(_PAIR)
     repeats = sample.height - sample.to_series().n_unique()
     return repeats * n / _SAMPLE**2 > _REPEATS
 
