@@ -178,6 +178,9 @@ def ref_country(raw: str | None) -> str | None:
         return None
     if (d := digest(raw)) is not None:
         return d
+    # a digit (any number character), '/', a backslash or '#': a placeholder or a typo
+    if any(unicodedata.category(c).startswith("N") or c in "/\\#" for c in raw):
+        return None
     return COUNTRIES.get(fold_country(raw))
 
 
