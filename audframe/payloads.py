@@ -941,10 +941,8 @@ def check_chunk(chunk: Chunk) -> None:
         )
 
 
-# The DIGEST pattern, checked by hand: faster than a regex on Python strings.
-
-
 def _is_digest_or_empty(v: str) -> bool:
+    """The DIGEST pattern (or ""), checked by hand: faster than a regex on Python strings."""
     return v == "" or (len(v) == 64 and not v.encode().translate(None, _HEX_DIGITS))
 
 

@@ -601,10 +601,11 @@ def _by_plan(df: pl.DataFrame, key: str, step: Callable[[pl.LazyFrame, _Plan], p
         part = df.lazy() if plans.height == 1 else df.lazy().filter(pl.col(key) == k)
         if 0 < counted < _FEW:
             rare.append(k)
+            if rows == counted:  # every row goes to few
+                continue
             part = part.filter(~pl.col("counted"))
-        if rows > counted or k not in rare:
-            query = step(part.drop(key, "counted"), _plan(_PLAN_KEYS[k]))
-            done.append(query.with_columns(pl.lit(k, pl.UInt16).alias(key)))
+        query = step(part.drop(key, "counted"), _plan(_PLAN_KEYS[k]))
+        done.append(query.with_columns(pl.lit(k, pl.UInt16).alias(key)))
     if rare:
         few.append(df.filter(pl.col(key).is_in(rare) & pl.col("counted"))["g"])
     if not done:  # no rows, but the columns a step adds
