@@ -444,15 +444,15 @@ _ESCAPE_TO = [
 _NEEDS_ESCAPE = r"[\\\"\x00-\x1f]"
 
 
-def _marks(n: int, size: int, mark: str, plain: str, *, at_end: bool) -> Any:
-    """``n`` strings as a pyarrow ``large_string`` array: ``plain``, but ``mark`` in the
-    first (``at_end``: the last) row of every ``size``-row chunk."""
+def _closings(n: int, size: int, plain: str, inner: str, final: str) -> Any:
+    """``n`` strings as a pyarrow ``large_string`` array: ``plain``, but ``inner`` in the
+    last row of every ``size``-row chunk and ``final`` in the very last row."""
     text = pa.large_string()
     pieces = []
     for start in range(0, n, size):
-        rest = pa.repeat(pa.scalar(plain, text), min(size, n - start) - 1)
-        one = pa.array([mark], text)
-        pieces += [rest, one] if at_end else [one, rest]
+        end = min(start + size, n)
+        rest = pa.repeat(pa.scalar(plain, text), end - start - 1)
+        pieces += [rest, pa.array([inner if end < n else final], text)]
     return pa.concat_arrays(pieces) if pieces else pa.array([], text)
 
 
@@ -470,20 +470,27 @@ def _join(*parts: Any, separator: str = "") -> Any:
 def _json_rows(
     block: pl.DataFrame, keys: list[str], escaped: Iterable[str], size: int, head: str, tail: str
 ) -> Any:
-    """Every row of a cleaned block as JSON text, in one pyarrow ``large_string`` array.
+    """Every row of a cleaned block as JSON text, in one pyarrow ``large_string`` array
+    whose text is the payloads of the block's ``size``-row chunks, one after the other.
 
-    Row ``i`` is ``["cell","cell",…,number]`` (missing cells ``""``), followed by
-    ``,`` — except the last row of each ``size``-row chunk, followed by ``tail``; the
-    first row of each chunk is preceded by ``head``. So a chunk's payload is the
-    contiguous text of its rows. ``escaped``: the string keys whose cells hold
-    characters JSON must escape. LOOKALIKE_VALUE (the catalogue's last key) is written
-    as a number: integral values as integers (``140``, not ``140.0``).
+    A payload is ``head``, then its rows ``["cell","cell",…,number]`` (missing cells
+    ``""``) separated by ``,``, then ``tail``. Each row's text ends with what follows
+    its closing ``]`` up to the next row's first cell: ``,["``, or at the end of a chunk
+    ``tail``, ``head`` and ``["`` (the very last row: ``tail`` alone); the first row
+    starts with ``head`` and ``["``. So a chunk's payload is contiguous text, which
+    starts ``len(head) + 2`` bytes before its first row (the block's first chunk: at
+    it). ``escaped``: the string keys whose cells hold characters JSON must escape.
+    LOOKALIKE_VALUE (the catalogue's last key) is written as a number: integral values
+    as integers (``140``, not ``140.0``).
 
     The string cells go to pyarrow as string views (no copy) and are cast to
     ``large_string``; pyarrow then joins them with ``","`` in one pass. Joining costs
-    per part and row, so the row's opening (``["``, after ``head`` at a chunk's start)
-    is joined to the first cell and its closing to the last beforehand, rather than
-    being parts of their own.
+    per part and row, so what comes between two rows' cells (``"],["``, with ``tail``
+    and ``head`` between chunks) is joined to the last cell beforehand rather than
+    being a part of its own. As it holds the next row's opening, the first cell needs
+    none but in the block's first row, where polars puts it (a copy of that cell and
+    of the column's views, not of its text): 0.05 s less per 1M rows of 8 keys than
+    joining every row's opening to its first cell.
     """
     escaped = set(escaped)
     strings = [k for k in keys if k != _LOOKALIKE]
@@ -491,6 +498,9 @@ def _json_rows(
         pl.col(k).str.replace_many(_ESCAPE_FROM, _ESCAPE_TO) if k in escaped else pl.col(k)
         for k in strings
     ]
+    opening = head + '["'
+    first = pl.concat_str(pl.lit(opening), cells[0].head(1).fill_null(""))
+    cells[0] = first.append(cells[0].slice(1)).alias(strings[0])
     if _LOOKALIKE in keys:
         col = pl.col(_LOOKALIKE)  # Float64, finite or null (see _cleaned)
         exact = (col == col.floor()) & (col.abs() < _EXACT_INT)
@@ -500,17 +510,18 @@ def _json_rows(
             .otherwise(col.cast(pl.String))
             .fill_null('""')
         )
-    table = block.select(cells).to_arrow(compat_level=pl.CompatLevel.newest())
+    # The first column comes in two pieces (its first row, the others): rechunking
+    # copies their views, not the text.
+    table = block.select(cells).rechunk().to_arrow(compat_level=pl.CompatLevel.newest())
     text = pa.large_string()
     columns = [table.column(k).cast(text) for k in strings]
-    n = block.height
-    columns[0] = _join(_marks(n, size, head + '["', '["', at_end=False), columns[0])
     close = '"]'
     last = [columns[-1]]
     if _LOOKALIKE in keys:
         last += ['",', table.column(_LOOKALIKE).cast(text)]
         close = "]"
-    columns[-1] = _join(*last, _marks(n, size, close + tail, close + ",", at_end=True))
+    closings = _closings(block.height, size, close + ',["', close + tail + opening, close + tail)
+    columns[-1] = _join(*last, closings)
     rows = _join(*columns, separator='","') if len(columns) > 1 else columns[0]
     if isinstance(rows, pa.ChunkedArray):  # combine_chunks copies even a single chunk
         return rows.chunk(0) if rows.num_chunks == 1 else rows.combine_chunks()
@@ -696,16 +707,21 @@ class Payloads(Iterator[Chunk]):
             escaped = [k for k in others if block[k].str.contains(_NEEDS_ESCAPE).any()]
             return _json_rows(block, self.schema, escaped, size, head, tail)
 
+        # A chunk after a block's first starts this many bytes before its first row
+        opening = len(head.encode()) + 2
         seq = 0
         for rows in _ahead(encode, self._blocks()):
             # A chunk's payload is a slice of the rows' text: one copy, into a str.
             offsets = memoryview(rows.buffers()[1]).cast("q")[rows.offset :]
             text = memoryview(rows.buffers()[2])
-            for start in range(0, len(rows), size):
+            n = len(rows)
+            for start in range(0, n, size):
                 seq += 1
                 session = self._session(seq, seq == last)
-                end = min(start + size, len(rows))
-                payload = str(text[offsets[start] : offsets[end]], "utf-8")
+                end = min(start + size, n)
+                begin = offsets[start] - opening if start else offsets[0]
+                stop = offsets[end] - opening if end < n else offsets[n]
+                payload = str(text[begin:stop], "utf-8")
                 yield session, {"payload": payload, "session": orjson.dumps(session).decode()}
 
 
