@@ -48,6 +48,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 import make_data  # noqa: E402
+from run import cpu_model  # noqa: E402
 
 MAPPING = make_data.MAPPING
 TARGET_MIB = 1024
@@ -167,7 +168,7 @@ def main() -> None:
         print(f"  done in {time.perf_counter() - t0:.0f} s", flush=True)
     size_mib = path.stat().st_size / 2**20
 
-    print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, python "
+    print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs ({cpu_model()}), python "
           f"{platform.python_version()}")
     print(f"input: {args.rows:,} rows, {path.name} ({size_mib:,.0f} MiB on disk)", flush=True)
     routes = ["file", "lazy"] if args.route == "both" else [args.route]

@@ -86,8 +86,8 @@ def main(argv: list[str] | None = None) -> None:
             pl.col("v").chash.sha2_256()  # type: ignore[attr-defined]
         ),
     }
-    print(f"{df.height:,} rows, {os.cpu_count()} CPUs, best of {args.repeat}; "
-          f"load average at start {os.getloadavg()[0]:.2f}", flush=True)
+    print(f"{df.height:,} rows, {os.cpu_count()} CPUs ({bench.cpu_model()}), "
+          f"best of {args.repeat}; load average at start {os.getloadavg()[0]:.2f}", flush=True)
     timed = bench._turns(list(parts.values()), args.repeat)
     best = {name: (wall, cpu) for name, (wall, cpu, _) in zip(parts, timed, strict=True)}
 

@@ -105,11 +105,28 @@ def _version(dist: str) -> str:
         return "not installed"
 
 
+def cpu_model() -> str:
+    """The processor's model name, and whether it has SHA extensions (Linux; else the
+    platform's processor string). Hashing with and without them differs several-fold,
+    and not alike for every method: the ratios depend on it."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or "unknown"
+    fields = dict(
+        (k.strip(), v.strip()) for k, _, v in (line.partition(":") for line in info.splitlines())
+    )
+    flags = set((fields.get("flags") or fields.get("Features", "")).split())  # x86 | arm
+    sha = "with" if {"sha_ni", "sha2"} & flags else "without"
+    return f"{fields.get('model name', 'unknown')}, {sha} SHA extensions"
+
+
 def machine_label() -> dict[str, str]:
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     return {
         "platform": platform.platform(),
         "machine": platform.machine(),
+        "cpu": cpu_model(),
         "cpus": str(os.cpu_count()),
         "python": platform.python_version(),
         "polars": pl.__version__,
