@@ -88,6 +88,8 @@ def test_official_vector_united_states() -> None:
         ("KSA", "sa"),
         ("Trinidad & Tobago", "tt"),  # '&' for 'and'
         ("Bosnia & Herzegovina", "ba"),
+        ("Antigua&Barbuda", "ag"),
+        ("Bosnia_&_Herzegovina", "ba"),
         ("UNITED_STATES", "us"),
         ("“Germany”", "de"),  # other punctuation passes
         ("Côte d´Ivoire", "ci"),
@@ -103,6 +105,22 @@ def test_country(raw: str, expected: str) -> None:
 @pytest.mark.parametrize("raw", [None, "", "  ", "Narnia", "XX", "ZZZ", "123", "U", "Theme", "The"])
 def test_unknown_country_is_missing(raw: str | None) -> None:
     assert one("COUNTRY", raw) is None
+
+
+@pytest.mark.parametrize("raw", ["&", " & ", "(&)", "&&"])
+def test_an_ampersand_between_no_words_is_punctuation_not_andorra(raw: str) -> None:
+    # '&' spells 'and' only between two words; alone it would read as AND, Andorra's code
+    assert one("COUNTRY", raw) is None
+    report = audframe.validate(pl.DataFrame({"c": [raw]}), {"COUNTRY": "c"})
+    assert report["reason"].to_list() == ["country has no letters"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("Trinidad & & Tobago", None), ("& Andorra", "ad"), ("Andorra &", "ad"), ("&orra", None)],
+)
+def test_an_ampersand_next_to_no_word_adds_no_letters(raw: str, expected: str | None) -> None:
+    assert one("COUNTRY", raw) == expected
 
 
 @pytest.mark.parametrize("raw", ["N/A", "n/a", "#N/A", "US1", "12US", "N\\A", "٢US"])
@@ -146,6 +164,8 @@ def test_a_country_cell_with_a_digit_slash_or_hash_is_missing(raw: str) -> None:
         ("Nunavut", "nu"),
         ("Northwest Territories", "nt"),
         ("Newfoundland & Labrador", "nl"),
+        ("Newfoundland&Labrador", "nl"),
+        ("&", None),  # no letters: missing
         ("Yukon Territory", "yt"),
         ("Hawaiʻi", "hi"),  # the ʻokina, a modifier letter
         ("US-CA", "ca"),  # ISO 3166-2 codes
@@ -160,7 +180,7 @@ def test_a_country_cell_with_a_digit_slash_or_hash_is_missing(raw: str) -> None:
         ("Москва", "москва"),
     ],
 )
-def test_state(raw: str, expected: str) -> None:
+def test_state(raw: str, expected: str | None) -> None:
     assert one("ST", raw) == expected
 
 

@@ -124,8 +124,26 @@ def ref_zip(raw: str | None, region: str | None) -> str | None:
     return z[:5] if re.fullmatch(r"[0-9]{5,9}", z) else None
 
 
+def is_letter(ch: str) -> bool:
+    return unicodedata.category(ch).startswith("L")
+
+
+def spell_ampersand(text: str) -> str:
+    """Each '&' between two words is 'and': the nearest letter or '&' on each side of it
+    is a letter ('Trinidad & Tobago'). Any other '&' is punctuation."""
+
+    def word_next_to(chars: Any) -> bool:
+        return is_letter(next((c for c in chars if c == "&" or is_letter(c)), "&"))
+
+    return "".join(
+        "and" if ch == "&" and word_next_to(reversed(text[:i])) and word_next_to(text[i + 1 :])
+        else ch
+        for i, ch in enumerate(text)
+    )
+
+
 def fold_country(label: str) -> str:
-    v = fold_latin(base(label)).lower()
+    v = fold_latin(spell_ampersand(base(label))).lower()
     return "".join(ch for ch in v if unicodedata.category(ch).startswith("L"))
 
 

@@ -60,11 +60,22 @@ def _fold_all(labels: list[str]) -> list[str]:
     return pl.select(fold_key(text)).to_series().to_list()
 
 
+#: An ``&`` between two words (a letter on each side, with neither a letter nor another
+#: ``&`` in between): ``Trinidad & Tobago``, ``Newfoundland&Labrador``.
+_AMPERSAND = r"(\p{L})([^\p{L}&]*)&([^\p{L}&]*\p{L})"
+
+
 def fold_key(expr: pl.Expr) -> pl.Expr:
-    """Look-up key for names and codes: lowercase, Latin accents dropped, ``&`` spelled
-    ``and``, letters only (not modifier letters: the ʻokina of ``Hawaiʻi``)."""
-    text = fold_latin(clean(expr).str.replace_all("&", "and", literal=True))
-    return text.str.to_lowercase().str.replace_all(r"[\P{L}\p{Lm}]", "")
+    """Look-up key for names and codes: lowercase, Latin accents dropped, an ``&``
+    between two words spelled ``and``, letters only (not modifier letters: the ʻokina
+    of ``Hawaiʻi``). Any other ``&`` is punctuation: ``&`` alone is no letters, not
+    ``AND`` (Andorra's code)."""
+    text = clean(expr)
+    # A match takes the next word's first letter, which an "&" right after that letter
+    # needs too ("a&b&c"): the second pass spells those.
+    for _ in range(2):
+        text = text.str.replace_all(_AMPERSAND, "${1}${2}and${3}")
+    return fold_latin(text).str.to_lowercase().str.replace_all(r"[\P{L}\p{Lm}]", "")
 
 
 @cache
