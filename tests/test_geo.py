@@ -123,6 +123,16 @@ def test_an_ampersand_next_to_no_word_adds_no_letters(raw: str, expected: str | 
     assert one("COUNTRY", raw) == expected
 
 
+@pytest.mark.parametrize("raw", ["№", "Nº", "n.º", "™", "℠", "℅", "㏂", "㎝", "ᵘˢ", "ºm"])
+def test_a_symbol_that_folding_spells_with_letters_is_no_country(raw: str) -> None:
+    # NFKD spells these with letters (№ → No, ™ → TM, ℅ → c/o, ᵘˢ → us): Norway,
+    # Turkmenistan, Colombia and the US before letters were kept only before folding
+    assert one("COUNTRY", raw) is None
+    out = frame({"c": [raw], "p": ["650 555 1212"]}, {"COUNTRY": "c", "PHONE": "p"},
+                default_country="US")
+    assert out.row(0, named=True) == {"PHONE": "16505551212", "COUNTRY": None}  # not +57
+
+
 @pytest.mark.parametrize("raw", ["N/A", "n/a", "#N/A", "US1", "12US", "N\\A", "٢US"])
 def test_a_country_cell_with_a_digit_slash_or_hash_is_missing(raw: str) -> None:
     # Placeholders for "unknown" are not Namibia ('na'), and so the default country

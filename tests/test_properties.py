@@ -102,7 +102,8 @@ def ref_city(raw: str | None) -> str | None:
         return None
     if (d := digest(raw)) is not None:
         return d
-    return letters(fold_latin(base(raw)).lower()) or None
+    # letters only before folding: what NFKD spells out (™ → TM) is no letter of a city
+    return letters(fold_latin(letters(base(raw))).lower()) or None
 
 
 def ref_zip(raw: str | None, region: str | None) -> str | None:
@@ -142,8 +143,20 @@ def spell_ampersand(text: str) -> str:
     )
 
 
+def name_letters(text: str) -> str:
+    """letters(), without modifier letters and the ordinal indicators ª º (with marks)."""
+    out: list[str] = []
+    keep = True
+    for ch in letters(text):
+        if not unicodedata.category(ch).startswith("M"):
+            keep = unicodedata.category(ch) != "Lm" and ch not in "ªº"
+        if keep:
+            out.append(ch)
+    return "".join(out)
+
+
 def fold_country(label: str) -> str:
-    v = fold_latin(spell_ampersand(base(label))).lower()
+    v = fold_latin(name_letters(spell_ampersand(base(label)))).lower()
     return "".join(ch for ch in v if unicodedata.category(ch).startswith("L"))
 
 

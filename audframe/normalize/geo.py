@@ -12,7 +12,7 @@ import pycountry
 
 from audframe.errors import ValidationError
 from audframe.normalize.rule import Rule, clean, make_rule, nfc, staged
-from audframe.normalize.text import city, fold_latin
+from audframe.normalize.text import city, fold_latin, only_letters
 
 __all__ = ["country", "country_code", "fold_key", "state", "zip_code"]
 
@@ -63,6 +63,9 @@ def _fold_all(labels: list[str]) -> list[str]:
 #: An ``&`` between two words (a letter on each side, with neither a letter nor another
 #: ``&`` in between): ``Trinidad & Tobago``, ``Newfoundland&Labrador``.
 _AMPERSAND = r"(\p{L})([^\p{L}&]*)&([^\p{L}&]*\p{L})"
+#: Letters that are no letter of a place's name: modifier letters (the ʻokina of
+#: ``Hawaiʻi``, superscripts) and the ordinal indicators ª and º, with their marks.
+_NOT_A_LETTER_OF_A_NAME = r"[\p{Lm}ªº]\p{M}*"
 
 
 def fold_key(expr: pl.Expr) -> pl.Expr:
@@ -75,6 +78,9 @@ def fold_key(expr: pl.Expr) -> pl.Expr:
     # needs too ("a&b&c"): the second pass spells those.
     for _ in range(2):
         text = text.str.replace_all(_AMPERSAND, "${1}${2}and${3}")
+    # Letters only before folding, and no modifier letters or ordinal indicators: what
+    # folding would spell out is no country (™ → TM, № → No, ᵘˢ → us, Nº → No)
+    text = only_letters(text).str.replace_all(_NOT_A_LETTER_OF_A_NAME, "")
     return fold_latin(text).str.to_lowercase().str.replace_all(r"[\P{L}\p{Lm}]", "")
 
 

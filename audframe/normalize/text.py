@@ -11,7 +11,9 @@ import polars as pl
 from audframe.normalize.rule import Rule, clean, make_rule
 from audframe.schemas import PATTERNS
 
-__all__ = ["city", "email", "first_initial", "fold_latin", "gender", "letters", "name"]
+__all__ = [
+    "city", "email", "first_initial", "fold_latin", "gender", "letters", "name", "only_letters",
+]
 
 #: What letters() drops: each character that is not a letter or a mark, with the marks
 #: that follow it, and marks at the start (a mark alone is no letter: "-\u0301" is empty).
@@ -58,6 +60,13 @@ def letters(expr: pl.Expr) -> pl.Expr:
     return clean(expr).str.to_lowercase().str.replace_all(_NOT_LETTER, "")
 
 
+def only_letters(expr: pl.Expr) -> pl.Expr:
+    """Only the letters (with the marks that follow them), case kept. Before
+    :func:`fold_latin`, so that symbols it would spell out as letters (``™`` → ``TM``,
+    ``№`` → ``No``, ``㎝`` → ``cm``) go first: they are not letters of a name."""
+    return expr.str.replace_all(_NOT_LETTER, "")
+
+
 def name(raw: pl.Expr) -> Rule:
     """FN and LN: lowercase, drop punctuation, digits and whitespace; keep every script.
 
@@ -90,7 +99,7 @@ def city(raw: pl.Expr) -> Rule:
 
     ``São Paulo`` → ``saopaulo``; ``Москва`` → ``москва`` (Decision: non-Latin letters stay).
     """
-    v = fold_latin(clean(raw)).str.to_lowercase().str.replace_all(_NOT_LETTER, "")
+    v = fold_latin(only_letters(clean(raw))).str.to_lowercase().str.replace_all(_NOT_LETTER, "")
     return make_rule(raw, v, [], empty="city has no letters")
 
 
