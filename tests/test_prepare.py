@@ -95,3 +95,33 @@ def test_any_table_comes_out_as_normalize_then_hash(rows: list[tuple[str | None,
     hashed = [c for c in got.columns if c in HASHED_KEYS]
     digests = pl.col(hashed).str.contains(r"^[0-9a-f]{64}$").fill_null(True).all()
     assert all(got.select(digests).row(0))
+
+
+# A cell that is no digest but whose normalized value is 64 hex characters: the empty
+# string's digest split by a space (ZIP drops it), or hex letters split by a space (a
+# name or city drops it). Unhashed, prepare would have passed it through as a digest.
+EMPTY = hashlib.sha256(b"").hexdigest()
+SPLIT_EMPTY_DIGEST = EMPTY[:32] + " " + EMPTY[32:]
+HEX_LETTERS = "ab" * 16 + " " + "cd" * 16
+
+
+@pytest.mark.parametrize(
+    ("key", "cell"),
+    [
+        ("ZIP", SPLIT_EMPTY_DIGEST),
+        ("ZIP", SPLIT_EMPTY_DIGEST.replace(" ", "-")),
+        *((key, HEX_LETTERS) for key in ("ZIP", "FN", "LN", "CT", "ST")),
+    ],
+)
+def test_a_value_normalized_into_a_digests_shape_is_missing(key: str, cell: str) -> None:
+    df = pl.DataFrame({"x": [cell, "Mary"]})
+    mapping = {key: "x"}
+    normalized = audframe.normalize(df, mapping, default_country="GB")
+    assert normalized[key][0] is None
+    assert normalized[key][1] is not None
+    assert audframe.prepare(df, mapping, default_country="GB")[key][0] is None
+    assert audframe.hash(normalized)[key][0] is None
+    report = audframe.validate(df, mapping, default_country="GB")
+    assert report["reason"].to_list() == [
+        "normalizes to 64 hex characters, which would read as pre-hashed"
+    ]

@@ -89,12 +89,17 @@ def ref_email(raw: str | None) -> str | None:
     return v
 
 
+def unlike_a_digest(value: str | None) -> str | None:
+    """A normalized value shaped like a digest would read as pre-hashed: missing."""
+    return None if value is not None and HEX64.fullmatch(value) else value
+
+
 def ref_name(raw: str | None) -> str | None:
     if raw is None:
         return None
     if (d := digest(raw)) is not None:
         return d
-    return letters(base(raw).lower()) or None
+    return unlike_a_digest(letters(base(raw).lower()) or None)
 
 
 def ref_city(raw: str | None) -> str | None:
@@ -103,7 +108,7 @@ def ref_city(raw: str | None) -> str | None:
     if (d := digest(raw)) is not None:
         return d
     # letters only before folding: what NFKD spells out (™ → TM) is no letter of a city
-    return letters(fold_latin(letters(base(raw))).lower()) or None
+    return unlike_a_digest(letters(fold_latin(letters(base(raw))).lower()) or None)
 
 
 def ref_zip(raw: str | None, region: str | None) -> str | None:
@@ -119,7 +124,7 @@ def ref_zip(raw: str | None, region: str | None) -> str | None:
         return None
     us = region in US_ZIP_REGIONS if region else bool(re.fullmatch(r"[0-9]{5}([0-9]{4})?", z))
     if not us:
-        return z
+        return unlike_a_digest(z)
     if re.fullmatch(r"[0-9]{3,4}", z):  # Decision: a US ZIP that lost its leading zeros
         z = z.zfill(5)
     return z[:5] if re.fullmatch(r"[0-9]{5,9}", z) else None

@@ -22,7 +22,7 @@ from audframe.keys import DOB, KEYS, ROW_UNIQUE_KEYS, canonical_key
 from audframe.mapping import resolve_mapping
 from audframe.normalize import dates, geo, ids, text
 from audframe.normalize.rule import Rule, nfc, nfc_series, present
-from audframe.schemas import EMPTY_DIGEST
+from audframe.schemas import DIGEST, EMPTY_DIGEST
 
 __all__ = [
     "CHECK",
@@ -112,6 +112,24 @@ def _prehashed(raw: pl.Expr, rule: Rule) -> Rule:
     )
 
 
+_LIKE_A_DIGEST_REASON = "normalizes to 64 hex characters, which would read as pre-hashed"
+
+
+def _unlike_a_digest(rule: Rule) -> Rule:
+    """A cell that is no digest but normalizes into one's shape is missing.
+
+    Removing spaces or dashes (ZIP) or all but letters (names, cities) can leave 64 hex
+    characters (``e3b0…4 27ae…``): in a normalized frame that value reads as a
+    pre-hashed cell, so :func:`audframe.hash` would pass it through unhashed. (A cell
+    that is a digest is passed through by :func:`_prehashed`, whatever this says.)
+    """
+    like = rule.value.str.contains(DIGEST)
+    return Rule(
+        pl.when(like).then(None).otherwise(rule.value),
+        pl.when(like).then(pl.lit(_LIKE_A_DIGEST_REASON)).otherwise(rule.reason),
+    )
+
+
 def _phone(raw: pl.Expr, region: pl.Expr | None) -> Rule:
     from audframe.normalize.phone import phone, phone_reason
 
@@ -126,7 +144,7 @@ def _rule(
         case "EMAIL":
             rule = text.email(raw)
         case "FN" | "LN":
-            rule = text.name(raw)
+            rule = _unlike_a_digest(text.name(raw))
         case "FI":
             digest = digest_text(raw).is_not_null()
             fi = text.first_initial(raw)
@@ -135,15 +153,15 @@ def _rule(
                 pl.when(digest).then(pl.lit("first name is pre-hashed")).otherwise(fi.reason),
             )
         case "CT":
-            rule = text.city(raw)
+            rule = _unlike_a_digest(text.city(raw))
         case "GEN":
             rule = text.gender(raw)
         case "ST":
-            rule = geo.state(raw)
+            rule = _unlike_a_digest(geo.state(raw))
         case "COUNTRY":
             rule = geo.country(raw)
         case "ZIP":
-            rule = geo.zip_code(raw, region, from_integer=from_integer)
+            rule = _unlike_a_digest(geo.zip_code(raw, region, from_integer=from_integer))
         case "PHONE":
             rule = _phone(raw, region)
         case "DOBY":
