@@ -241,6 +241,8 @@ def test_city_without_letters_is_missing(raw: str | None) -> None:
     [
         *[(v, "m") for v in ("m", "M", "male", "MALE", "Man", "boy", "Mr", "mr.", " Male ")],
         *[(v, "f") for v in ("f", "F", "female", "Woman", "girl", "Mrs", "MS", "Miss", "mrs.")],
+        *[(v, "m") for v in ("(m)", "'Male'", "Mr. ", "“M”")],  # punctuation around the word
+        *[(v, "f") for v in ("(f)", "[Ms.]", "-F-")],
     ],
 )
 def test_gender(raw: str, expected: str) -> None:
@@ -249,7 +251,8 @@ def test_gender(raw: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     "raw", [None, "", " ", "x", "unknown", "other", "mf", "males", "fem", "1", "n/a",
-            "M1", "f2", "ma le", "m r", "1 m"]
+            "M1", "f2", "ma le", "m r", "1 m",
+            "Mr(s)", "Mr/s", "M/S", "(wo)man", "m/f", "M.R."]  # inner punctuation: no one answer
 )
 def test_gender_anything_else_is_missing(raw: str | None) -> None:
     assert one("GEN", raw) is None

@@ -103,6 +103,9 @@ def city(raw: pl.Expr) -> Rule:
     return make_rule(raw, v, [], empty="city has no letters")
 
 
+#: Punctuation, symbols and whitespace before the first or after the last letter.
+_AROUND_A_WORD = r"^[\p{P}\p{S}\s]+|[\p{P}\p{S}\s]+$"
+
 _GENDERS = {
     **dict.fromkeys(("m", "male", "man", "boy", "mr"), "m"),
     **dict.fromkeys(("f", "female", "woman", "girl", "mrs", "ms", "miss"), "f"),
@@ -112,10 +115,11 @@ _GENDERS = {
 def gender(raw: pl.Expr) -> Rule:
     """GEN: ``m`` or ``f`` from m/male/man/boy/mr and f/female/woman/girl/mrs/ms/miss.
 
-    Case-insensitive; punctuation is ignored (``Mr.`` → ``m``). Anything else is missing,
-    digits and inner spaces included (``M1``, ``ma le``).
+    Case-insensitive; punctuation around the word is ignored (``Mr.``, ``(f)``). Anything
+    else is missing: digits, inner spaces and inner punctuation included (``M1``,
+    ``ma le``, and ``Mr(s)``, ``M/S``, ``(wo)man``, which are no one answer).
     """
-    key = clean(raw).str.to_lowercase().str.replace_all(r"[\p{P}\p{S}]", "")
+    key = clean(raw).str.to_lowercase().str.replace_all(_AROUND_A_WORD, "")
     v = key.replace_strict(_GENDERS, default=None, return_dtype=pl.String)
     return make_rule(
         raw, key, [(v.is_null(), "gender not recognised")], empty="gender has no letters", result=v
