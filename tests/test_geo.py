@@ -180,6 +180,11 @@ def test_a_country_cell_with_a_digit_slash_or_hash_is_missing(raw: str) -> None:
         ("Hawaiʻi", "hi"),  # the ʻokina, a modifier letter
         ("US-CA", "ca"),  # ISO 3166-2 codes
         ("CA-QC", "qc"),
+        ("us ca", "ca"),
+        ("ca – qc", "qc"),
+        ("Cape", "cape"),  # not CA-PE without its dash: a word, like CT
+        ("cask", "cask"),
+        ("USCA", "usca"),
         ("Colombie-Britannique", "bc"),  # French names in Canada
         ("Nouvelle-Écosse", "ns"),
         ("Terre-Neuve-et-Labrador", "nl"),

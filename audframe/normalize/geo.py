@@ -122,10 +122,21 @@ def _states() -> dict[str, str]:
     ]
     codes = [sub.code.split("-", 1)[1].lower() for sub in subs]
     table = dict(zip(_fold_all([sub.name for sub in subs]), codes, strict=True))
-    table.update(zip(_fold_all([sub.code for sub in subs]), codes, strict=True))  # US-CA
     table.update({code: code for code in codes})
     table.update(_STATE_EXTRAS)
     return table
+
+
+@cache
+def _iso_states() -> dict[str, str]:
+    """ISO 3166-2 codes of the US's and Canada's subdivisions (``US-CA``) → ``ca``.
+
+    Apart from the names: folded like them, ``CA-PE`` would be the word ``cape``."""
+    return {
+        sub.code: sub.code.split("-", 1)[1].lower()
+        for cc in ("US", "CA")
+        for sub in pycountry.subdivisions.get(country_code=cc)  # type: ignore[no-untyped-call]
+    }
 
 
 def country_code(value: str) -> str:
@@ -176,7 +187,12 @@ def state(raw: pl.Expr) -> Rule:
     """
     key = fold_key(raw)
     code = key.replace_strict(_states(), default=None, return_dtype=pl.String)
-    return make_rule(raw, pl.coalesce(code, city(raw).value), [], empty="state has no letters")
+    # "US-CA", "ca – qc", "US CA": a dash or whitespace between country and subdivision
+    iso = clean(raw).str.to_uppercase().str.replace_all(r"[\s\p{Pd}]+", "-")
+    iso_code = iso.replace_strict(_iso_states(), default=None, return_dtype=pl.String)
+    return make_rule(
+        raw, pl.coalesce(code, iso_code, city(raw).value), [], empty="state has no letters"
+    )
 
 
 def zip_code(raw: pl.Expr, region: pl.Expr | None = None, *, from_integer: bool = False) -> Rule:
