@@ -314,6 +314,21 @@ def test_zip_float_column_in_the_us() -> None:
     assert out["ZIP"].to_list() == ["02134", None, None]
 
 
+@pytest.mark.parametrize("dtype", [pl.Int64, pl.Float64, pl.Decimal(10, 0)])
+def test_a_negative_number_is_no_zip_or_phone(dtype: pl.DataType) -> None:
+    # the text "-2134" would lose its sign as a dash: 02134 (US) from a negative number
+    df = pl.DataFrame({"n": [-2134, 2134, -6505551212, 6505551212]}).cast({"n": dtype})
+    for key, want in (("ZIP", [None, "02134"]), ("PHONE", [None, "16505551212"])):
+        rows = df.slice(0, 2) if key == "ZIP" else df.slice(2, 2)
+        assert audframe.normalize(rows, {key: "n"}, default_country="US")[key].to_list() == want
+        report = audframe.validate(rows, {key: "n"}, default_country="US")
+        assert report["reason"].to_list() == [f"{key.lower()} is a negative number"]
+    # text keeps Meta's rule: symbols go (libphonenumber reads "-650…" as 650…)
+    text = pl.DataFrame({"n": ["-6505551212"]})
+    out = audframe.normalize(text, {"PHONE": "n"}, default_country="US")
+    assert out["PHONE"][0] == "16505551212"
+
+
 def test_zip_integer_column_outside_the_us_is_not_padded() -> None:
     out = frame({"zip": [1010, 10115], "c": ["AT", "DE"]}, {"ZIP": "zip", "COUNTRY": "c"})
     assert out["ZIP"].to_list() == ["1010", "10115"]

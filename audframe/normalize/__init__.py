@@ -137,9 +137,11 @@ def _phone(raw: pl.Expr, region: pl.Expr | None) -> Rule:
 
 
 def _rule(
-    key: str, raw: pl.Expr, *, region: pl.Expr | None, from_integer: bool
+    key: str, raw: pl.Expr, *, region: pl.Expr | None, from_integer: bool,
+    negative: pl.Expr | None = None,
 ) -> Rule:
-    """The Rule of one key over a String expression."""
+    """The Rule of one key over a String expression (``negative``: see
+    :func:`_unless_negative`)."""
     match key:
         case "EMAIL":
             rule = text.email(raw)
@@ -178,10 +180,23 @@ def _rule(
             return ids.lookalike_value(raw)
         case _:
             raise UnknownKeyError(f"{key} has no single-column rule; use audframe.normalize")
-    return _prehashed(raw, rule)
+    return _prehashed(raw, _unless_negative(key, rule, negative))
 
 
-_RAW, _COUNTRY, _V = "raw", "country", "__audframe_value"
+def _unless_negative(key: str, rule: Rule, negative: pl.Expr | None) -> Rule:
+    """PHONE or ZIP read from a number column: a negative number is missing (its text
+    ``-2134`` would lose the sign as a dash or a symbol). ``negative``: Boolean, or None
+    for a text column."""
+    if negative is None:
+        return rule
+    return Rule(
+        pl.when(negative).then(None).otherwise(rule.value),
+        pl.when(negative).then(pl.lit(f"{key.lower()} is a negative number"))
+        .otherwise(rule.reason),
+    )
+
+
+_RAW, _COUNTRY, _NEGATIVE, _V = "raw", "country", "negative", "__audframe_value"
 
 
 def _region(code: pl.Expr | None, default_country: str | None) -> pl.Expr | None:
@@ -357,14 +372,16 @@ def _check(
         from audframe.normalize.phone import phone_with_reason
 
         region = pl.col(_COUNTRY) if _COUNTRY in inputs else None
+        sign = [pl.col(_NEGATIVE)] if _NEGATIVE in inputs else []
         found = pl.struct(
-            pl.col(_RAW), phone_with_reason(pl.col(_RAW), region=region).alias("phone")
+            pl.col(_RAW), *sign, phone_with_reason(pl.col(_RAW), region=region).alias("phone")
         )
 
         def judge(out: pl.Expr) -> pl.Expr:
             raw, phone = out.struct.field(_RAW), out.struct.field("phone")
             number = Rule(phone.struct.field("phone"), phone.struct.field("reason"))
-            rule = _prehashed(raw, number)
+            negative = out.struct.field(_NEGATIVE) if sign else None
+            rule = _prehashed(raw, _unless_negative("PHONE", number, negative))
             valid, *value = fields(rule.value)
             return pl.struct(present(raw).alias("present"), valid,
                              rule.reason.alias("reason"), *value)
@@ -436,9 +453,12 @@ def _key_inputs(
     inputs = {_RAW: raw}
     if key in ("PHONE", "ZIP") and country is not None:
         inputs[_COUNTRY] = country
+    if key in ("PHONE", "ZIP") and from_integer:
+        inputs[_NEGATIVE] = raw.str.starts_with("-")
 
     def make(c: Mapping[str, pl.Expr]) -> Rule:
-        return _rule(key, c[_RAW], region=c.get(_COUNTRY), from_integer=from_integer)
+        return _rule(key, c[_RAW], region=c.get(_COUNTRY), from_integer=from_integer,
+                     negative=c.get(_NEGATIVE))
 
     return inputs, make
 

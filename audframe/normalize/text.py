@@ -84,8 +84,9 @@ def first_initial(raw: pl.Expr) -> Rule:
 def fold_latin(expr: pl.Expr) -> pl.Expr:
     """Drop the accents of Latin letters (NFKD, drop their marks, NFC); other scripts stay.
 
-    NFKD also spells out compatibility characters, some in capitals (``№`` → ``No``,
-    ``™`` → ``TM``, mathematical ``𝐋`` → ``L``): lowercase after folding.
+    NFKD also spells out compatibility characters, some in capitals (mathematical ``𝐋``
+    → ``L``): lowercase after folding. It spells symbols with letters too (``™`` →
+    ``TM``): callers keep only letters before (:func:`only_letters`).
     """
     return (
         expr.str.normalize("NFKD")
