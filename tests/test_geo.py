@@ -314,6 +314,21 @@ def test_zip_float_column_in_the_us() -> None:
     assert out["ZIP"].to_list() == ["02134", None, None]
 
 
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("N/A", "zip holds /, \\ or # (a placeholder: N/A, #N/A)"),
+        ("#N/A", "zip holds /, \\ or # (a placeholder: N/A, #N/A)"),
+        ("?", "zip has no letters or digits"),
+        (". .", "zip has no letters or digits"),
+    ],
+)
+def test_a_placeholder_is_no_postcode(raw: str, reason: str) -> None:
+    assert one("ZIP", raw, default_country="GB") is None
+    report = audframe.validate(pl.DataFrame({"z": [raw]}), {"ZIP": "z"}, default_country="GB")
+    assert report["reason"].to_list() == [reason]
+
+
 @pytest.mark.parametrize("dtype", [pl.Int64, pl.Float64, pl.Decimal(10, 0)])
 def test_a_negative_number_is_no_zip_or_phone(dtype: pl.DataType) -> None:
     # the text "-2134" would lose its sign as a dash: 02134 (US) from a negative number

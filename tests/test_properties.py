@@ -124,6 +124,9 @@ def ref_zip(raw: str | None, region: str | None) -> str | None:
         return None
     us = region in US_ZIP_REGIONS if region else bool(re.fullmatch(r"[0-9]{5}([0-9]{4})?", z))
     if not us:
+        # a placeholder (N/A, #N/A), or no letter or digit at all: no postcode
+        if re.search(r"[/\\#]", z) or not any(unicodedata.category(c)[0] in "LN" for c in z):
+            return None
         return unlike_a_digest(z)
     if re.fullmatch(r"[0-9]{3,4}", z):  # Decision: a US ZIP that lost its leading zeros
         z = z.zfill(5)

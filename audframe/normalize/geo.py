@@ -213,6 +213,10 @@ def zip_code(raw: pl.Expr, region: pl.Expr | None = None, *, from_integer: bool 
     (a ZIP+4 cut short) gives its first 5 digits too; more than 9 digits, or anything
     but digits, is not a US ZIP (missing).
 
+    Elsewhere, a postcode is letters and digits (``SW1A 1AA``, ``K1A 0B1``, ``01-234``):
+    a cell with ``/``, a backslash or ``#`` is a placeholder (``N/A``, Excel's
+    ``#N/A``), and one with no letter or digit (``?``, ``.``) no postcode; both missing.
+
     Decision: the US territories with their own ISO code that use US ZIP codes
     (Puerto Rico ``pr``, US Virgin Islands ``vi``, Guam ``gu``, American Samoa
     ``as``, Northern Mariana Islands ``mp``) follow the US rule. Every Unicode dash
@@ -240,7 +244,13 @@ def zip_code(raw: pl.Expr, region: pl.Expr | None = None, *, from_integer: bool 
         us_ok = us.str.contains(r"^[0-9]{5,9}$")
         value = pl.when(is_us).then(us.str.slice(0, 5)).otherwise(z)
         return make_rule(
-            c["raw"], value, [(is_us & ~us_ok, "zip is not a 5-to-9-digit US zip")],
+            c["raw"],
+            value,
+            [
+                (is_us & ~us_ok, "zip is not a 5-to-9-digit US zip"),
+                (z.str.contains(r"[/\\#]"), "zip holds /, \\ or # (a placeholder: N/A, #N/A)"),
+                (~z.str.contains(r"[\p{L}\p{N}]"), "zip has no letters or digits"),
+            ],
             empty="zip has no characters",
         )
 
