@@ -406,6 +406,19 @@ def test_invisible_format_characters_are_dropped_but_not_from_extern_id() -> Non
     )
 
 
+def test_invisible_letters_and_selectors_are_dropped_too() -> None:
+    # Hangul fillers are letters (Lo) that print as nothing: a name of one alone is
+    # blank, not a value; variation selectors and the grapheme joiner are marks that
+    # change no letter. All default-ignorable, like the format characters.
+    names = ["\u3164", "\u115f\u1160", "Mary\ufe0f", "A\u034fnn", "\uffa0Bob"]
+    df = pl.DataFrame({"n": names})
+    out = audframe.normalize(df, {"FN": "n", "CT": "n"})
+    assert out["FN"].to_list() == [None, None, "mary", "ann", "bob"]
+    assert out["CT"].to_list() == [None, None, "mary", "ann", "bob"]
+    report = audframe.validate(df, {"FN": "n"})  # blank, like a cell of spaces
+    assert report.select("present", "valid", "invalid").rows() == [(3, 3, 0)]
+
+
 def test_invisible_format_characters_are_dropped_from_phones_too() -> None:
     digest = hashlib.sha256(b"16505551212").hexdigest()
     cells = [digest + "\u200b", "\ufeff" + digest, "\u200e" + digest.upper(),

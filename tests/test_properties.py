@@ -35,11 +35,26 @@ HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 US_ZIP_REGIONS = {"us", "pr", "vi", "gu", "as", "mp"}  # the US and territories on US ZIPs
 
 
+#: Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt), beside Cf.
+DEFAULT_IGNORABLE = [
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160),
+    (0x17B4, 0x17B5), (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E),
+    (0x2060, 0x206F), (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+]
+
+
+def invisible(ch: str) -> bool:
+    code = ord(ch)
+    return unicodedata.category(ch) == "Cf" or any(a <= code <= b for a, b in DEFAULT_IGNORABLE)
+
+
 def base(value: str) -> str:
-    """General rules: NFC before anything else, invisible format characters (Cf) dropped
-    (every key here but EXTERN_ID), then trim."""
+    """General rules: NFC before anything else, invisible characters (Cf and the other
+    default-ignorable ones) dropped (every key here but EXTERN_ID), then trim."""
     text = unicodedata.normalize("NFC", value)
-    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf").strip(WHITESPACE)
+    return "".join(ch for ch in text if not invisible(ch)).strip(WHITESPACE)
 
 
 def digest(value: str) -> str | None:
@@ -234,7 +249,8 @@ ALPHABET = st.one_of(
     st.characters(min_codepoint=0x900, max_codepoint=0x97F),  # Devanagari (spacing marks)
     st.characters(min_codepoint=0xAC00, max_codepoint=0xAC40),  # Hangul syllables
     st.characters(min_codepoint=0x4E00, max_codepoint=0x4E40),  # CJK
-    st.sampled_from([*WHITESPACE, "-", "–", "—", "@", ".", "'", "+", "_", "ß", "İ", "Σ"]),
+    st.sampled_from([*WHITESPACE, "-", "–", "—", "@", ".", "'", "+", "_", "ß", "İ", "Σ",
+                     "\u200b", "\u3164", "\ufe0f", "\u115f"]),  # invisible
 )
 TEXT = st.text(ALPHABET, max_size=16)
 DIGESTS = st.binary(min_size=1, max_size=8).map(lambda b: hashlib.sha256(b).hexdigest()).flatmap(

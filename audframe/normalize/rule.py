@@ -39,13 +39,19 @@ def staged(
     )
 
 
+_INVISIBLE = r"[\p{Cf}\p{Default_Ignorable_Code_Point}]"
+
+
 def nfc_series(values: pl.Series, *, drop_invisible: bool = False) -> pl.Series:
     """NFC of a String Series, null kept; only non-ASCII values are touched.
 
     ASCII text is already NFC, and NFC is costly. ``drop_invisible`` also removes the
-    invisible format characters (Unicode Cf: zero-width space, BOM, soft hyphen,
-    direction marks), which copy-pasted exports leave in values and no key holds
-    (``john@example.com`` + U+200B would never match); all of them are non-ASCII.
+    invisible characters: format characters (Unicode Cf: zero-width space, BOM, soft
+    hyphen, direction marks) and the rest of Unicode's default-ignorable ones (Hangul
+    fillers, which are letters that print as nothing; variation selectors; the
+    combining grapheme joiner). Copy-pasted exports leave them in values and no key
+    holds them (``john@example.com`` + U+200B would never match; a name of U+3164
+    alone is blank); all of them are non-ASCII.
     """
     wide = values.str.len_bytes() != values.str.len_chars()
     if not wide.any():
@@ -53,12 +59,13 @@ def nfc_series(values: pl.Series, *, drop_invisible: bool = False) -> pl.Series:
     where = wide.arg_true()
     text = values.gather(where).str.normalize("NFC")
     if drop_invisible:
-        text = text.str.replace_all(r"\p{Cf}", "")
+        text = text.str.replace_all(_INVISIBLE, "")
     return values.clone().scatter(where, text)
 
 
 def nfc(expr: pl.Expr, *, drop_invisible: bool = False) -> pl.Expr:
-    """Unicode NFC (and with ``drop_invisible``, no Unicode Cf: see :func:`nfc_series`).
+    """Unicode NFC (and with ``drop_invisible``, no invisible characters: see
+    :func:`nfc_series`).
     String in, String out, null kept."""
     return expr.map_batches(partial(nfc_series, drop_invisible=drop_invisible),
                             return_dtype=pl.String, is_elementwise=True)
