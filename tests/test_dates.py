@@ -113,6 +113,10 @@ def test_dob_accepted_strings(raw: str) -> None:
         (TODAY + dt.timedelta(days=1)).isoformat(),  # the future
         "2999-01-01",
         "16.02.1997",  # not an accepted form without dob_format
+        "+1997-02-16",  # what the lenient date parser alone would read as 1997-02-16
+        "1997- 2-16",
+        "1997-02-16T25:99",  # no time of day
+        "1997-02-16 24:00",
         "yesterday",
         "",
         "  ",

@@ -13,7 +13,13 @@ __all__ = ["DATE_FORMATS", "birth_date", "day", "month", "year"]
 #: The string forms DOB accepts without ``dob_format``.
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%m/%d/%Y")
 _DATE_SHAPE = r"^([0-9]{4}[-/][0-9]{1,2}[-/][0-9]{1,2}|[0-9]{8}|[0-9]{1,2}/[0-9]{1,2}/[0-9]{4})$"
-_TIME_PART = r"[ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?$"
+#: A time of day after the date (``1997-02-16 00:00:00``, ``…T10:30Z``): a real one only.
+_TIME_PART = (
+    r"[ T]([01]?[0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?$"
+)
+#: Every accepted form, rewritten: the only text the date parser sees (it is lenient
+#: on its own: "+1997-02-16" and "1997- 2-16" would pass).
+_ISO = r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}$"
 _FIRST = 1900
 
 
@@ -90,7 +96,7 @@ def birth_date(raw: pl.Expr, *, dob_format: str | None = None) -> tuple[Rule, Ru
         .str.replace(r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$", "${3}-${1}-${2}")
     )
     # One parse of the rewritten text: every accepted form is now YYYY-M-D.
-    date = iso.str.to_date("%Y-%m-%d", strict=False)
+    date: pl.Expr = pl.when(iso.str.contains(_ISO)).then(iso.str.to_date("%Y-%m-%d", strict=False))
     if dob_format:  # a format may name the time part itself, or leave it out
         _check_format(dob_format)
         date = pl.coalesce(
