@@ -57,7 +57,7 @@ def email(raw: pl.Expr) -> Rule:
 
 def letters(expr: pl.Expr) -> pl.Expr:
     """Lowercase and keep only letters (any script, with the marks that follow them)."""
-    return clean(expr).str.to_lowercase().str.replace_all(_NOT_LETTER, "")
+    return only_letters(clean(expr).str.to_lowercase())
 
 
 def only_letters(expr: pl.Expr) -> pl.Expr:
@@ -100,7 +100,7 @@ def city(raw: pl.Expr) -> Rule:
 
     ``São Paulo`` → ``saopaulo``; ``Москва`` → ``москва`` (Decision: non-Latin letters stay).
     """
-    v = fold_latin(only_letters(clean(raw))).str.to_lowercase().str.replace_all(_NOT_LETTER, "")
+    v = only_letters(fold_latin(only_letters(clean(raw))).str.to_lowercase())
     return make_rule(raw, v, [], empty="city has no letters")
 
 
