@@ -15,8 +15,8 @@ gave up on a backend that did finish).
 
 Examples
 --------
->>> with GraphEmulator(token="t0ken") as emu:  # doctest: +SKIP
-...     sender = Sender("t0ken", base_url=emu.url)
+>>> with GraphEmulator(token="local-t0ken") as emu:  # doctest: +SKIP
+...     sender = Sender("local-t0ken", base_url=emu.url)
 ...     sender.add("120210000000000001", hashed)
 ...     emu.rows("120210000000000001", ["EMAIL"])
 """
@@ -175,9 +175,11 @@ class RequestRecord:
     n: int
     method: str
     url: str
-    headers: dict[str, str]
-    body: bytes
-    form: dict[str, str]
+    # Not in the repr: the headers hold the token, the body and form the proof (and
+    # a payload of megabytes). Read them as attributes.
+    headers: dict[str, str] = field(repr=False)
+    body: bytes = field(repr=False)
+    form: dict[str, str] = field(repr=False)
     received_at: float
     fault: str | None = None
     status: int | None = None

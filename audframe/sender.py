@@ -52,7 +52,7 @@ from audframe.journal import Journal
 from audframe.progress import ProgressSetting
 from audframe.retry import RetryPolicy
 from audframe.sessions import SESSION_MARGIN, SESSION_WINDOW
-from audframe.transport import Transport, appsecret_proof
+from audframe.transport import SCRUBBED_LENGTH, Transport, appsecret_proof
 from audframe.upload import Operation, Upload
 from audframe.upload_report import UploadReport
 
@@ -178,6 +178,15 @@ class Sender:
         if app_secret is not None and not _VISIBLE_ASCII.fullmatch(app_secret):
             raise ValueError("app_secret holds characters no app secret has (spaces, line "
                              "breaks, non-ASCII): copy it again from the app's settings")
+        for name, secret in (("access_token", access_token), ("app_secret", app_secret)):
+            if secret is not None and len(secret) < SCRUBBED_LENGTH:
+                # Messages are scrubbed of secrets; one this short could not be told
+                # from ordinary text (a token "t" would blot out every t).
+                raise ValueError(
+                    f"{name} is shorter than {SCRUBBED_LENGTH} characters, which no real "
+                    f"one is: copy it again (the emulator takes any token of "
+                    f"{SCRUBBED_LENGTH} or more)"
+                )
         check_base_url(base_url)
         check_api_version(api_version)
         if not 1 <= concurrency <= MAX_CONCURRENCY:

@@ -53,9 +53,9 @@ _FATAL_HINTS: Final[dict[int, str]] = {
     "with",
 }
 
-#: Shorter text is not looked for: no real token or secret is that short, and a test
-#: token of one letter would blot out that letter everywhere.
-_SCRUBBED_LENGTH: Final = 8
+#: Shorter text is not looked for: no real token or secret is that short, and a token
+#: of one letter would blot out that letter everywhere (Sender refuses shorter ones).
+SCRUBBED_LENGTH: Final = 8
 _FORM: Final = "application/x-www-form-urlencoded"
 # The bytes quote_plus leaves alone; every other byte is percent-encoded (space as '+').
 _FORM_SAFE: Final = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~"
@@ -203,12 +203,23 @@ class Transport:
             for secret in (self._token, self._secret, self._proof) if secret is not None
             for form in (secret.reveal(), quote(secret.reveal(), safe=""),
                          quote_plus(secret.reveal()))
-            if len(form) >= _SCRUBBED_LENGTH
+            if len(form) >= SCRUBBED_LENGTH
         }
         if not forms:
             return text
         pattern = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
         return re.sub(pattern, "***", text, flags=re.IGNORECASE)
+
+    def _scrub_parsed(self, value: Any) -> Any:
+        """A parsed JSON answer with every string (keys too) scrubbed: JSON escapes
+        (``\\u0045AA…``, ``\\/``) hide a secret from :meth:`_scrub` of the raw text."""
+        if isinstance(value, str):
+            return self._scrub(value)
+        if isinstance(value, list):
+            return [self._scrub_parsed(v) for v in value]
+        if isinstance(value, dict):
+            return {self._scrub(k): self._scrub_parsed(v) for k, v in value.items()}
+        return value
 
     def _attempt(
         self, method: str, path: str, body: bytes | None, params: Mapping[str, str] | None
@@ -252,10 +263,11 @@ class Transport:
         try:  # a body that echoes a secret is read without it
             parsed: Any = orjson.loads(self._scrub(response.content.decode("utf-8", "replace")))
         except orjson.JSONDecodeError:
-            kind = response.headers.get("Content-Type", "unknown").split(";")[0]
+            kind = self._scrub(response.headers.get("Content-Type", "unknown").split(";")[0])
             return _Failure("transport", TransportError(
                 f"{what}: HTTP {status} with a body that is not JSON ({kind})"),
                 unsure=status >= 500)
+        parsed = self._scrub_parsed(parsed)
         if isinstance(parsed, dict) and isinstance(parsed.get("error"), dict):
             return self._graph_failure(parsed["error"], status, response.headers)
         if status >= 500:

@@ -56,8 +56,8 @@ def test_html_page_needs_no_network() -> None:
 def test_upload_report_draws_the_chart_of_the_data_it_sent() -> None:
     report = audframe.validate(FRAME)
     hashed = audframe.hash(audframe.normalize(FRAME))
-    with audframe.GraphEmulator(token="t") as emu, audframe.Sender(
-        "t", base_url=emu.url, progress=False
+    with audframe.GraphEmulator(token="t0ken-42") as emu, audframe.Sender(
+        "t0ken-42", base_url=emu.url, progress=False
     ) as sender:
         upload = sender.add("42", hashed)
     assert "<svg" not in upload._repr_html_()

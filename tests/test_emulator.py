@@ -377,8 +377,8 @@ def test_lookalike_value_only_goes_to_value_based_audiences() -> None:
     digest = "a" * 64
     with_value = pl.DataFrame({"EMAIL": [digest], "LOOKALIKE_VALUE": [3.0]})
     without = pl.DataFrame({"EMAIL": [digest]})
-    with audframe.GraphEmulator(token="t") as emu, audframe.Sender(
-        "t", base_url=emu.url, progress=False
+    with audframe.GraphEmulator(token="t0ken-42") as emu, audframe.Sender(
+        "t0ken-42", base_url=emu.url, progress=False
     ) as sender:
         plain = sender.create_audience("1", "plain")
         valued = sender.create_audience("1", "valued", value_based=True)

@@ -47,6 +47,7 @@ def test_token_travels_in_a_header_and_the_secret_never_travels(
         records = emu.requests
     assert len(records) > 8
     assert {q.method for q in records} == {"GET", "POST", "DELETE"}
+    assert TOKEN not in repr(records) and APP_SECRET not in repr(records)
     for q in records:
         assert TOKEN not in q.url and APP_SECRET not in q.url and "payload" not in q.url
         assert q.headers["Authorization"] == f"Bearer {TOKEN}"
@@ -122,17 +123,30 @@ ECHOED_TOKEN = "EAA+tok/en=="  # the characters of real tokens that URL-encoding
 
 
 @contextmanager
-def echo_server(status: int, body: Callable[[str, str], dict[str, Any]]) -> Iterator[str]:
-    """A local HTTP server answering every POST with ``status`` and the JSON of
-    ``body(authorization header, appsecret_proof)``; yields its base URL."""
+def echo_server(
+    status: int,
+    body: Callable[[str, str], dict[str, Any]],
+    encode: Callable[[dict[str, Any]], str] = json.dumps,
+    content_type: Callable[[str], str] = lambda authorization: "application/json",
+) -> Iterator[str]:
+    """A local HTTP server answering every POST with ``status`` and ``encode`` (JSON)
+    of ``body(authorization header, appsecret_proof)``, as ``content_type(authorization
+    header)``; yields its base URL."""
 
     class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # the session's status: the same answer
+            query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query))
+            self.answer(query.get("appsecret_proof", ""))
+
         def do_POST(self) -> None:
             form = dict(urllib.parse.parse_qsl(
                 self.rfile.read(int(self.headers["Content-Length"])).decode()))
-            out = json.dumps(body(self.headers["Authorization"], form["appsecret_proof"]))
+            self.answer(form.get("appsecret_proof", ""))
+
+        def answer(self, proof: str) -> None:
+            out = encode(body(self.headers["Authorization"], proof))
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type(self.headers["Authorization"]))
             self.send_header("Content-Length", str(len(out)))
             self.end_headers()
             self.wfile.write(out.encode())
@@ -195,6 +209,56 @@ def test_a_reply_that_echoes_the_secrets_is_kept_without_them(
     assert "***" in report._repr_html_()
     for text in texts:
         assert _leaks(text) == []
+
+
+def _json_escaped(reply: dict[str, Any]) -> str:
+    """JSON as some servers write it: every letter E as \\u0045, every / as \\/."""
+    return json.dumps(reply).replace("E", "\\u0045").replace("/", "\\/")
+
+
+def test_a_reply_that_echoes_the_secrets_in_json_escapes_is_kept_without_them(
+    make_sender: MakeSender, tmp_path: Path
+) -> None:
+    # the raw text holds no secret (\u0045AA+tok\/en==); its decoded strings do
+    def reply(authorization: str, proof: str) -> dict[str, Any]:
+        return {"audience_id": "5", "session_id": "1", "num_received": 3,
+                "num_invalid_entries": 1,
+                "invalid_entry_samples": {_echoed(authorization, proof): authorization}}
+
+    journal = tmp_path / "j.sqlite"
+    with echo_server(200, reply, encode=_json_escaped) as url:
+        report = make_sender(url, token=ECHOED_TOKEN, app_secret=APP_SECRET).add(
+            "5", make_chunks(make_rows(3), 3), journal=journal)
+    texts = [repr(report), str(report.to_dict()), report._repr_html_(),
+             b"".join(f.read_bytes() for f in tmp_path.iterdir()).decode("utf-8", "replace")]
+    for text in texts:
+        assert _leaks(text) == []
+    with echo_server(400, lambda a, p: {"error": {"message": f"bad token {a}", "code": 190}},
+                     encode=_json_escaped) as url, pytest.raises(GraphAPIError) as info:
+        make_sender(url, token=ECHOED_TOKEN).add("5", make_chunks(make_rows(3), 3))
+    assert "bad token Bearer ***" in str(info.value) and _leaks(str(info.value)) == []
+
+
+def test_a_content_type_that_echoes_the_token_is_read_without_it(
+    make_sender: MakeSender, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    with echo_server(502, lambda a, p: {}, encode=lambda reply: "<html>bad gateway</html>",
+                     content_type=lambda a: f"text/html-{a.removeprefix('Bearer ')}") as url:
+        sender = make_sender(url, token=ECHOED_TOKEN)
+        with pytest.raises(TransportError) as info:
+            sender.add("5", make_chunks(make_rows(3), 3))
+    text = "".join(traceback.format_exception(info.value)) + caplog.text
+    assert "body that is not JSON (text/html-***)" in text
+    assert _leaks(text) == []
+
+
+@pytest.mark.parametrize("name", ["access_token", "app_secret"])
+def test_a_secret_too_short_to_scrub_is_refused_unseen(name: str) -> None:
+    secrets = {"access_token": TOKEN, "app_secret": APP_SECRET, name: "s3cr3t7"}
+    with pytest.raises(ValueError, match=f"{name} is shorter than 8") as info:
+        Sender(secrets["access_token"], app_secret=secrets["app_secret"])
+    assert "s3cr3t7" not in str(info.value)
 
 
 def test_a_redirect_is_not_taken_for_an_answer(make_sender: MakeSender) -> None:
