@@ -866,7 +866,9 @@ def _check_schema(payload: Chunk) -> list[str]:
     """The payload's schema: Meta keys (the catalogue's names), each once; and no
     field but the Graph API's."""
     schema = payload.get("schema")
-    if not isinstance(schema, list) or not isinstance(payload.get("data"), list):
+    # Exact types, here and below: a subclass may show the check other items than the
+    # JSON encoder reads (a list subclass's __getitem__ is not what orjson writes).
+    if type(schema) is not list or type(payload.get("data")) is not list:
         raise ValidationError(
             "payload.schema must be a list of keys (the list form, even for one key) and "
             "payload.data a list of rows"
@@ -877,6 +879,7 @@ def _check_schema(payload: Chunk) -> list[str]:
             f"payload holds fields the Graph API does not take: {other}; a payload has "
             f"{sorted(_PAYLOAD_FIELDS)}"
         )
+    _check_options_fields(payload)
     unknown = [k for k in schema if not isinstance(k, str) or k not in KEYS]
     if unknown:
         raise ValidationError(
@@ -887,6 +890,33 @@ def _check_schema(payload: Chunk) -> list[str]:
     if twice:
         raise ValidationError(f"payload.schema names {', '.join(twice)} more than once")
     return schema
+
+
+#: ``data_source`` values are Meta's enum names (``FILE_IMPORTED``, ``…_APP_EVENTS``).
+_ENUM = re.compile(r"[A-Z][A-Z0-9_]*")
+
+
+def _check_options_fields(payload: Chunk) -> None:
+    """``is_raw`` a bool; ``app_ids`` and ``page_ids`` lists of whole numbers;
+    ``data_source`` ``{"type": …, "sub_type": …}`` of Meta's enum names. Nothing else can
+    ride along (a raw value among them would leave unhashed)."""
+    if "is_raw" in payload and type(payload["is_raw"]) is not bool:
+        raise ValidationError("payload.is_raw must be true or false")
+    for name in ("app_ids", "page_ids"):
+        ids = payload.get(name, [])
+        if type(ids) is not list or not all(
+            (type(v) is int and v > 0) or (type(v) is str and v.isascii() and v.isdigit())
+            for v in ids
+        ):
+            raise ValidationError(f"payload.{name} must be a list of ids (whole numbers)")
+    source = payload.get("data_source", {})
+    if type(source) is not dict or not set(source) <= {"type", "sub_type"} or not all(
+        type(v) is str and _ENUM.fullmatch(v) for v in source.values()
+    ):
+        raise ValidationError(
+            'payload.data_source must be {"type": …, "sub_type": …} with Meta\'s enum names '
+            "(such as FILE_IMPORTED)"
+        )
 
 
 def _bad_cells(key: str, values: list[Any]) -> int:
@@ -919,7 +949,7 @@ def check_chunk(chunk: Chunk) -> None:
     never the values.
     """
     payload = chunk.get("payload", {})
-    if not isinstance(payload, dict):
+    if type(payload) is not dict:
         raise ValidationError("a chunk needs a payload dict, as audframe.to_payloads yields")
     schema = _check_schema(payload)
     data = payload["data"]
@@ -931,8 +961,10 @@ def check_chunk(chunk: Chunk) -> None:
     if not data:
         return
     width = len(schema)
-    if any(not isinstance(r, list | tuple) or len(r) != width for r in data):
-        raise ValidationError(f"every row of payload.data must have {width} cells, like schema")
+    if any(type(r) not in (list, tuple) or len(r) != width for r in data):
+        raise ValidationError(
+            f"every row of payload.data must be a list (or tuple) of {width} cells, like schema"
+        )
     cols = {key: [r[i] for r in data] for i, key in enumerate(schema)}
     bad = {k: n for k, values in cols.items() if (n := _bad_cells(k, values))}
     unhashed = {k: n for k, n in bad.items() if k in HASHED_KEYS}
@@ -974,7 +1006,7 @@ _DEVICE_ID = re.compile(PATTERNS["MADID"])
 
 
 def _is_device_id(v: str) -> bool:
-    return _DEVICE_ID.match(v) is not None and v != ZERO_UUID
+    return _DEVICE_ID.fullmatch(v) is not None and v != ZERO_UUID  # "…\n" is none
 
 
 def form_fields(chunk: Chunk) -> dict[str, str]:

@@ -350,6 +350,9 @@ def test_check_chunk() -> None:
     with pytest.raises(ValidationError):
         check_chunk({"payload": {}})
     check_chunk({"payload": {"schema": ["MADID", "EXTERN_ID"], "data": [[UUID, "any id"]]}})
+    check_chunk({"payload": {"schema": ["EMAIL"], "data": [(h("a"),)], "is_raw": True,
+                             "app_ids": [123, "456"], "page_ids": [],
+                             "data_source": {"type": "FILE_IMPORTED", "sub_type": "NONE"}}})
 
 
 UUID = "6d92078a-8246-4ba4-ae5b-76104861e7dc"
@@ -366,9 +369,30 @@ class Lying(str):
         return iter("a")
 
 
+class LyingRow(list):  # type: ignore[type-arg]
+    """A row that shows the check a digest but serializes as the raw value it holds."""
+
+    def __getitem__(self, i: Any) -> Any:
+        return h("b")
+
+
 @pytest.mark.parametrize(
     ("payload", "error", "message"),
     [
+        ({"schema": ["EMAIL"], "data": [LyingRow([RAW])]}, ValidationError,
+         "must be a list"),
+        ({"schema": ["EMAIL"], "data": [[h("b")]], "is_raw": RAW}, ValidationError,
+         "is_raw must be true or false"),
+        ({"schema": ["EMAIL"], "data": [[h("b")]], "app_ids": [RAW]}, ValidationError,
+         "app_ids must be a list of ids"),
+        ({"schema": ["EMAIL"], "data": [[h("b")]], "page_ids": ["+1 555 0100"]},
+         ValidationError, "page_ids must be a list of ids"),
+        ({"schema": ["EMAIL"], "data": [[h("b")]], "data_source": {"type": RAW}},
+         ValidationError, "data_source must be"),
+        ({"schema": ["EMAIL"], "data": [[h("b")]], "data_source": {"type": "FILE_IMPORTED",
+                                                               "note": RAW}},
+         ValidationError, "data_source must be"),
+        ({"schema": ["MADID"], "data": [[UUID + "\n"]]}, ValidationError, r"MADID \(1 cells\)"),
         ({"schema": ["EMAIL", "EMAIL"], "data": [[RAW, h("b")]]}, ValidationError,
          "names EMAIL more than once"),
         ({"schema": ["email"], "data": [[RAW]]}, ValidationError, r"\['email'\], not Meta keys"),
