@@ -225,7 +225,8 @@ class Upload:
             "invalid_entry_samples": {},
         }
 
-    def _ack(self, batch: Batch, sent: _Sent) -> None:
+    def _ack(self, batch: Batch, sent: _Sent, *, report: bool = True) -> None:
+        """Journal an acknowledged batch, then (``report``) count it in the progress."""
         samples = sent.response.get("invalid_entry_samples")
         kept = {
             "audience_id": sent.response.get("audience_id"),
@@ -243,7 +244,8 @@ class Upload:
         self.journal.ack(acked)
         self.acked[batch.index] = acked
         self._sent_any = True
-        self.progress.update(batch.rows)
+        if report:  # a progress callback may raise: the batch is journaled already
+            self.progress.update(batch.rows)
         log.debug("batch %d of session %d: %d rows acknowledged after %d attempt(s) in "
                   "%.3f s", sent.seq, sent.segment.session_id, batch.rows, sent.attempts,
                   sent.seconds)
@@ -350,7 +352,8 @@ class Upload:
         """After a failure: wait for the batches in flight, journal those acknowledged.
 
         A Ctrl-C while waiting (replies are on their way, each within the timeout) is
-        raised once they are journaled, so that none is sent again on the rerun.
+        raised once they are journaled, so that none is sent again on the rerun. They
+        are not counted in the progress: its callback may be what failed.
         """
         interrupted: KeyboardInterrupt | None = None
         for future, batch in list(self._inflight.items()):
@@ -363,7 +366,7 @@ class Upload:
                 except KeyboardInterrupt as exc:
                     interrupted = exc
             if error is None:
-                self._ack(batch, future.result())
+                self._ack(batch, future.result(), report=False)
         self._inflight.clear()
         if interrupted is not None:
             raise interrupted

@@ -260,6 +260,33 @@ def test_rerun_after_a_crash_skips_acked_batches(
     assert report.num_received == 100 and report.batches == 10
 
 
+def test_a_progress_callback_that_raises_loses_no_acknowledged_batch(
+    tmp_path: Path, make_sender: MakeSender
+) -> None:
+    # It raises from its second call on: the batches in flight are still journaled
+    # (without calling it again), so the rerun sends none of them twice.
+    path = tmp_path / "j.sqlite"
+    rows = make_rows(100)
+    calls: list[int] = []
+
+    def progress(done: int, total: int) -> None:
+        calls.append(done)
+        if len(calls) >= 2:
+            raise RuntimeError("callback failed")
+
+    with GraphEmulator(token=TOKEN, latency=0.05) as emu:
+        with pytest.raises(RuntimeError, match="callback failed"):
+            make_sender(emu.url, concurrency=4, progress=progress).add(
+                "41", make_chunks(rows, 10), journal=path)
+        first = {q.session["batch_seq"] for q in ok(emu.requests)}  # type: ignore[index]
+        assert len(first) >= 3  # more than the callback saw, in flight when it failed
+        cut = len(emu.requests)
+        make_sender(emu.url, concurrency=4).add("41", make_chunks(rows, 10), journal=path)
+        again = {q.session["batch_seq"] for q in ok(emu.requests[cut:])}  # type: ignore[index]
+        assert again.isdisjoint(first) and len(again | first) == 10
+        assert emu.rows("41", ["EMAIL"]) == as_set(rows)
+
+
 @pytest.mark.parametrize("again_as", ["frame", "lazy", "chunks", "parquet"])
 def test_a_frame_upload_resumes_from_its_journal(
     tmp_path: Path, make_sender: MakeSender, again_as: str

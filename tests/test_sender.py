@@ -872,12 +872,12 @@ def test_a_ctrl_c_with_a_reply_in_hand_loses_no_reply(
     ack = upload_module.Upload._ack
     interrupted = []
 
-    def interrupted_ack(self: Any, batch: Any, sent: Any) -> None:
+    def interrupted_ack(self: Any, batch: Any, sent: Any, **options: Any) -> None:
         """Ctrl-C lands after the send loop took batch 2's reply, before it is journaled."""
         if batch.index == 1 and not interrupted:
             interrupted.append(batch.index)
             raise KeyboardInterrupt
-        ack(self, batch, sent)
+        ack(self, batch, sent, **options)
 
     rows = make_rows(40)
     journal = tmp_path / "j.sqlite"
@@ -905,11 +905,11 @@ def test_a_second_ctrl_c_while_replies_are_awaited_loses_no_reply(
     ack, send = Upload._ack, Upload._send
     interrupts: list[str] = []
 
-    def interrupted_ack(self: Any, batch: Any, sent: Any) -> None:
+    def interrupted_ack(self: Any, batch: Any, sent: Any, **options: Any) -> None:
         if batch.index == 1 and not interrupts:  # the first Ctrl-C
             interrupts.append("first")
             raise KeyboardInterrupt
-        ack(self, batch, sent)
+        ack(self, batch, sent, **options)
 
     def slow_reply(self: Any, batch: Any, segment: Any) -> Any:
         sent = send(self, batch, segment)
