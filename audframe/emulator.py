@@ -11,7 +11,8 @@ code 2 as HTTP 500, HTML 502 pages, dropped connections and latency. A faulted r
 changes no state, except ``applied_then_dropped``: processed, then the connection is
 dropped without a reply (the reply lost after Meta applied the request), and
 ``applied_then_502``: processed, then answered with a gateway's HTML 502 (a proxy that
-gave up on a backend that did finish).
+gave up on a backend that did finish), and ``applied_then_html_200``: processed, then
+answered with an HTML page and HTTP 200 (a proxy's or a captive portal's).
 
 Examples
 --------
@@ -89,6 +90,7 @@ _GRAPH_FAULTS: Final[dict[str, tuple[int, int, int | None, str, str]]] = {
     "unknown": (500, 2, None, "OAuthException",
                 "An unexpected error has occurred. Please retry your request later."),
     "temporary": (500, 1, None, "OAuthException", "An unknown error has occurred."),
+    "temporary_400": (400, 1, None, "OAuthException", "An unknown error has occurred."),
     "busy": (400, 2650, 1870145, "OAuthException",
              "Failed to update the custom audience: an update is already in progress."),
     "went_wrong": (400, 2650, 1870148, "OAuthException",
@@ -111,7 +113,7 @@ FATAL_FAULTS: Final = ("invalid_token", "permission", "invalid_param")
 #: Faults after which a sender cannot tell whether the request was applied: the request is
 #: processed (state changes), then the connection drops without a reply, or a gateway
 #: answers HTML 502. Not drawn by default: script them.
-AMBIGUOUS_FAULTS: Final = ("applied_then_dropped", "applied_then_502")
+AMBIGUOUS_FAULTS: Final = ("applied_then_dropped", "applied_then_502", "applied_then_html_200")
 
 _HTML_502: Final = (
     b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>"
@@ -612,8 +614,10 @@ class GraphEmulator:
             record.outcome = reply.outcome
             handler.close_connection = True
             return
-        if record.fault == "applied_then_502":  # applied (its outcome), then a gateway's page
-            reply = _Reply(502, _HTML_502, headers={"Content-Type": "text/html"},
+        if record.fault in ("applied_then_502", "applied_then_html_200"):
+            # applied (its outcome), then a gateway's page
+            status = 502 if record.fault == "applied_then_502" else 200
+            reply = _Reply(status, _HTML_502, headers={"Content-Type": "text/html"},
                            outcome=reply.outcome)
         record.status, record.outcome = reply.status, reply.outcome
         self._send(handler, reply)

@@ -266,7 +266,7 @@ class Transport:
             kind = self._scrub(response.headers.get("Content-Type", "unknown").split(";")[0])
             return _Failure("transport", TransportError(
                 f"{what}: HTTP {status} with a body that is not JSON ({kind})"),
-                unsure=status >= 500)
+                unsure=True)  # not Graph's answer: a proxy's, maybe after forwarding it
         parsed = self._scrub_parsed(parsed)
         if isinstance(parsed, dict) and isinstance(parsed.get("error"), dict):
             return self._graph_failure(parsed["error"], status, response.headers)
@@ -291,9 +291,11 @@ class Transport:
         cls = RateLimitError if reason in THROTTLE_REASONS else GraphAPIError
         exc = cls(message, code=code, subcode=subcode,
                   fbtrace_id=str(trace) if trace else None, http_status=status)
-        # a server error (a gateway's, or Graph's code 1 or 2 as HTTP 500) may come after
-        # the request was applied: a request that must go once asks before it is resent
-        return _Failure(reason, exc, regain_access_seconds(headers), unsure=status >= 500)
+        # a server error (a gateway's, or Graph's temporary or unknown error, code 1 or 2,
+        # whatever its HTTP status) may come after the request was applied: a request
+        # that must go once asks before it is resent
+        unsure = status >= 500 or code in (1, 2)
+        return _Failure(reason, exc, regain_access_seconds(headers), unsure=unsure)
 
     @staticmethod
     def _exhausted(failure: _Failure, attempts: int, what: str) -> AudframeError:

@@ -177,12 +177,14 @@ def test_a_last_batch_applied_but_unanswered_is_not_sent_again(make_sender: Make
     assert report.batches_table["attempts"].to_list() == [1, 1, 1]
 
 
+@pytest.mark.parametrize("fault", ["applied_then_502", "applied_then_html_200"])
 @pytest.mark.parametrize("batch", ["last", "replace batch 1"])
-def test_a_batch_applied_then_answered_with_a_gateway_502_is_not_sent_again(
-    make_sender: MakeSender, batch: str
+def test_a_batch_applied_then_answered_with_a_gateway_page_is_not_sent_again(
+    make_sender: MakeSender, batch: str, fault: str
 ) -> None:
+    # an HTML page is no Graph answer, whatever its status: the batch may be applied
     rows = make_rows(30)
-    plan = FaultPlan(script={3 if batch == "last" else 1: "applied_then_502"})
+    plan = FaultPlan(script={3 if batch == "last" else 1: fault})
     with GraphEmulator(token=TOKEN, faults=plan) as emu:
         sender = make_sender(emu.url)
         send = sender.add if batch == "last" else sender.replace
@@ -190,12 +192,28 @@ def test_a_batch_applied_then_answered_with_a_gateway_502_is_not_sent_again(
         assert emu.rows("24", ["EMAIL"]) == as_set(rows)
         check_session_protocol(emu)
         hit = emu.requests[2 if batch == "last" else 0]
-        assert (hit.fault, hit.status, hit.outcome) == ("applied_then_502", 502, "ok")
+        status = 502 if fault == "applied_then_502" else 200
+        assert (hit.fault, hit.status, hit.outcome) == (fault, status, "ok")
         posts = [q for q in emu.requests if q.method == "POST"]
         assert len(posts) == 3  # the applied batch was not sent again
         assert [q.path for q in emu.requests if q.method == "GET"] == ["/v21.0/24/sessions"]
     assert report.batches == 3 and report.rows == report.num_received == 30
     assert report.retries["transport"] == 1
+
+
+def test_a_last_batch_answered_with_code_1_asks_the_status_before_it_goes_again(
+    make_sender: MakeSender,
+) -> None:
+    # Graph's temporary or unknown error may come after the request was applied,
+    # whatever its HTTP status (here 400): the last batch, sent once, asks first
+    rows = make_rows(30)
+    with GraphEmulator(token=TOKEN, faults=FaultPlan(script={3: "temporary_400"})) as emu:
+        report = make_sender(emu.url).add("25", make_chunks(rows, 10))
+        assert emu.rows("25", ["EMAIL"]) == as_set(rows)
+        check_session_protocol(emu)
+        methods = [(q.method, q.outcome) for q in emu.requests]
+        assert methods[2:] == [("POST", "fault:temporary_400"), ("GET", "ok"), ("POST", "ok")]
+    assert report.batches == 3 and report.num_received == 30
 
 
 def test_a_replace_batch_1_applied_but_unanswered_is_not_sent_again(
