@@ -287,6 +287,33 @@ def test_a_progress_callback_that_raises_loses_no_acknowledged_batch(
         assert emu.rows("41", ["EMAIL"]) == as_set(rows)
 
 
+def test_a_resume_with_other_data_is_refused_before_any_of_it_is_sent(
+    tmp_path: Path, make_sender: MakeSender
+) -> None:
+    # A fatal error on request 3 while 4 go at once: the journal records the batches
+    # around it, not it. The rerun's data differs in that batch (never recorded, so it
+    # would go first) and in the last recorded batch: refused before a request.
+    path = tmp_path / "j.sqlite"
+    emails = [digest(f"r{i}") for i in range(60)]
+    plan = FaultPlan(script={3: "invalid_param"})
+    with GraphEmulator(token=TOKEN, latency=0.05, faults=plan) as emu:
+        with pytest.raises(GraphAPIError):
+            make_sender(emu.url, concurrency=4).add(
+                "49", pl.DataFrame({"EMAIL": emails}), batch_size=10, journal=path)
+        with Journal(path) as journal:
+            recorded = sorted(journal.acked())
+        gaps = sorted(set(range(recorded[-1])) - set(recorded))
+        assert gaps  # the failed batch, before batches recorded after it
+        other = list(emails)
+        for i in (gaps[0], recorded[-1]):
+            other[i * 10:(i + 1) * 10] = [digest(f"other{k}") for k in range(10)]
+        cut = len(emu.requests)
+        with pytest.raises(JournalError, match="nothing of it was sent"):
+            make_sender(emu.url, concurrency=4).add(
+                "49", pl.DataFrame({"EMAIL": other}), batch_size=10, journal=path)
+        assert emu.requests[cut:] == []
+
+
 @pytest.mark.parametrize("again_as", ["frame", "lazy", "chunks", "parquet"])
 def test_a_frame_upload_resumes_from_its_journal(
     tmp_path: Path, make_sender: MakeSender, again_as: str
