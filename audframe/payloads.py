@@ -163,6 +163,19 @@ def _has_key(keys: Sequence[str]) -> pl.Expr:
     return pl.any_horizontal(pl.col(_match_keys(keys)).is_not_null())
 
 
+#: An email address: an EXTERN_ID that is one would leave as it is, raw.
+_EMAIL_SHAPED = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+def _extern_id_error(cells: int) -> NotHashedError:
+    return NotHashedError(
+        f"EXTERN_ID holds {cells} cells shaped like email addresses, which would be sent "
+        "as they are (an extern id is not hashed by default): map that column as EMAIL, "
+        "or hash it with audframe.hash(..., hash_extern_id=True) (the command line: "
+        "--hash-extern-id)"
+    )
+
+
 def _not_hashed_error(counts: dict[str, int]) -> NotHashedError:
     listed = ", ".join(f"{k} ({n} cells)" for k, n in counts.items())
     return NotHashedError(
@@ -283,6 +296,10 @@ def _checked(frame: pl.DataFrame, keys: list[str], hashed: list[str]) -> pl.Data
             if n:
                 log.info("to_payloads: %d %s cells are the SHA-256 of an empty string; "
                          "sent as missing", n, k)
+    if "EXTERN_ID" in keys and (
+        mail := cleaned.select(pl.col("EXTERN_ID").str.contains(_EMAIL_SHAPED).sum()).item()
+    ):
+        raise _extern_id_error(mail)
     if "MADID" in keys and (odd := cleaned.select(not_normalized("MADID").sum()).item()):
         raise ValidationError(
             f"MADID holds {odd} cells that are not device ids (lowercase UUIDs, not all "
@@ -967,6 +984,10 @@ def check_chunk(chunk: Chunk) -> None:
         )
     cols = {key: [r[i] for r in data] for i, key in enumerate(schema)}
     bad = {k: n for k, values in cols.items() if (n := _bad_cells(k, values))}
+    if "EXTERN_ID" in cols and (
+        mail := sum(1 for v in cols["EXTERN_ID"] if type(v) is str and _EMAIL.match(v))
+    ):
+        raise _extern_id_error(mail)
     unhashed = {k: n for k, n in bad.items() if k in HASHED_KEYS}
     if unhashed:
         listed = ", ".join(f"{k} ({n} cells)" for k, n in unhashed.items())
@@ -1003,6 +1024,7 @@ def _all_digests_or_empty(values: list[Any]) -> bool:
 
 
 _DEVICE_ID = re.compile(PATTERNS["MADID"])
+_EMAIL = re.compile(_EMAIL_SHAPED)
 
 
 def _is_device_id(v: str) -> bool:
