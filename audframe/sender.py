@@ -308,7 +308,7 @@ class Sender:
         ``num_invalid_entries``; an empty dict when Meta does not know the session.
         """
         self._check_open()
-        body, _ = self._transport.call("GET", f"{audience_id}/sessions",
+        body, _ = self._transport.call("GET", f"{audience_id_of(audience_id)}/sessions",
                              params={"session_id": str(int(session_id))},
                              what="session_status")
         data = body.get("data")

@@ -329,6 +329,8 @@ def test_oversized_and_malformed_chunks_are_refused(
         sender.add("5", 42)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="numeric"):
         sender.add("my-audience", [])
+    with pytest.raises(ValueError, match="numeric"):
+        sender.session_status("5/../act_1", 1)  # no other path of the API
     assert emulator.requests == []
 
 
