@@ -58,14 +58,15 @@ KEYS: dict[str, Key] = {
         Key("FI", True, pl.String, ("fi", "first_initial")),
         Key("CT", True, pl.String, ("ct", "city", "town")),
         Key("ST", True, pl.String,
-            ("st", "state", "province", "region", "state_province")),
+            ("st", "state", "province", "state_province")),  # not "region": sales regions
         Key("ZIP", True, pl.String,
             ("zip", "zipcode", "zip_code", "postcode", "postal_code", "postalcode")),
         Key("COUNTRY", True, pl.String, ("country", "country_code", "countrycode")),
         Key("MADID", False, pl.String,
             ("madid", "maid", "idfa", "gaid", "advertising_id", "mobile_advertiser_id")),
-        Key("LOOKALIKE_VALUE", False, pl.Float64,
-            ("lookalike_value", "ltv", "customer_value", "customer_ltv")),
+        # Only a column named for it: an "ltv" column in an export for an ordinary
+        # audience would make Meta refuse the upload (value-based audiences only).
+        Key("LOOKALIKE_VALUE", False, pl.Float64, ("lookalike_value",)),
     )
 }
 

@@ -234,6 +234,17 @@ def test_alias_table(column: str, key: str) -> None:
     assert detect_mapping(df) == {key: column}
 
 
+@pytest.mark.parametrize("column", ["ltv", "customer_value", "region", "value", "name", "id"])
+def test_ambiguous_columns_are_not_guessed(column: str) -> None:
+    # an ltv column would make an ordinary audience refuse the upload (LOOKALIKE_VALUE
+    # is for value-based ones); a region may be a sales region, not a state
+    df = pl.DataFrame({column: ["x"], "email": ["a@b.co"]})
+    assert detect_mapping(df) == {"EMAIL": "email"}
+    assert detect_mapping(pl.DataFrame({"lookalike_value": [1.0]})) == {
+        "LOOKALIKE_VALUE": "lookalike_value"
+    }
+
+
 def test_aliases_documented_in_the_table() -> None:
     for alias in ("email", "e_mail", "email_address", "phone", "mobile", "phone_number", "tel",
                   "first_name", "given_name", "zip", "zipcode", "postcode", "postal_code"):
@@ -369,6 +380,22 @@ def test_expression_form_reads_whole_floats_like_the_frame_form() -> None:
     frame = audframe.normalize(df, {"ZIP": "zip", "PHONE": "tel"}, default_country="US")
     assert exprs["zip"].to_list() == frame["ZIP"].to_list() == ["94035", None]
     assert exprs["tel"].to_list() == frame["PHONE"].to_list() == ["16505551212", None]
+
+
+def test_whole_floats_written_as_text_read_as_their_number() -> None:
+    # pandas writes a number column with gaps as "3012345678.0": a CSV of it is text,
+    # and the ".0" is no digit (a German phone read it as 4930123456780 before)
+    df = pl.DataFrame({"tel": ["3012345678.0", "6505551212.00", "030.123.450"],
+                       "zip": ["10115.0", " 94035.0 ", "SW1A 1AA"], "c": ["DE", "US", "GB"],
+                       "m": ["2.0", "12.0", None]})
+    mapping = {"PHONE": "tel", "ZIP": "zip", "COUNTRY": "c", "DOBM": "m"}
+    out = audframe.normalize(df, mapping)
+    assert out.select("PHONE", "ZIP", "DOBM").rows() == [
+        ("493012345678", "10115", "02"), ("16505551212", "94035", "12"),
+        ("44030123450", "sw1a1aa", None),
+    ]
+    exprs = df.select(audframe.normalize_key("tel", "PHONE", region="c"))
+    assert exprs["tel"].to_list() == out["PHONE"].to_list()
 
 
 # ----------------------------------------------------------------------------- input review
