@@ -72,6 +72,8 @@ def _as_text(column: str, dtype: pl.DataType, key: str) -> pl.Expr:
             "loses its last ones (16505551212 reads 16505550848): read it as text or Int64"
         )
     col = pl.col(column)
+    if family == _TEXT and key in _WHOLE_FLOAT_TEXT:
+        return _whole_float_text(col.cast(pl.String))
     if family == _DATE:
         return col.dt.strftime("%Y-%m-%d")
     if dtype.is_decimal():
@@ -86,6 +88,24 @@ def _as_text(column: str, dtype: pl.DataType, key: str) -> pl.Expr:
         digits = col.map_batches(_whole_digits, return_dtype=pl.String, is_elementwise=True)
         return pl.when(col == col.floor()).then(digits).otherwise(col.cast(pl.String))
     return col.cast(pl.String)
+
+
+#: Number keys whose text may be a whole float written by a tool that read the column
+#: as floats (pandas writes "3012345678.0" for a column with a gap).
+_WHOLE_FLOAT_TEXT = frozenset({"PHONE", "ZIP", "DOBY", "DOBM", "DOBD"})
+
+
+def _whole_float_text(text: pl.Expr) -> pl.Expr:
+    """``"94035.0"`` → ``"94035"``, as a float column reads (the ``.0`` is no digit of a
+    phone or ZIP); other text as it is. String in, String out, null kept."""
+    return text.map_batches(_whole_float_series, return_dtype=pl.String, is_elementwise=True)
+
+
+def _whole_float_series(text: pl.Series) -> pl.Series:
+    # A batch without ".0" (most: 1,000,000 phones in 0.02 s) skips the pattern (0.1 s).
+    if not text.str.contains(".0", literal=True).any():
+        return text
+    return text.str.replace(r"^(\s*-?[0-9]+)\.0*(\s*)$", "${1}${2}")
 
 
 def _whole_digits(floats: pl.Series) -> pl.Series:
@@ -570,10 +590,10 @@ def normalize_key(
         LOOKALIKE_VALUE) expression or column name. An expression does not say its
         dtype, so an integer ZIP+4 that lost its leading zero (7–8 digits) reads as the
         digits it has here; :func:`normalize`, which sees the column, pads it first.
-        Likewise, for PHONE, ZIP, DOBY, DOBM and DOBD, text that reads as a whole
-        float (``"94035.0"``) counts as that number here, as a float column would;
-        :func:`normalize` does so for float columns only. Float columns themselves
-        (NaN, infinity, ``1e20``) need :func:`normalize`, which sees their dtype.
+        For PHONE, ZIP, DOBY, DOBM and DOBD, text that reads as a whole float
+        (``"94035.0"``, as pandas writes a number column with gaps) counts as that
+        number, here as in :func:`normalize`. Float columns themselves (NaN,
+        infinity, ``1e20``) need :func:`normalize`, which sees their dtype.
     key : the Meta key, any case. DOB is frame-level only: use :func:`normalize`.
     region : for PHONE and ZIP, a column (name or expression) with each row's
         country in any spelling COUNTRY accepts.
@@ -600,9 +620,8 @@ def normalize_key(
             "or use audframe.normalize(frame, mapping)"
         )
     raw = col.cast(pl.String)
-    if name in _NUMERIC_OK and name not in ("LOOKALIKE_VALUE", "EXTERN_ID"):
-        # a whole float: 94035.0 → 94035 (EXTERN_ID text is sent exactly as given)
-        raw = raw.str.replace(r"^(-?[0-9]+)\.0*$", "${1}")
+    if name in _WHOLE_FLOAT_TEXT:  # a whole float: 94035.0 → 94035, as normalize reads
+        raw = _whole_float_text(raw)
     area = pl.col(region) if isinstance(region, str) else region
     code = None if area is None else _country_code(area.cast(pl.String))
     where = _region(code, default_country)
