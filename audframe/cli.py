@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import io
 import os
 import re
 import secrets
@@ -70,7 +71,7 @@ def read_input(path: str) -> pl.LazyFrame:
     if suffix in (".csv", ".tsv", ".txt"):
         return pl.scan_csv(file, infer_schema=False, separator="\t" if suffix == ".tsv" else ",")
     if suffix in (".ndjson", ".jsonl"):
-        return pl.scan_ndjson(file)
+        return pl.scan_ndjson(file, infer_schema_length=None)  # a field may start late
     raise UsageError(f"cannot read {path!r}: use a .parquet, .csv or .ndjson file")
 
 
@@ -212,7 +213,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     _writable(args.html, "--html")
     report = _validated(args)
     if args.html:
-        Path(args.html).write_text(report_html(report, title=f"audframe: {args.input}"))
+        Path(args.html).write_text(report_html(report, title=f"audframe: {args.input}"),
+                                   encoding="utf-8")
         _say("", f"HTML report written to {args.html}")
     return 0
 
@@ -235,14 +237,25 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         raise UsageError(f"--out {args.out!r} is a file; give a folder (made if missing)")
     payloads, report, _ = _prepared(args)
     out.mkdir(parents=True, exist_ok=True)
-    batches = 0
-    with (out / "payloads.ndjson").open("wb") as sink:
-        for _, fields in payloads.fields():
-            sink.write(orjson.dumps(fields) + b"\n")
-            batches += 1
+    names = ("payloads.ndjson", "report.html", "report.csv")
+    # Written beside, then renamed into place together: an interrupted run leaves the
+    # folder as it was, never a cut payloads file beside an earlier run's report.
+    parts = {name: out / f".{name}.part" for name in names}
+    try:
+        batches = 0
+        with parts["payloads.ndjson"].open("wb") as sink:
+            for _, fields in payloads.fields():
+                sink.write(orjson.dumps(fields) + b"\n")
+                batches += 1
+        parts["report.html"].write_text(
+            report_html(report, title=f"audframe: {args.input}"), encoding="utf-8")
+        _csv_safe(report.drop("example_rows")).write_csv(parts["report.csv"])
+        for name in names:
+            parts[name].replace(out / name)
+    finally:
+        for part in parts.values():
+            part.unlink(missing_ok=True)
     rows = payloads.stats.estimated_num_total
-    (out / "report.html").write_text(report_html(report, title=f"audframe: {args.input}"))
-    _csv_safe(report.drop("example_rows")).write_csv(out / "report.csv")
     _say("", f"{rows:,} rows in {batches} payload{'s' * (batches != 1)} written to "
              f"{out / 'payloads.ndjson'}",
          f"report: {out / 'report.html'}, {out / 'report.csv'}")
@@ -341,7 +354,7 @@ def cmd_upload(args: argparse.Namespace) -> int:
              + (fresh if earlier.height else ""))
     if args.html:
         Path(args.html).write_text(report_html(validation, title=f"audframe: {args.input}",
-                                               extra=upload._repr_html_()))
+                                               extra=upload._repr_html_()), encoding="utf-8")
         _say(f"HTML report written to {args.html}")
     if not upload.rows:
         print("audframe: nothing was sent: no row has a valid match key (see the report "
@@ -424,6 +437,13 @@ def _fail(message: str) -> NoReturn:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``audframe`` command; returns the exit status."""
+    if argv is None:
+        # Arguments are UTF-8 (column names such as "prénom"), also where the locale is
+        # ASCII and Python decoded their bytes with surrogate escapes.
+        argv = [os.fsencode(a).decode("utf-8", "surrogateescape") for a in sys.argv[1:]]
+        for stream in (sys.stdout, sys.stderr):  # and what it prints never fails there
+            if isinstance(stream, io.TextIOWrapper):
+                stream.reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(argv)
     try:
         status: int = args.run(args)
@@ -435,7 +455,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     except pl.exceptions.PolarsError as exc:
         first = str(exc).splitlines()[0]
+        ndjson = Path(getattr(args, "input", "")).suffix.lower() in (".ndjson", ".jsonl")
         hint = ("save the file as UTF-8" if "utf-8" in first.lower() else
+                "check that each line is one JSON object" if ndjson else
                 "check that it has a header row, one separator and closed quotes")
         _fail(f"could not read {args.input!r}: {first}; {hint}")
     return status

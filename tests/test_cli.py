@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from polars.testing import assert_frame_equal
 
+from audframe import cli
 from audframe.cli import main
 from audframe.emulator import GraphEmulator
 from audframe.stream import payloads_and_report
@@ -132,6 +133,47 @@ def test_prepare_writes_one_request_per_line(
     assert seqs == list(range(1, len(lines) + 1))
     assert (tmp_path / "report.html").exists() and (tmp_path / "report.csv").exists()
     assert f"payloads written to {tmp_path}" in out
+
+
+def test_an_interrupted_prepare_leaves_the_earlier_output_whole(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    argv = ["prepare", PARQUET, "--out", str(tmp_path), "--default-country", "US",
+            "--batch-size", "3000"]
+    assert run(argv, capsys)[0] == 0
+    before = {f.name: f.read_bytes() for f in tmp_path.iterdir()}
+    assert set(before) == {"payloads.ndjson", "report.html", "report.csv"}
+
+    def interrupted(*args: object, **kwargs: object) -> str:  # after the payloads
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "report_html", interrupted)
+    status, _, err = run([*argv[:-1], "1000"], capsys)
+    assert status == 130 and "interrupted" in err
+    assert {f.name: f.read_bytes() for f in tmp_path.iterdir()} == before  # no part files
+
+
+def test_a_ndjson_field_that_starts_late_is_read(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    source = tmp_path / "late.ndjson"
+    lines = [json.dumps({"email": f"u{i}@example.com", "zip": i}) for i in range(150)]
+    lines.append(json.dumps({"email": "z@example.com", "zip": "SW1A 1AA",
+                             "phone": "+44 20 7183 8750"}))
+    source.write_text("\n".join(lines) + "\n")
+    status, out, _ = run(["validate", str(source)], capsys)
+    assert status == 0 and "PHONE=phone" in out
+
+
+def test_html_reports_are_utf_8_whatever_the_locale(tmp_path: Path) -> None:
+    source, page = tmp_path / "clients.csv", tmp_path / "report.html"
+    source.write_text("courriel,prénom\nléa@example.com,Léa\n", encoding="utf-8")
+    ascii_locale = {"LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+    proc = _cli("validate", str(source), "--map", "EMAIL=courriel", "--map", "FN=prénom",
+                "--html", str(page), env=ascii_locale)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "prénom" in page.read_text(encoding="utf-8")
 
 
 def test_prepare_reads_parquet_once_in_bounded_batches(
