@@ -11,7 +11,9 @@ import polars as pl
 from audframe.distinct import per_distinct
 from audframe.whitespace import trim
 
-__all__ = ["Rule", "clean", "make_rule", "nfc", "nfc_series", "present", "staged"]
+__all__ = [
+    "Rule", "clean", "make_rule", "nfc", "nfc_series", "present", "staged", "whole_floats",
+]
 
 
 class Rule(NamedTuple):
@@ -42,8 +44,23 @@ def staged(
 _INVISIBLE = r"[\p{Cf}\p{Default_Ignorable_Code_Point}]"
 
 
-def nfc_series(values: pl.Series, *, drop_invisible: bool = False) -> pl.Series:
+def whole_floats(text: pl.Series) -> pl.Series:
+    """``"94035.0"`` → ``"94035"``, as a float column reads (pandas writes a number
+    column with gaps so, and the ``.0`` is no digit of a phone or ZIP); other text as it
+    is. Only values with ``.0`` are matched with the pattern (which costs 0.1 s per
+    1,000,000 phones; finding them, 0.02 s)."""
+    where = text.str.contains(".0", literal=True).arg_true()
+    if not where.len():
+        return text
+    read = text.gather(where).str.replace(r"^(\s*-?[0-9]+)\.0*(\s*)$", "${1}${2}")
+    return text.clone().scatter(where, read)
+
+
+def nfc_series(
+    values: pl.Series, *, drop_invisible: bool = False, floats: bool = False
+) -> pl.Series:
     """NFC of a String Series, null kept; only non-ASCII values are touched.
+    ``floats``: whole floats written as text read as their number (:func:`whole_floats`).
 
     ASCII text is already NFC, and NFC is costly. ``drop_invisible`` also removes the
     invisible characters: format characters (Unicode Cf: zero-width space, BOM, soft
@@ -53,6 +70,8 @@ def nfc_series(values: pl.Series, *, drop_invisible: bool = False) -> pl.Series:
     holds them (``john@example.com`` + U+200B would never match; a name of U+3164
     alone is blank); all of them are non-ASCII.
     """
+    if floats:
+        values = whole_floats(values)
     wide = values.str.len_bytes() != values.str.len_chars()
     if not wide.any():
         return values
@@ -63,11 +82,10 @@ def nfc_series(values: pl.Series, *, drop_invisible: bool = False) -> pl.Series:
     return values.clone().scatter(where, text)
 
 
-def nfc(expr: pl.Expr, *, drop_invisible: bool = False) -> pl.Expr:
-    """Unicode NFC (and with ``drop_invisible``, no invisible characters: see
-    :func:`nfc_series`).
+def nfc(expr: pl.Expr, *, drop_invisible: bool = False, floats: bool = False) -> pl.Expr:
+    """Unicode NFC (and with ``drop_invisible`` or ``floats``, see :func:`nfc_series`).
     String in, String out, null kept."""
-    return expr.map_batches(partial(nfc_series, drop_invisible=drop_invisible),
+    return expr.map_batches(partial(nfc_series, drop_invisible=drop_invisible, floats=floats),
                             return_dtype=pl.String, is_elementwise=True)
 
 
