@@ -27,7 +27,7 @@ from audframe.charts import coverage, report_html
 from audframe.emulator import GraphEmulator, serve
 from audframe.errors import AudframeError, GraphAPIError, TransportError
 from audframe.mapping import resolve_mapping
-from audframe.payloads import MAX_BATCH_SIZE, Payloads
+from audframe.payloads import EMAIL_SHAPED, MAX_BATCH_SIZE, Payloads
 from audframe.report import validate
 from audframe.sender import (
     MAX_CONCURRENCY,
@@ -176,9 +176,11 @@ def _is_parquet(args: argparse.Namespace) -> bool:
     return Path(args.input).suffix.lower() in _PARQUET
 
 
-def _validated(args: argparse.Namespace) -> pl.DataFrame:
-    """The validation report, printed; a Parquet file is read in bounded batches."""
-    frame, mapping = _input(args)
+def _validated(
+    args: argparse.Namespace, frame: pl.LazyFrame, mapping: dict[str, str]
+) -> pl.DataFrame:
+    """The validation report of the input (``frame``, ``mapping``: :func:`_input`),
+    printed; a Parquet file is read in bounded batches."""
     rows = int(frame.select(pl.len()).collect().item())
     if _is_parquet(args):
         report = validate_parquet(args.input, mapping, default_country=args.default_country,
@@ -211,12 +213,28 @@ def _prepared(args: argparse.Namespace) -> tuple[Payloads, pl.DataFrame, int]:
 def cmd_validate(args: argparse.Namespace) -> int:
     """``audframe validate``: the report in the terminal, optionally as HTML."""
     _writable(args.html, "--html")
-    report = _validated(args)
+    frame, mapping = _input(args)
+    report = _validated(args, frame, mapping)
+    _warn_email_extern_ids(frame, mapping)
     if args.html:
         Path(args.html).write_text(report_html(report, title=f"audframe: {args.input}"),
                                    encoding="utf-8")
         _say("", f"HTML report written to {args.html}")
     return 0
+
+
+def _warn_email_extern_ids(frame: pl.LazyFrame, mapping: dict[str, str]) -> None:
+    """Say what prepare and upload would refuse: EXTERN_ID cells that are email addresses
+    (unhashed, they would leave raw; the report counts them valid extern ids)."""
+    if "EXTERN_ID" not in mapping:
+        return
+    column = mapping["EXTERN_ID"]
+    text = pl.col(column).cast(pl.String).str.strip_chars()
+    cells = frame.select(text.str.contains(EMAIL_SHAPED).sum()).collect().item()
+    if cells:
+        print(f"audframe: EXTERN_ID (column {column!r}) holds {cells:,} cells shaped like "
+              "email addresses, which prepare and upload refuse to send as they are: map "
+              "that column as EMAIL, or add --hash-extern-id", file=sys.stderr, flush=True)
 
 
 def _csv_safe(report: pl.DataFrame) -> pl.DataFrame:

@@ -163,8 +163,8 @@ def _has_key(keys: Sequence[str]) -> pl.Expr:
     return pl.any_horizontal(pl.col(_match_keys(keys)).is_not_null())
 
 
-#: An email address: an EXTERN_ID that is one would leave as it is, raw.
-_EMAIL_SHAPED = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+#: An email address (any case): an EXTERN_ID that is one would leave as it is, raw.
+EMAIL_SHAPED = PATTERNS["EMAIL"]
 
 
 def _extern_id_error(cells: int) -> NotHashedError:
@@ -297,7 +297,7 @@ def _checked(frame: pl.DataFrame, keys: list[str], hashed: list[str]) -> pl.Data
                 log.info("to_payloads: %d %s cells are the SHA-256 of an empty string; "
                          "sent as missing", n, k)
     if "EXTERN_ID" in keys and (
-        mail := cleaned.select(pl.col("EXTERN_ID").str.contains(_EMAIL_SHAPED).sum()).item()
+        mail := cleaned.select(pl.col("EXTERN_ID").str.contains(EMAIL_SHAPED).sum()).item()
     ):
         raise _extern_id_error(mail)
     if "MADID" in keys and (odd := cleaned.select(not_normalized("MADID").sum()).item()):
@@ -1024,7 +1024,7 @@ def _all_digests_or_empty(values: list[Any]) -> bool:
 
 
 _DEVICE_ID = re.compile(PATTERNS["MADID"])
-_EMAIL = re.compile(_EMAIL_SHAPED)
+_EMAIL = re.compile(EMAIL_SHAPED)
 
 
 def _is_device_id(v: str) -> bool:

@@ -153,6 +153,21 @@ def test_an_interrupted_prepare_leaves_the_earlier_output_whole(
     assert {f.name: f.read_bytes() for f in tmp_path.iterdir()} == before  # no part files
 
 
+def test_validate_warns_of_extern_ids_that_prepare_would_refuse(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    source = tmp_path / "crm.csv"
+    source.write_text("email,customer_id\na@b.co,jane@example.com\nc@d.co,c-2\n")
+    status, _, err = run(["validate", str(source)], capsys)
+    assert status == 0
+    assert "EXTERN_ID (column 'customer_id') holds 1 cells shaped like email" in err
+    assert "jane" not in err
+    status, _, err = run(["prepare", str(source), "--out", str(tmp_path / "out")], capsys)
+    assert status == 2 and "EXTERN_ID holds 1 cells shaped like email" in err
+    assert run(["prepare", str(source), "--out", str(tmp_path / "out"), "--hash-extern-id"],
+               capsys)[0] == 0
+
+
 def test_a_ndjson_field_that_starts_late_is_read(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
