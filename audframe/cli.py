@@ -465,6 +465,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         status: int = args.run(args)
+    except BrokenPipeError:  # the reader stopped (audframe validate … | head): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush
+        return 0
     except KeyboardInterrupt:
         hint = f"; {_resume_hint(args)}" if args.command == "upload" else ""
         print(f"audframe: interrupted{hint}", file=sys.stderr, flush=True)

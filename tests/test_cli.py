@@ -168,6 +168,23 @@ def test_validate_warns_of_extern_ids_that_prepare_would_refuse(
                capsys)[0] == 0
 
 
+def test_a_reader_that_stops_early_is_no_error(tmp_path: Path) -> None:
+    # audframe validate … | head -1: the pipe closes while the report is printed
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "audframe.cli", "validate", PARQUET, "--default-country", "US"],
+        cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()  # as head does after its line
+    with proc.stderr:
+        err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0, err
+    assert "Broken pipe" not in err and "Traceback" not in err
+
+
 def test_a_ndjson_field_that_starts_late_is_read(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
