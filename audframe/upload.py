@@ -268,47 +268,41 @@ class Upload:
         if self._ahead is None and self._inflight and not self.abort.is_set():
             self._ahead = self._read()
 
-    def _skip_recorded(self, batch: Batch) -> bool:
-        """Whether the journal recorded ``batch`` (then it is counted as resumed, not
-        sent); JournalError if it recorded other data for it."""
-        done = self.acked.get(batch.index)
-        if done is None:
-            return False
-        if done.digest != batch.digest:
-            raise JournalError(
-                f"journal {self.journal.path} recorded other data for batch "
-                f"{batch.index + 1} than this input holds; nothing of it was sent: rerun "
-                "with the exact input that started the journal, or pass a new journal path"
-            )
-        self.resumed.add(batch.index)
-        self.progress.update(batch.rows)
-        return True
-
     def _checked_against_journal(self, source: Iterator[Batch]) -> Iterator[Batch]:
-        """On a resume, the input up to the last batch the journal recorded is read and
-        checked before anything is sent: other data is refused before a request goes.
-        The batches it did not record (the few in flight when the earlier run stopped)
-        are kept, in order, to be sent first."""
+        """The input without what the journal recorded. On a resume, the input up to the
+        last recorded batch is read and checked before anything is sent: other data is
+        refused (JournalError) before a request goes. Recorded batches count as resumed;
+        the others among them (the few in flight when the earlier run stopped) are kept,
+        in order, to be sent first."""
         if not self.acked:
             return source
         last = max(self.acked)
         kept = []
         for batch in source:
-            if not self._skip_recorded(batch):
+            done = self.acked.get(batch.index)
+            if done is None:
                 kept.append(batch)
+            elif done.digest != batch.digest:
+                raise JournalError(
+                    f"journal {self.journal.path} recorded other data for batch "
+                    f"{batch.index + 1} than this input holds; nothing of it was sent: "
+                    "rerun with the exact input that started the journal, or pass a new "
+                    "journal path"
+                )
+            else:
+                self.resumed.add(batch.index)
+                self.progress.update(batch.rows)
             if batch.index >= last:
                 break
         return itertools.chain(kept, source)
 
     def _read(self) -> Batch | None:
         """The next batch of the input to send (None: none left); holds back the last
-        one and skips what the journal recorded."""
+        one. What the journal recorded is out already (:meth:`_checked_against_journal`)."""
         while True:
             batch = next(self._source, None)
             if batch is None:
                 return None
-            if self._skip_recorded(batch):
-                continue
             if not batch.last:
                 return batch
             self._held_last = batch
