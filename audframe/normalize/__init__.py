@@ -120,6 +120,14 @@ def _prehashed(raw: pl.Expr, rule: Rule) -> Rule:
 _LIKE_A_DIGEST_REASON = "normalizes to 64 hex characters, which would read as pre-hashed"
 
 
+def _rejected(rule: Rule, condition: pl.Expr, reason: str) -> Rule:
+    """``rule``, with the cells where ``condition`` holds missing, for ``reason``."""
+    return Rule(
+        pl.when(condition).then(None).otherwise(rule.value),
+        pl.when(condition).then(pl.lit(reason)).otherwise(rule.reason),
+    )
+
+
 def _unlike_a_digest(rule: Rule) -> Rule:
     """A cell that is no digest but normalizes into one's shape is missing.
 
@@ -128,11 +136,7 @@ def _unlike_a_digest(rule: Rule) -> Rule:
     pre-hashed cell, so :func:`audframe.hash` would pass it through unhashed. (A cell
     that is a digest is passed through by :func:`_prehashed`, whatever this says.)
     """
-    like = rule.value.str.contains(DIGEST)
-    return Rule(
-        pl.when(like).then(None).otherwise(rule.value),
-        pl.when(like).then(pl.lit(_LIKE_A_DIGEST_REASON)).otherwise(rule.reason),
-    )
+    return _rejected(rule, rule.value.str.contains(DIGEST), _LIKE_A_DIGEST_REASON)
 
 
 def _phone(raw: pl.Expr, region: pl.Expr | None) -> Rule:
@@ -154,11 +158,7 @@ def _rule(
             rule = _unlike_a_digest(text.name(raw))
         case "FI":
             digest = digest_text(raw).is_not_null()
-            fi = text.first_initial(raw)
-            return Rule(
-                pl.when(digest).then(None).otherwise(fi.value),
-                pl.when(digest).then(pl.lit("first name is pre-hashed")).otherwise(fi.reason),
-            )
+            return _rejected(text.first_initial(raw), digest, "first name is pre-hashed")
         case "CT":
             rule = _unlike_a_digest(text.city(raw))
         case "GEN":
@@ -194,11 +194,7 @@ def _unless_negative(key: str, rule: Rule, negative: pl.Expr | None) -> Rule:
     for a text column."""
     if negative is None:
         return rule
-    return Rule(
-        pl.when(negative).then(None).otherwise(rule.value),
-        pl.when(negative).then(pl.lit(f"{key.lower()} is a negative number"))
-        .otherwise(rule.reason),
-    )
+    return _rejected(rule, negative, f"{key.lower()} is a negative number")
 
 
 _RAW, _COUNTRY, _NEGATIVE, _V = "raw", "country", "negative", "__audframe_value"
