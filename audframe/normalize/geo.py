@@ -114,14 +114,20 @@ def _countries() -> dict[str, str]:
 
 
 @cache
-def _states() -> dict[str, str]:
-    subs = [
-        sub
+def _subdivisions() -> dict[str, str]:
+    """The US's and Canada's subdivisions: ISO 3166-2 code (``US-CA``) → English name."""
+    return {
+        sub.code: sub.name
         for cc in ("US", "CA")
         for sub in pycountry.subdivisions.get(country_code=cc)  # type: ignore[no-untyped-call]
-    ]
-    codes = [sub.code.split("-", 1)[1].lower() for sub in subs]
-    table = dict(zip(_fold_all([sub.name for sub in subs]), codes, strict=True))
+    }
+
+
+@cache
+def _states() -> dict[str, str]:
+    subs = _subdivisions()
+    codes = [iso.split("-", 1)[1].lower() for iso in subs]
+    table = dict(zip(_fold_all(list(subs.values())), codes, strict=True))
     table.update({code: code for code in codes})
     table.update(_STATE_EXTRAS)
     return table
@@ -129,14 +135,10 @@ def _states() -> dict[str, str]:
 
 @cache
 def _iso_states() -> dict[str, str]:
-    """ISO 3166-2 codes of the US's and Canada's subdivisions (``US-CA``) → ``ca``.
+    """ISO 3166-2 codes of the subdivisions (``US-CA``) → ``ca``.
 
     Apart from the names: folded like them, ``CA-PE`` would be the word ``cape``."""
-    return {
-        sub.code: sub.code.split("-", 1)[1].lower()
-        for cc in ("US", "CA")
-        for sub in pycountry.subdivisions.get(country_code=cc)  # type: ignore[no-untyped-call]
-    }
+    return {iso: iso.split("-", 1)[1].lower() for iso in _subdivisions()}
 
 
 def country_code(value: str) -> str:
