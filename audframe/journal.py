@@ -279,6 +279,17 @@ class Journal:
         """Whether the upload this journal records has finished."""
         return self._get("completed_at") is not None
 
+    @property
+    def last_batch(self) -> int | None:
+        """The input position of the input's last batch once Meta acknowledged it (the
+        input ends there), else None."""
+        stored = self._get("last_batch")
+        if stored is not None:
+            return int(stored)
+        if self.completed:  # a journal written before the position was recorded
+            return max(self.acked(), default=None)
+        return None
+
     def mark_completed(self, when: float | None = None) -> None:
         """Record that every batch was acknowledged."""
         self._set("completed_at", repr(time.time() if when is None else when))
@@ -334,14 +345,17 @@ class Journal:
             for r in rows
         }
 
-    def ack(self, batch: AckedBatch) -> None:
-        """Record an acknowledged batch and commit at once.
+    def ack(self, batch: AckedBatch, *, last: bool = False) -> None:
+        """Record an acknowledged batch and commit at once; ``last``: it is the input's
+        last batch (recorded in the same commit, see :attr:`last_batch`).
 
         The same batch recorded again is left as it is: an upload interrupted between
         journaling an acknowledgement and noting it journals it again on its way out.
         Another batch under the same input position is a JournalError.
         """
         with self._write():
+            if last:
+                self._db.execute(_UPSERT, ("last_batch", str(batch.index)))
             added = self._db.execute(
                 "INSERT INTO batches "
                 "(idx, session_n, seq, rows, digest, attempts, seconds, response, acked_at) "

@@ -241,7 +241,7 @@ class Upload:
             digest=batch.digest, attempts=sent.attempts, seconds=sent.seconds,
             response=kept, acked_at=self.clock(),
         )
-        self.journal.ack(acked)
+        self.journal.ack(acked, last=batch.last)
         self.acked[batch.index] = acked
         self._sent_any = True
         if report:  # a progress callback may raise: the batch is journaled already
@@ -277,6 +277,7 @@ class Upload:
         if not self.acked:
             return source
         last = max(self.acked)
+        ended = self.journal.last_batch
         kept = []
         for batch in source:
             done = self.acked.get(batch.index)
@@ -293,8 +294,25 @@ class Upload:
                 self.resumed.add(batch.index)
                 self.progress.update(batch.rows)
             if batch.index >= last:
-                break
-        return itertools.chain(kept, source)
+                if batch.last == (ended is None):
+                    raise self._other_length(longer=ended is not None)
+                return itertools.chain(kept, source)
+        raise self._other_length(longer=False)
+
+    def _other_length(self, *, longer: bool) -> JournalError:
+        """The input ends elsewhere than the journal's: a batch the journal recorded as the
+        last has more after it, or the input ends at (or before) a batch it recorded as
+        followed by others. Sending would lose rows, or leave the session without its
+        last batch."""
+        recorded = max(self.acked) + 1
+        return JournalError(
+            f"journal {self.journal.path} recorded "
+            + (f"an upload that ended with batch {recorded}; this input holds more batches"
+               if longer else f"batches up to {recorded} of an input that went on; this "
+               "input ends there or sooner")
+            + ", so it is other data and nothing of it was sent: rerun with the exact "
+            "input that started the journal, or pass a new journal path"
+        )
 
     def _read(self) -> Batch | None:
         """The next batch of the input to send (None: none left); holds back the last

@@ -357,6 +357,34 @@ def test_a_finished_journal_sends_nothing_more(
     assert second.batches_table["resumed"].all()
 
 
+@pytest.mark.parametrize(("first", "again", "crash"), [(3, 4, False), (4, 1, True)])
+def test_a_rerun_whose_input_ends_elsewhere_is_refused_before_anything_is_sent(
+    tmp_path: Path, make_sender: MakeSender, emulator: GraphEmulator, first: int, again: int,
+    crash: bool,
+) -> None:
+    """Chunks without a session (no total in the fingerprint), the first ones alike: a
+    finished upload's rerun with one more chunk would leave it unsent yet reported; a
+    crashed one's rerun with fewer would send no last batch."""
+    path = tmp_path / "j.sqlite"
+    chunks = [{"payload": c["payload"]} for c in make_chunks(make_rows(40), 10)]
+    sender = make_sender(emulator.url, concurrency=1)
+    if crash:
+        with pytest.raises(RuntimeError, match="died"):
+            sender.add("56", crashing(chunks[:first], 3), journal=path)
+    else:
+        sender.add("56", chunks[:first], journal=path)
+    cut, held = len(emulator.requests), emulator.rows("56", ["EMAIL"])
+    with pytest.raises(JournalError, match="input ends there or sooner" if crash
+                       else "this input holds more batches"):
+        sender.add("56", chunks[:again], journal=path)
+    assert emulator.requests[cut:] == []
+    assert emulator.rows("56", ["EMAIL"]) == held
+    # the exact input still resumes (or finds nothing more to send)
+    report = sender.add("56", chunks[:first], journal=path)
+    assert report.rows == first * 10
+    assert len(emulator.rows("56", ["EMAIL"])) == first * 10
+
+
 def test_a_replace_resumed_never_repeats_batch_1(
     tmp_path: Path, make_sender: MakeSender, emulator: GraphEmulator
 ) -> None:
@@ -412,10 +440,10 @@ def test_a_crash_after_meta_applied_a_send_once_batch_does_not_resend_it(
         "from audframe.sender import Sender\n"
         "url, path, token, operation, index = sys.argv[1:6]\n"
         "ack = journal.Journal.ack\n"
-        "def dying_ack(self, batch):\n"
+        "def dying_ack(self, batch, **kw):\n"
         "    if batch.index == int(index):\n"
         "        os.kill(os.getpid(), signal.SIGKILL)\n"
-        "    ack(self, batch)\n"
+        "    ack(self, batch, **kw)\n"
         "journal.Journal.ack = dying_ack\n"
         "rows = [[hashlib.sha256(f'user{i}@example.com'.encode()).hexdigest()]"
         " for i in range(30)]\n"
