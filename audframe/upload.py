@@ -162,10 +162,7 @@ class Upload:
         session = segment.fields(batch.index, batch.last)
         seq = session["batch_seq"]
         method, edge = _EDGES[segment.operation]
-        once = batch.last or (segment.operation == "replace" and seq == 1)
-        # An earlier run sent it only if it sent every batch before it: then this run,
-        # which skips what the journal holds, has sent none yet.
-        check_first = once and segment.n in self._started_before and not self._sent_any
+        once = self._once(batch, segment)
         started = time.monotonic()
         try:
             response, attempts = self.transport.call(
@@ -175,7 +172,7 @@ class Upload:
                 on_retry=self._count_retry, abort=self.abort,
                 expired=lambda: segment.expired(self.clock()),
                 confirm=(lambda: self._counted(batch, segment)) if once else None,
-                check_first=check_first,
+                check_first=self._sent_before(batch, segment),
             )
         except (Expired, Aborted):
             raise
@@ -183,6 +180,19 @@ class Upload:
             self.abort.set()  # the other workers stop before their next attempt
             raise
         return _Sent(response, segment, seq, attempts, time.monotonic() - started)
+
+    @staticmethod
+    def _once(batch: Batch, segment: Segment) -> bool:
+        """Whether the batch must reach the session once: its last, or a replace's batch 1."""
+        return batch.last or (segment.operation == "replace" and segment.seq(batch.index) == 1)
+
+    def _sent_before(self, batch: Batch, segment: Segment) -> bool:
+        """Whether an earlier run may have sent this send-once batch in ``segment``
+        (Meta applied it, the run stopped before journaling it). It sent it only if it
+        sent every batch before it: then this run, which skips what the journal holds,
+        has had none acknowledged yet."""
+        return (self._once(batch, segment) and segment.n in self._started_before
+                and not self._sent_any)
 
     def _counted(self, batch: Batch, segment: Segment) -> dict[str, Any] | None:
         """For a batch that must be sent once and may have been applied (no reply, or an
@@ -328,6 +338,12 @@ class Upload:
     def _submit(self, pool: ThreadPoolExecutor, batch: Batch) -> None:
         sessions = self.sessions
         if sessions.current.expired(self.clock()):
+            old = sessions.current
+            # An earlier run may have sent it in the session now closing: Meta's status
+            # says whether it was applied there, before it would go into a new one.
+            if self._sent_before(batch, old) and (found := self._counted(batch, old)):
+                self._ack(batch, _Sent(found, old, old.seq(batch.index), 0, 0.0))
+                return
             sessions.rotate(self.audience_id)
             self._probe = True
         sessions.start(self.clock())

@@ -509,6 +509,50 @@ def test_resuming_after_the_90_minute_window_uses_a_new_session(
     assert report.batches == 8
 
 
+class _Died(BaseException):
+    """A crash stand-in that nothing in the sender catches."""
+
+
+@pytest.mark.parametrize(("operation", "index"), [("add", 2), ("replace", 0)])
+def test_a_send_once_batch_applied_before_a_crash_is_not_resent_after_the_window(
+    tmp_path: Path, make_sender: MakeSender, monkeypatch: pytest.MonkeyPatch, operation: str,
+    index: int,
+) -> None:
+    """Meta applied the last batch (or a replace's batch 1), the run died before journaling
+    it, and the rerun comes after the 90-minute window: the old session's status is asked
+    before the batch would go into a new session."""
+    clock = FakeClock()
+    path = tmp_path / "j.sqlite"
+    rows = make_rows(30)
+    chunks = make_chunks(rows, 10, session_id=888)
+    ack = Journal.ack
+
+    def dying_ack(self: Journal, batch: AckedBatch, **kw: Any) -> None:
+        if batch.index == index:
+            raise _Died
+        ack(self, batch, **kw)
+
+    with GraphEmulator(token=TOKEN, clock=clock) as emu:
+        monkeypatch.setattr(Journal, "ack", dying_ack)
+        with pytest.raises(_Died):
+            getattr(make_sender(emu.url, clock=clock, concurrency=1), operation)(
+                "57", chunks, journal=path)
+        monkeypatch.setattr(Journal, "ack", ack)
+        clock.advance(2 * 3600)
+        cut = len(emu.requests)
+        report = getattr(make_sender(emu.url, clock=clock, concurrency=1), operation)(
+            "57", chunks, journal=path)
+        again = emu.requests[cut:]
+        assert again[0].method == "GET"
+        assert emu.session(888)["batches"].get(index + 1) == 10  # type: ignore[index]
+        # batch `index` never again; after a replace's batch 1, the rest go as adds
+        assert [q.rows for q in again[1:]] == [rows[k:k + 10] for k in range(10, 30, 10)
+                                               if operation == "replace"]
+        assert emu.rows("57", ["EMAIL"]) == as_set(rows)
+        assert emu.violations == []
+    assert report.rows == 30
+
+
 def test_a_replace_resumed_after_the_window_finishes_with_adds(
     tmp_path: Path, make_sender: MakeSender
 ) -> None:
