@@ -229,7 +229,7 @@ def _warn_email_extern_ids(frame: pl.LazyFrame, mapping: dict[str, str]) -> None
     if "EXTERN_ID" not in mapping:
         return
     column = mapping["EXTERN_ID"]
-    text = pl.col(column).cast(pl.String).str.strip_chars()
+    text = pl.col(column).cast(pl.String)
     cells = frame.select(text.str.contains(EMAIL_SHAPED).sum()).collect().item()
     if cells:
         print(f"audframe: EXTERN_ID (column {column!r}) holds {cells:,} cells shaped like "

@@ -163,8 +163,11 @@ def _has_key(keys: Sequence[str]) -> pl.Expr:
     return pl.any_horizontal(pl.col(_match_keys(keys)).is_not_null())
 
 
-#: An email address (any case): an EXTERN_ID that is one would leave as it is, raw.
-EMAIL_SHAPED = PATTERNS["EMAIL"]
+#: An email address (any case) anywhere in a cell: an EXTERN_ID that holds one (alone,
+#: with whitespace around it, ``mailto:…``, ``Jane <jane@example.com>``) would leave as it
+#: is, raw. The same pattern in polars and Python's ``re`` (unanchored: no ``$``, which
+#: ``re`` matches before a final newline).
+EMAIL_SHAPED = PATTERNS["EMAIL"][1:-1]
 
 
 def _extern_id_error(cells: int) -> NotHashedError:
@@ -985,7 +988,7 @@ def check_chunk(chunk: Chunk) -> None:
     cols = {key: [r[i] for r in data] for i, key in enumerate(schema)}
     bad = {k: n for k, values in cols.items() if (n := _bad_cells(k, values))}
     if "EXTERN_ID" in cols and (
-        mail := sum(1 for v in cols["EXTERN_ID"] if type(v) is str and _EMAIL.match(v))
+        mail := sum(1 for v in cols["EXTERN_ID"] if type(v) is str and _EMAIL.search(v))
     ):
         raise _extern_id_error(mail)
     unhashed = {k: n for k, n in bad.items() if k in HASHED_KEYS}
