@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import re
 import secrets
 import shutil
@@ -149,9 +150,9 @@ def _cleaned(key: str) -> pl.Expr:
     String keys come out String, LOOKALIKE_VALUE Float64.
     """
     col = pl.col(key)
-    if key == _LOOKALIKE:
+    if key == _LOOKALIKE:  # Meta takes numbers >= 0; the spec makes the rest missing
         number = col.cast(pl.Float64)
-        return pl.when(number.is_finite()).then(number).alias(key)
+        return pl.when(number.is_finite() & (number >= 0)).then(number).alias(key)
     text = col.cast(pl.String)
     present = text.str.contains(r"\S")
     if key in HASHED_KEYS:
@@ -941,15 +942,14 @@ def _check_options_fields(payload: Chunk) -> None:
 
 def _bad_cells(key: str, values: list[Any]) -> int:
     """How many cells of ``key`` cannot be sent: not a digest or "" (hashed keys), not a
-    number or "" (LOOKALIKE_VALUE: Meta reports a negative one as invalid), not a device
+    number >= 0 or "" (LOOKALIKE_VALUE: not NaN or infinity, which go as ``null``), not a device
     id or "" (MADID: a lowercase UUID, not all zeros), not text (EXTERN_ID)."""
     if key in HASHED_KEYS:
         if _all_digests_or_empty(values):
             return 0
         return sum(1 for v in values if not (type(v) is str and _is_digest_or_empty(v)))
     if key == _LOOKALIKE:
-        number = (int, float)
-        return sum(1 for v in values if not (v == "" if type(v) is str else type(v) in number))
+        return sum(1 for v in values if not (v == "" if type(v) is str else _is_value(v)))
     if key == "MADID":
         return sum(1 for v in values if not (type(v) is str and (v == "" or _is_device_id(v))))
     return sum(1 for v in values if type(v) is not str)
@@ -1011,6 +1011,12 @@ def check_chunk(chunk: Chunk) -> None:
             f"cells that are the SHA-256 of an empty string in {listed}; a missing cell is "
             'sent as "" (audframe.to_payloads does so)'
         )
+
+
+def _is_value(v: Any) -> bool:
+    """A LOOKALIKE_VALUE cell Meta takes: an int or a finite float, not negative (NaN and
+    infinity would go as ``null``)."""
+    return (type(v) is int or (type(v) is float and math.isfinite(v))) and v >= 0
 
 
 def _is_digest_or_empty(v: str) -> bool:

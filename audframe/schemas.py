@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from audframe.errors import ValidationError
+from audframe.frames import Frame
 from audframe.keys import HASHED_KEYS, KEYS
 
 if TYPE_CHECKING:  # pandera (and pandas under it) load only when a schema is used
@@ -102,9 +103,11 @@ def not_digest(key: str) -> pl.Expr:
 def _column(key: str, *, hashed: bool) -> pa.Column:
     import pandera.polars as pa
 
-    if key == "LOOKALIKE_VALUE":
-        return pa.Column(pl.Float64, pa.Check.ge(0), nullable=True, required=False)
-    if hashed and key in HASHED_KEYS:
+    dtype: type[pl.DataType] = pl.String
+    if key == "LOOKALIKE_VALUE":  # not pa.Check.ge(0): polars orders NaN above every number
+        dtype, expr = pl.Float64, _well_formed(key)
+        name = f"{key} is a finite number >= 0"
+    elif hashed and key in HASHED_KEYS:
         expr = pl.col(key).str.contains(DIGEST) & (pl.col(key) != EMPTY_DIGEST)
         name = f"{key} is a SHA-256 digest, not of an empty string"
     else:
@@ -114,7 +117,7 @@ def _column(key: str, *, hashed: bool) -> pa.Column:
         out: pl.LazyFrame = data.lazyframe.select(expr.fill_null(True))
         return out
 
-    return pa.Column(pl.String, pa.Check(fn, name=name), nullable=True, required=False)
+    return pa.Column(dtype, pa.Check(fn, name=name), nullable=True, required=False)
 
 
 def normalized_schema() -> pa.DataFrameSchema:
@@ -135,11 +138,12 @@ def hashed_schema() -> pa.DataFrameSchema:
     )
 
 
-def _run(schema: pa.DataFrameSchema, frame: pl.DataFrame) -> pl.DataFrame:
+def _run(schema: pa.DataFrameSchema, frame: Frame) -> Frame:
     import pandera.polars as pa
 
-    try:
-        schema.validate(frame, lazy=True)
+    try:  # pandera checks only the schema of a LazyFrame: its data is collected here
+        schema.validate(frame.collect() if isinstance(frame, pl.LazyFrame) else frame,
+                        lazy=True)
     except (pa.errors.SchemaErrors, pa.errors.SchemaError) as exc:
         # Summarise by column and check only: failure cases hold customer data.
         failures = getattr(exc, "failure_cases", None)
@@ -156,11 +160,13 @@ def _run(schema: pa.DataFrameSchema, frame: pl.DataFrame) -> pl.DataFrame:
     return frame
 
 
-def check_normalized(frame: pl.DataFrame) -> pl.DataFrame:
-    """Validate a normalized DataFrame with pandera; raise ValidationError (no values)."""
+def check_normalized(frame: Frame) -> Frame:
+    """Validate a normalized DataFrame or LazyFrame (collected to be checked) with
+    pandera; return it as it is, or raise ValidationError (no values)."""
     return _run(normalized_schema(), frame)
 
 
-def check_hashed(frame: pl.DataFrame) -> pl.DataFrame:
-    """Validate a hashed DataFrame with pandera; raise ValidationError (no values)."""
+def check_hashed(frame: Frame) -> Frame:
+    """Validate a hashed DataFrame or LazyFrame (collected to be checked) with pandera;
+    return it as it is, or raise ValidationError (no values)."""
     return _run(hashed_schema(), frame)

@@ -291,10 +291,11 @@ def test_a_frame_without_a_match_key_column_is_refused() -> None:
         to_payloads(pl.DataFrame({"EMAIL": [h("x")], "LOOKALIKE_VALUE": ["1"]}))
 
 
-def test_non_finite_lookalike_values_are_missing() -> None:
-    df = pl.DataFrame({"EMAIL": [h("a")] * 3, "LOOKALIKE_VALUE": [float("nan"), float("inf"), 2]})
+def test_non_finite_and_negative_lookalike_values_are_missing() -> None:
+    df = pl.DataFrame({"EMAIL": [h("a")] * 5,
+                       "LOOKALIKE_VALUE": [float("nan"), float("inf"), -5.0, 2, -0.0]})
     (chunk,) = to_payloads(df)
-    assert [r[1] for r in chunk["payload"]["data"]] == ["", "", 2]
+    assert [r[1] for r in chunk["payload"]["data"]] == ["", "", "", 2, 0]
     assert orjson.loads(form_fields(chunk)["payload"])["data"][0][1] == ""
 
 
@@ -418,9 +419,12 @@ def test_check_chunk_refuses_what_could_carry_a_raw_value(
 
 def test_check_chunk_takes_numbers_and_blanks_for_lookalike_values() -> None:
     check_chunk({"payload": {"schema": ["EMAIL", "LOOKALIKE_VALUE"],
-                             "data": [[h("a"), 140], [h("b"), 2.5], [h("c"), ""], [h("d"), -1]]}})
-    with pytest.raises(ValidationError, match="LOOKALIKE_VALUE"):
-        check_chunk({"payload": {"schema": ["LOOKALIKE_VALUE"], "data": [[True]]}})
+                             "data": [[h("a"), 140], [h("b"), 2.5], [h("c"), ""], [h("d"), 0]]}})
+    # NaN and infinity would go as null; Meta takes numbers >= 0
+    for bad in [True, -1, -0.5, float("nan"), float("inf"), "1"]:
+        with pytest.raises(ValidationError, match=r"LOOKALIKE_VALUE \(1 cells\)"):
+            check_chunk({"payload": {"schema": ["EMAIL", "LOOKALIKE_VALUE"],
+                                     "data": [[h("a"), bad], [h("b"), 1]]}})
 
 
 def test_a_frame_whose_madid_is_not_a_device_id_is_refused() -> None:

@@ -77,10 +77,21 @@ def test_a_bad_normalized_cell_fails_without_showing_its_value(key: str, bad: st
     assert df.select(not_normalized(key))[key].to_list() == [True, False]
 
 
-def test_a_negative_lookalike_value_fails() -> None:
-    df = pl.DataFrame({"EMAIL": ["a@b.co"], "LOOKALIKE_VALUE": [-1.0]})
-    with pytest.raises(ValidationError, match="LOOKALIKE_VALUE"):
-        check_normalized(df)
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf")])
+def test_a_lookalike_value_that_is_negative_or_not_finite_fails(bad: float) -> None:
+    df = pl.DataFrame({"EMAIL": ["a@b.co", "c@d.co"], "LOOKALIKE_VALUE": [bad, 2.0]})
+    for check in (check_normalized, check_hashed):
+        with pytest.raises(ValidationError, match="LOOKALIKE_VALUE is a finite number >= 0"):
+            check(df)
+
+
+def test_a_lazyframe_is_checked_on_its_data_and_comes_back_lazy() -> None:
+    raw = pl.LazyFrame({"EMAIL": ["John@Example.com"], "PHONE": ["+1 (650) 555"]})
+    for check in (check_normalized, check_hashed):
+        with pytest.raises(ValidationError, match="EMAIL"):
+            check(raw)
+    fine = pl.LazyFrame({"EMAIL": [h("a"), None]})
+    assert check_hashed(fine) is fine
 
 
 @pytest.mark.parametrize("bad", [SECRET, h("x").upper(), h("x")[:63], " " + h("x"), ""])
