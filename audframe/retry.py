@@ -57,8 +57,8 @@ class RetryPolicy:
     throttle_factor:
         Throttling codes back off ``throttle_factor`` times longer than other failures.
     few_attempts:
-        Attempt cap for failures the spec says to retry only "a few times"
-        (2650/1870148, 803).
+        Failures of a request the spec says to retry only "a few times" (2650/1870148,
+        803) after which it gives up; its failures for other reasons do not count.
     rate_limit_codes, call_limit_codes, temporary_codes, short_codes:
         The allow-list of retryable ``error.code`` values, by reason.
     retryable_subcodes:
@@ -123,7 +123,8 @@ class RetryPolicy:
         return None
 
     def attempts_for(self, reason: str) -> int:
-        """Return how many attempts a request failing for ``reason`` gets in total."""
+        """Return how many times a request may fail for ``reason`` before it gives up
+        (failures for other reasons do not count; ``max_attempts`` caps them all)."""
         if reason in ("audience_error", "not_visible"):
             return min(self.few_attempts, self.max_attempts)
         return self.max_attempts

@@ -20,6 +20,7 @@ import random
 import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -368,6 +369,7 @@ class Transport:
                 params = {**(params or {}), "appsecret_proof": self._proof.reveal()}
         body = None if data is None else form_body(data)
         attempts = 0
+        failures: Counter[str] = Counter()  # by reason: "a few times" counts its own
         unsure = check_first
         while True:
             if abort is not None and abort.is_set():
@@ -383,7 +385,9 @@ class Transport:
             if outcome.reason is None:
                 raise outcome.error
             unsure = outcome.unsure
-            if attempts >= self.retry.attempts_for(outcome.reason):
+            failures[outcome.reason] += 1
+            if (attempts >= self.retry.max_attempts
+                    or failures[outcome.reason] >= self.retry.attempts_for(outcome.reason)):
                 if unsure and (confirmed := self._confirm(confirm, what)) is not None:
                     return confirmed, attempts
                 raise self._exhausted(outcome, attempts, what)

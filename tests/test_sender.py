@@ -581,6 +581,21 @@ def test_a_full_retry_policy_can_be_given(make_sender: MakeSender) -> None:
     assert info.value.subcode == 1870148
 
 
+def test_retry_a_few_times_counts_only_its_own_failures(make_sender: MakeSender) -> None:
+    # Two throttles, then "something went wrong" (retry a few times: 2 here), then success
+    script = {1: "rate_limit", 2: "rate_limit", 3: "went_wrong"}
+    with GraphEmulator(token=TOKEN, faults=FaultPlan(script=script)) as emu:
+        policy = RetryPolicy(max_attempts=10, few_attempts=2, backoff_base=0.0)
+        report = make_sender(emu.url, retry=policy).add("5", make_chunks(make_rows(5), 10))
+        assert [q.fault for q in emu.requests] == ["rate_limit", "rate_limit", "went_wrong", None]
+    assert report.rows == 5
+    with GraphEmulator(token=TOKEN, faults=FaultPlan(rate=1.0, kinds=("rate_limit",))) as emu:
+        with pytest.raises(RateLimitError):  # max_attempts still caps every reason
+            make_sender(emu.url, retry=RetryPolicy(max_attempts=3, backoff_base=0.0)).add(
+                "5", make_chunks(make_rows(5), 10))
+        assert len(emu.requests) == 3
+
+
 # -- the 90-minute window ----------------------------------------------------------------
 
 
