@@ -12,7 +12,9 @@ changes no state, except ``applied_then_dropped``: processed, then the connectio
 dropped without a reply (the reply lost after Meta applied the request), and
 ``applied_then_502``: processed, then answered with a gateway's HTML 502 (a proxy that
 gave up on a backend that did finish), and ``applied_then_html_200``: processed, then
-answered with an HTML page and HTTP 200 (a proxy's or a captive portal's).
+answered with an HTML page and HTTP 200 (a proxy's or a captive portal's), and
+``applied_late``: processed only after :attr:`FaultPlan.late` seconds, then answered
+(a client with a shorter timeout has given up on a request that still gets applied).
 
 Examples
 --------
@@ -35,7 +37,7 @@ import secrets
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Final
@@ -113,7 +115,9 @@ FATAL_FAULTS: Final = ("invalid_token", "permission", "invalid_param")
 #: Faults after which a sender cannot tell whether the request was applied: the request is
 #: processed (state changes), then the connection drops without a reply, or a gateway
 #: answers HTML 502. Not drawn by default: script them.
-AMBIGUOUS_FAULTS: Final = ("applied_then_dropped", "applied_then_502", "applied_then_html_200")
+AMBIGUOUS_FAULTS: Final = (
+    "applied_then_dropped", "applied_then_502", "applied_then_html_200", "applied_late",
+)
 
 _HTML_502: Final = (
     b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>"
@@ -143,6 +147,8 @@ class FaultPlan:
     not_visible_after_create:
         The first this-many requests to a newly created audience get error 803 (its id
         is not visible yet).
+    late:
+        Seconds an ``applied_late`` request waits before it is processed.
     """
 
     rate: float = 0.0
@@ -151,6 +157,7 @@ class FaultPlan:
     regain_minutes: float = 0.0
     edges: frozenset[str] = frozenset({"users", "usersreplace"})
     not_visible_after_create: int = 0
+    late: float = 1.0
 
     def __post_init__(self) -> None:
         known = set(_GRAPH_FAULTS) | {"html_502", "drop", "gateway_503", *AMBIGUOUS_FAULTS}
@@ -421,6 +428,9 @@ class GraphEmulator:
     log_limit:
         Keep only this many of the latest requests in :attr:`requests` (``None``: all;
         a long-running server should set it, request bodies are kept).
+    invalid_cells:
+        Well-formed cell values to count as invalid entries all the same, as Meta counts
+        cells it cannot use (the sender refuses malformed ones before sending).
 
     Examples
     --------
@@ -442,7 +452,9 @@ class GraphEmulator:
         clock: Callable[[], float] = time.time,
         auto_create: bool = True,
         log_limit: int | None = None,
+        invalid_cells: Collection[str] = (),
     ) -> None:
+        self.invalid_cells = frozenset(invalid_cells)
         self._token = token
         self._app_secret = app_secret
         self._rng = random.Random(seed)
@@ -591,6 +603,8 @@ class GraphEmulator:
             if self.log_limit is not None and len(self._requests) > self.log_limit:
                 del self._requests[: len(self._requests) - self.log_limit]
             record.fault = self._draw_fault(record)
+        if record.fault == "applied_late":
+            answer_at += self.faults.late
         if (wait := answer_at - time.monotonic()) > 0:
             time.sleep(wait)
         if record.fault == "drop":
@@ -858,7 +872,10 @@ class GraphEmulator:
         invalid = 0
         samples: dict[str, str] = {}
         columns = [tuple(row[i] for row in data) for i in range(len(schema) if data else 0)]
-        if columns and all(_column_valid(k, c) for k, c in zip(schema, columns, strict=True)):
+        scripted = self.invalid_cells and any(v in self.invalid_cells for c in columns for v in c)
+        if columns and not scripted and all(
+            _column_valid(k, c) for k, c in zip(schema, columns, strict=True)
+        ):
             keys = tuple(k for k in schema if k != "LOOKALIKE_VALUE")
             kept = [c for k, c in zip(schema, columns, strict=True) if k != "LOOKALIKE_VALUE"]
             if keys and all("" not in c and None not in c for c in kept):  # no empty cell
@@ -884,6 +901,8 @@ class GraphEmulator:
                 else:
                     ok = isinstance(value, str)
                     reason = "not a string"
+                if ok and value in self.invalid_cells:
+                    ok, reason = False, "not usable"
                 if not ok:
                     invalid += 1
                     if len(samples) < 10:

@@ -356,8 +356,9 @@ class Transport:
 
         ``confirm`` is for a request that must not be applied twice: after an attempt
         without a reply (timeout, connection reset) or with a server error (HTTP 5xx),
-        which may have been applied, it is
-        asked before the next attempt (or before giving up) and returns the body to
+        which may have been applied, it is asked before the next attempt (or before
+        giving up), at least ``timeout`` seconds later (capped by the policy's
+        ``backoff_max``: the server may still be at work on it), and returns the body to
         answer with when the request was applied, ``None`` to go on retrying.
         ``check_first``: ask ``confirm`` before the first attempt too (an earlier run may
         have sent the request).
@@ -386,14 +387,20 @@ class Transport:
                 raise outcome.error
             unsure = outcome.unsure
             failures[outcome.reason] += 1
+            # A request that must go once may still be at work on the server after a
+            # timeout: it gets as long again (capped by the policy) before the status is
+            # asked, so that the status can count it.
+            settle = min(self.timeout, self.retry.backoff_max) if unsure and confirm else 0.0
             if (attempts >= self.retry.max_attempts
                     or failures[outcome.reason] >= self.retry.attempts_for(outcome.reason)):
+                if settle:
+                    self._wait(settle, abort)
                 if unsure and (confirmed := self._confirm(confirm, what)) is not None:
                     return confirmed, attempts
                 raise self._exhausted(outcome, attempts, what)
-            delay = self.retry.delay(
+            delay = max(settle, self.retry.delay(
                 attempts, outcome.reason, server_wait=outcome.server_wait, rand=self._rng.random
-            )
+            ))
             if on_retry is not None:
                 on_retry(outcome.reason)
             code = getattr(outcome.error, "code", None)

@@ -177,6 +177,27 @@ def test_a_last_batch_applied_but_unanswered_is_not_sent_again(make_sender: Make
     assert report.batches_table["attempts"].to_list() == [1, 1, 1]
 
 
+@pytest.mark.parametrize("batch", ["last", "replace batch 1"])
+def test_a_send_once_batch_still_at_work_after_the_timeout_is_not_sent_again(
+    make_sender: MakeSender, batch: str
+) -> None:
+    # Meta applies it 0.8 s after it arrived; the sender gave up after 0.5 s and gives it
+    # as long again before asking the status, which then counts it
+    rows = make_rows(30)
+    plan = FaultPlan(script={3 if batch == "last" else 1: "applied_late"}, late=0.8)
+    with GraphEmulator(token=TOKEN, faults=plan) as emu:
+        sender = make_sender(emu.url, timeout=0.5, backoff_max=5.0)
+        report = (sender.add if batch == "last" else sender.replace)("25", make_chunks(rows, 10))
+        check_session_protocol(emu)
+        posts = [q for q in emu.requests if q.method == "POST"]
+        assert len(posts) == 3 and posts[2 if batch == "last" else 0].fault == "applied_late"
+        status = [q for q in emu.requests if q.method == "GET"]
+        assert len(status) == 1
+        assert status[0].received_at - posts[2 if batch == "last" else 0].received_at >= 0.8
+        assert emu.rows("25", ["EMAIL"]) == as_set(rows)
+    assert report.batches == 3 and report.rows == 30
+
+
 @pytest.mark.parametrize("fault", ["applied_then_502", "applied_then_html_200"])
 @pytest.mark.parametrize("batch", ["last", "replace batch 1"])
 def test_a_batch_applied_then_answered_with_a_gateway_page_is_not_sent_again(
@@ -819,12 +840,14 @@ def test_a_given_requests_session_is_used_and_left_open(emulator: GraphEmulator)
     session.close()
 
 
-def test_invalid_entries_are_reported(make_sender: MakeSender, emulator: GraphEmulator) -> None:
-    rows = [[digest("a"), -1.0], [digest("b"), 2.5], [digest("c"), 0.0]]
+def test_invalid_entries_are_reported(make_sender: MakeSender) -> None:
+    rows = [[digest("a"), 1.0], [digest("b"), 2.5], [digest("c"), 0.0]]
     chunks = make_chunks(rows, 2, schema=("EMAIL", "LOOKALIKE_VALUE"))
-    report = make_sender(emulator.url).add("5", chunks)
+    with GraphEmulator(token=TOKEN, invalid_cells={digest("a")}) as emulator:
+        report = make_sender(emulator.url).add("5", chunks)
     assert report.num_invalid_entries == 1 and report.num_received == 3
-    assert report.invalid_entry_samples == {"-1.0": "LOOKALIKE_VALUE: not a number ≥ 0"}
+    sample = digest("a")[:40] + "…"
+    assert report.invalid_entry_samples == {sample: "EMAIL: not usable"}
     table = report.batches_table
     assert table.columns == ["seq", "session_id", "rows", "attempts", "num_received",
                              "num_invalid_entries", "seconds", "resumed"]
@@ -832,7 +855,7 @@ def test_invalid_entries_are_reported(make_sender: MakeSender, emulator: GraphEm
     assert table["num_received"].to_list() == [2, 3]
     assert report.to_dict()["batches_table"] == table.to_dicts()
     assert "3 rows in 2 batches" in repr(report)
-    assert "<table>" in report._repr_html_() and "-1.0" in report._repr_html_()
+    assert "<table>" in report._repr_html_() and sample in report._repr_html_()
 
 
 def test_a_closed_sender_refuses_to_send(make_sender: MakeSender, emulator: GraphEmulator) -> None:
