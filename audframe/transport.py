@@ -28,6 +28,7 @@ from urllib.parse import quote, quote_plus
 
 import orjson
 import requests
+import requests.auth
 from urllib3.exceptions import NewConnectionError
 
 from audframe.errors import AudframeError, GraphAPIError, RateLimitError, TransportError
@@ -119,6 +120,18 @@ class _Secret:
         raise TypeError("secrets are not picklable")
 
 
+class _Bearer(requests.auth.AuthBase):
+    """``Authorization: Bearer <token>``, as requests' ``auth=``: given explicitly, so that
+    requests does not put a ``~/.netrc`` login in its place."""
+
+    def __init__(self, token: _Secret) -> None:
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token.reveal()}"
+        return request
+
+
 @dataclass(frozen=True)
 class _Failure:
     reason: str | None  # None: fatal
@@ -171,6 +184,7 @@ class Transport:
         rng: random.Random,
     ) -> None:
         self._token = _Secret(access_token)
+        self._auth = _Bearer(self._token)
         self._secret = _Secret(app_secret) if app_secret else None
         self._proof = _Secret(appsecret_proof(app_secret, access_token)) if app_secret else None
         self.base_url = base_url.rstrip("/")
@@ -227,7 +241,6 @@ class Transport:
     ) -> dict[str, Any] | _Failure:
         """One HTTP request; the parsed body, or a classified failure."""
         headers = {
-            "Authorization": f"Bearer {self._token.reveal()}",
             "User-Agent": "audframe/0.1",
             "Accept": "application/json",
         }
@@ -238,7 +251,7 @@ class Transport:
             response = self._session.request(
                 method, f"{self.base_url}/{self.api_version}/{path.lstrip('/')}",
                 data=body, params=params, headers=headers, timeout=self.timeout,
-                allow_redirects=False,
+                allow_redirects=False, auth=self._auth,
             )
         except requests.ConnectTimeout:  # no connection, so nothing was sent
             return _Failure("transport", TransportError(

@@ -57,6 +57,20 @@ def test_token_travels_in_a_header_and_the_secret_never_travels(
         assert sent_proof == proof
 
 
+def test_a_netrc_login_does_not_replace_the_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_sender: MakeSender,
+    emulator: GraphEmulator,
+) -> None:
+    # requests puts a ~/.netrc login in place of an Authorization header it was given
+    netrc = tmp_path / ".netrc"
+    netrc.write_text("default login someone password hunter2\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    report = make_sender(emulator.url).add("5", make_chunks(make_rows(3), 3))
+    assert report.rows == 3
+    assert [q.headers["Authorization"] for q in emulator.requests] == [f"Bearer {TOKEN}"]
+
+
 def test_no_secret_in_log_records(make_sender: MakeSender,
                                   caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)  # every logger, urllib3's included
