@@ -281,6 +281,10 @@ class Sender:
             ``BOTH_USER_AND_PARTNER_PROVIDED``.
         value_based:
             Create a value-based audience (payloads then carry LOOKALIKE_VALUE).
+
+        Throttling and errors that say nothing was created are retried. An attempt that
+        may have created the audience (no reply, a server error) is not: it raises
+        TransportError, since a second attempt could create a duplicate.
         """
         account = str(ad_account_id).removeprefix("act_")
         if not account.isdigit():
@@ -294,8 +298,11 @@ class Sender:
         if description is not None:
             fields["description"] = description
         self._check_open()
-        body, _ = self._transport.call("POST", f"act_{account}/customaudiences", data=fields,
-                             what="create_audience")
+        body, _ = self._transport.call(
+            "POST", f"act_{account}/customaudiences", data=fields, what="create_audience",
+            not_again=f"look in Ads Manager for an audience named {name!r} before creating "
+            "it again (a second one would be a duplicate)",
+        )
         if "id" not in body:
             raise GraphAPIError("the answer to create_audience has no id; check the ad account")
         log.info("created custom audience %s", body["id"])

@@ -359,6 +359,7 @@ class Transport:
         expired: Callable[[], bool] | None = None,
         confirm: Callable[[], dict[str, Any] | None] | None = None,
         check_first: bool = False,
+        not_again: str | None = None,
     ) -> tuple[dict[str, Any], int]:
         """Send with retries; return the body and the attempts it took.
 
@@ -374,7 +375,9 @@ class Transport:
         ``backoff_max``: the server may still be at work on it), and returns the body to
         answer with when the request was applied, ``None`` to go on retrying.
         ``check_first``: ask ``confirm`` before the first attempt too (an earlier run may
-        have sent the request).
+        have sent the request). ``not_again``: for a request that must not be applied
+        twice and has no status to ask (creating an audience), what to do after an
+        attempt that may have been applied: a TransportError saying so is raised.
         """
         if self._proof is not None:
             if data is not None:
@@ -399,6 +402,9 @@ class Transport:
             if outcome.reason is None:
                 raise outcome.error
             unsure = outcome.unsure
+            if unsure and not_again is not None:
+                raise TransportError(f"{outcome.error} — {what} may have been applied, so it "
+                                     f"was not sent again: {not_again}")
             failures[outcome.reason] += 1
             # A request that must go once may still be at work on the server after a
             # timeout: it gets as long again (capped by the policy) before the status is

@@ -816,6 +816,21 @@ def test_create_audience_then_upload_and_read_the_session(make_sender: MakeSende
     assert report.retries == {"not_visible": 1}
 
 
+@pytest.mark.parametrize("fault", ["applied_then_dropped", "applied_then_502", "drop"])
+def test_create_audience_is_not_sent_again_after_it_may_have_been_applied(
+    make_sender: MakeSender, fault: str
+) -> None:
+    # a second create would make a duplicate audience; a throttle is retried
+    with GraphEmulator(token=TOKEN, faults=FaultPlan(script={1: fault, 2: "rate_limit"})) as emu:
+        sender = make_sender(emu.url)
+        with pytest.raises(TransportError, match=r"may have been applied.*named 'VIP'"):
+            sender.create_audience("123", "VIP")
+        assert len(emu.requests) == 1
+        audience = sender.create_audience("123", "Second")
+        assert [q.fault for q in emu.requests[1:]] == ["rate_limit", None]
+        assert emu.audience(audience) is not None
+
+
 def test_logs_hold_counts_and_timings_not_rows(
     make_sender: MakeSender, caplog: pytest.LogCaptureFixture
 ) -> None:
