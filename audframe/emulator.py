@@ -255,6 +255,7 @@ class _Audience:
     # cells, in schema order) → the members with those keys (see _Groups)
     members: dict[tuple[str, ...], set[Any]] = field(default_factory=dict)
     not_visible_left: int = 0
+    multi_key: bool = False  # it took multi-key data: single-key uploads are refused (2650)
 
 
 class _Reply:
@@ -832,10 +833,18 @@ class GraphEmulator:
             return _param_error(
                 f"payload.data row {i} has {width} values, the schema has {len(schema)}"
             )
+        match_keys = [k for k in schema if k != "LOOKALIKE_VALUE"]
+        if audience.multi_key and len(match_keys) == 1:
+            return _graph_error(400, 2650, "Failed to update the custom audience: this "
+                                "audience was created from multi-key data and takes no "
+                                "single-key upload")
         session = self._parse_session(params.get("session"), required=operation == "replace")
         if isinstance(session, _Reply):
             return session
-        return self._apply(audience, operation, schema, data, *session)
+        reply = self._apply(audience, operation, schema, data, *session)
+        if reply.status == 200 and len(match_keys) > 1:
+            audience.multi_key = True
+        return reply
 
     def _parse_session(
         self, raw: str | None, *, required: bool

@@ -147,11 +147,12 @@ def test_form_values_decode_exactly_whatever_they_hold(emulator: GraphEmulator) 
 def test_a_member_is_its_valid_cells_whatever_the_schema(emulator: GraphEmulator) -> None:
     a, b, phone = digest("a"), digest("b"), digest("p")
     post(emulator, "1/users", users([[a, ""], [b, phone]], schema=["EMAIL", "PHONE"]))
-    post(emulator, "1/users", users([[a]], sid=10))  # the same person again
+    schema = ["EMAIL", "PHONE"]  # (a multi-key audience takes no single-key upload)
+    post(emulator, "1/users", users([[a, ""]], sid=10, schema=schema))  # the same person again
     both = (("EMAIL", b), ("PHONE", phone))
     assert emulator.members("1") == {(("EMAIL", a),), both}
     assert emulator.audience("1")["size"] == 2  # type: ignore[index]
-    post(emulator, "1/users", users([[a], [b]], sid=11), method="DELETE")
+    post(emulator, "1/users", users([[a, ""], [b, ""]], sid=11, schema=schema), method="DELETE")
     assert emulator.members("1") == {both}
     assert emulator.rows("1", ["PHONE", "EMAIL"]) == {(phone, b)}
 
@@ -388,3 +389,19 @@ def test_lookalike_value_only_goes_to_value_based_audiences() -> None:
             sender.add(valued, without)
         assert sender.add(valued, with_value).num_received == 1
         assert sender.add(plain, without).num_received == 1
+
+
+def test_an_audience_fed_multi_key_data_refuses_single_key_uploads(
+    emulator: GraphEmulator,
+) -> None:
+    # the spec's error 2650: why payloads always use the list form of every key
+    rows = make_rows(2)
+    assert post(emulator, "61/users", users(rows, sid=1, last=True)).status_code == 200
+    both = [[r[0], digest(f"phone{i}")] for i, r in enumerate(rows)]
+    two = users(both, sid=2, last=True, schema=["EMAIL", "PHONE"])
+    assert post(emulator, "61/users", two).status_code == 200
+    again = post(emulator, "61/users", users(rows, sid=3, last=True))
+    assert (again.status_code, code(again)) == (400, 2650)
+    assert emulator.session(3) is None
+    valued = users([[rows[0][0], 1.0]], sid=4, last=True, schema=["EMAIL", "LOOKALIKE_VALUE"])
+    assert code(post(emulator, "61/users", valued)) == 100  # not value-based, first
