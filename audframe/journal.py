@@ -330,6 +330,16 @@ class Journal:
             "SELECT idx, session_n, seq, rows, digest, attempts, seconds, response, acked_at "
             "FROM batches ORDER BY idx"
         ).fetchall()
+        try:
+            return self._acked(rows)
+        except (TypeError, ValueError) as exc:  # orjson's decode error is a ValueError
+            raise JournalError(
+                f"journal {self.path} is damaged (an acknowledged batch's record cannot be "
+                "read); start over with a new path"
+            ) from exc
+
+    @staticmethod
+    def _acked(rows: list[Any]) -> dict[int, AckedBatch]:
         return {
             int(r[0]): AckedBatch(
                 index=int(r[0]),

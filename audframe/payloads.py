@@ -64,6 +64,7 @@ __all__ = [
     "PayloadStats",
     "Payloads",
     "check_chunk",
+    "check_session_id",
     "form_fields",
     "new_session_id",
     "to_payloads",
@@ -331,12 +332,16 @@ def _check_options(batch_size: int, session_id: int | None) -> int:
         raise ValueError(f"batch_size must be an integer, got {type(batch_size).__name__}")
     if not 1 <= batch_size <= MAX_BATCH_SIZE:
         raise ValueError(f"batch_size must be between 1 and {MAX_BATCH_SIZE}, got {batch_size}")
-    if session_id is None:
-        return new_session_id()
+    return new_session_id() if session_id is None else check_session_id(session_id)
+
+
+def check_session_id(session_id: Any, *, name: str = "session_id") -> int:
+    """``session_id`` when it is a Graph ``session_id`` (an int, 1 … 2**63 - 1), else
+    ValueError naming it ``name``."""
     if isinstance(session_id, bool) or not isinstance(session_id, int):
-        raise ValueError(f"session_id must be an integer, got {type(session_id).__name__}")
+        raise ValueError(f"{name} must be an integer, got {type(session_id).__name__}")
     if not 1 <= session_id <= _MAX_SESSION_ID:
-        raise ValueError("session_id must be a positive 63-bit integer")
+        raise ValueError(f"{name} must be a positive 63-bit integer, got {session_id}")
     return session_id
 
 

@@ -49,6 +49,7 @@ import requests
 from audframe.batches import MAX_ROWS
 from audframe.errors import GraphAPIError
 from audframe.journal import Journal
+from audframe.payloads import check_session_id
 from audframe.progress import ProgressSetting
 from audframe.retry import RetryPolicy
 from audframe.sessions import SESSION_MARGIN, SESSION_WINDOW
@@ -417,6 +418,8 @@ class Sender:
         audience = audience_id_of(audience_id)
         if not 1 <= batch_size <= MAX_ROWS:
             raise ValueError(f"batch_size must be between 1 and {MAX_ROWS}, got {batch_size}")
+        if session_id is not None:
+            check_session_id(session_id)
         store = Journal(":memory:" if journal is None else journal)
         try:
             upload = Upload(self._transport, operation, audience, store, session_id=session_id,

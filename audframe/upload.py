@@ -38,6 +38,7 @@ import orjson
 from audframe.batches import Batch, batches
 from audframe.errors import AudframeError, JournalError, TransportError, ValidationError
 from audframe.journal import AckedBatch, Journal
+from audframe.payloads import check_session_id
 from audframe.progress import Progress, ProgressSetting
 from audframe.sessions import Segment, Sessions
 from audframe.transport import Aborted, Expired, Transport
@@ -145,7 +146,9 @@ class Upload:
         self.journal.check_fingerprint(hashlib.sha256(orjson.dumps(
             [list(first.schema), total, first.digest])).hexdigest(), first_rows=first.rows)
         own = first.session.get("session_id")
-        self.sessions.open(total, own if isinstance(own, int) else None)
+        if own is not None:  # refused here, not after a request fails with error 100
+            check_session_id(own, name="the chunks' session.session_id")
+        self.sessions.open(total, own)
         # Sessions an earlier run sent to: the last batch (or a replace's batch 1) that run
         # sent may have been applied just before a crash, unjournaled.
         self._started_before = {s.n for s in self.sessions.all if s.started_at is not None}

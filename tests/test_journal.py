@@ -169,6 +169,15 @@ def test_a_damaged_journal_or_another_database_is_refused_untouched(tmp_path: Pa
         assert db.execute("SELECT name FROM sqlite_master").fetchall() == [("customers",)]
 
 
+def test_a_journal_whose_record_cannot_be_read_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    _filled(path, 3).close()
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE batches SET response = '{not json' WHERE idx = 1")
+    with Journal(path) as journal, pytest.raises(JournalError, match="is damaged"):
+        journal.acked()
+
+
 def test_kill_9_mid_upload_then_rerun_finishes_the_same_session(
     tmp_path: Path, make_sender: MakeSender
 ) -> None:

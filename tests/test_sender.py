@@ -1037,3 +1037,16 @@ def test_a_base_url_requests_cannot_send_to_fails_at_once(make_sender: MakeSende
 def test_an_api_version_graph_has_not_is_refused(api_version: str) -> None:
     with pytest.raises(ValueError, match="is not a Graph API version"):
         Sender(TOKEN, api_version=api_version)
+
+
+@pytest.mark.parametrize("bad", [True, 0, -5, 2**63, "7"])
+def test_a_session_id_meta_would_refuse_is_refused_before_anything_is_sent(
+    make_sender: MakeSender, emulator: GraphEmulator, bad: Any
+) -> None:
+    chunks = make_chunks(make_rows(3), 3)
+    chunks[0]["session"]["session_id"] = bad
+    with pytest.raises(ValueError, match=r"the chunks' session\.session_id must be"):
+        make_sender(emulator.url).add("5", chunks)
+    with pytest.raises(ValueError, match=r"^session_id must be"):
+        make_sender(emulator.url).add("5", make_chunks(make_rows(3), 3), session_id=bad)
+    assert emulator.requests == []
