@@ -13,9 +13,14 @@ __all__ = ["DATE_FORMATS", "birth_date", "day", "month", "year"]
 #: The string forms DOB accepts without ``dob_format``.
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%m/%d/%Y")
 _DATE_SHAPE = r"^([0-9]{4}[-/][0-9]{1,2}[-/][0-9]{1,2}|[0-9]{8}|[0-9]{1,2}/[0-9]{1,2}/[0-9]{4})$"
-#: A time of day after the date (``1997-02-16 00:00:00``, ``…T10:30Z``): a real one only.
+#: A time of day after the date, a real one only: 24-hour (``1997-02-16 00:00:00``,
+#: ``…T10:30Z``) or 12-hour as US exports write it (``2/16/1997 12:00:00 AM``), with an
+#: optional time zone (``+01:00``, `` +0000``, `` UTC``).
+_SECONDS = r"(:[0-5][0-9](\.[0-9]+)?)?"
 _TIME_PART = (
-    r"[ T]([01]?[0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?$"
+    rf"[ T]((0?[0-9]|1[0-2]):[0-5][0-9]{_SECONDS} ?[AaPp]\.?[Mm]\.?"
+    rf"|([01]?[0-9]|2[0-3]):[0-5][0-9]{_SECONDS})"
+    r"( ?(Z|UTC|GMT|[+-][0-9]{2}(:?[0-9]{2})?))?$"
 )
 #: Every accepted form, rewritten: the only text the date parser sees (it is lenient
 #: on its own: "+1997-02-16" and "1997- 2-16" would pass).
@@ -83,7 +88,7 @@ def birth_date(raw: pl.Expr, *, dob_format: str | None = None) -> tuple[Rule, Ru
     """DOB: one date, as String, expanded into DOBY, DOBM and DOBD.
 
     Accepts ``YYYY-MM-DD``, ``YYYY/MM/DD``, ``YYYYMMDD`` and US ``M/D/YYYY`` (a time
-    part is ignored); ``dob_format`` (strftime) is tried first, on the value as given
+    of day after it, 24-hour or with AM/PM, with or without a time zone, is ignored); ``dob_format`` (strftime) is tried first, on the value as given
     and without its time part, and must read back a date it writes (else ValueError).
     Date and Datetime columns arrive here as ``YYYY-MM-DD`` strings. A date that does
     not exist, lies in the future or before 1900 makes all three missing.
