@@ -476,11 +476,17 @@ def test_float_extern_id_and_float32_columns() -> None:
     assert audframe.normalize(df, {"EXTERN_ID": "x"})["EXTERN_ID"].to_list() == [
         None, "100000000000000000000", "1", "2.5", None, str(int(1e38)), str(int(-1e300)),
     ]
-    # beyond 38 digits too, a whole float is a present cell, counted with its reason
+    # beyond 38 digits too, a whole float is a present cell, counted with its reason; so
+    # is infinity (NaN is pandas' null)
     report = audframe.validate(df.rename({"x": "p"}), {"PHONE": "p"}, default_country="US")
-    assert report.select("present", "valid").row(0) == (5, 0)
-    assert report.filter(pl.col("reason") == "phone too long")["count"].to_list() == [2]
-    assert report.filter(pl.col("reason") == "phone is a negative number")["count"].to_list() == [1]
+    assert report.select("present", "valid").row(0) == (6, 0)
+    counts = dict(report.select("reason", "count").iter_rows())
+    assert counts["phone too long"] == 2 and counts["phone is a negative number"] == 1
+    assert counts["phone is not a finite number"] == 1
+    for key, name, valid in (("ZIP", "zip", 4), ("EXTERN_ID", "extern id", 5)):  # -1e300
+        report = audframe.validate(df.rename({"x": "v"}), {key: "v"}, default_country="GB")
+        assert report.filter(pl.col("reason") == f"{name} is not a finite number").select(
+            "present", "valid", "count").row(0) == (6, valid, 1)
     narrow = pl.DataFrame({"p": pl.Series([16505551212.0], dtype=pl.Float32)})
     for key in ("PHONE", "EXTERN_ID"):
         with pytest.raises(ColumnTypeError, match="Float32"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import polars as pl
 
@@ -80,11 +80,13 @@ def _as_text(column: str, dtype: pl.DataType, key: str) -> pl.Expr:
     if family == _FLOAT and key == "LOOKALIKE_VALUE":
         col = pl.when(~col.is_nan()).then(col)  # NaN is pandas' null: a missing cell
     elif family == _FLOAT:
-        # NaN (pandas' null) and ±inf are missing. Whole floats print as integers, in
-        # plain digits also beyond Int64 (1e20 → "100000000000000000000", not "1e+20").
-        col = pl.when(col.is_finite()).then(col)
-        digits = col.map_batches(_whole_digits, return_dtype=pl.String, is_elementwise=True)
-        return pl.when(col == col.floor()).then(digits).otherwise(col.cast(pl.String))
+        # NaN (pandas' null) is missing; ±inf stays "inf"/"-inf", for the rule to count
+        # (see _flaw). Whole floats print as integers, in plain digits also beyond Int64
+        # (1e20 → "100000000000000000000", not "1e+20").
+        col = pl.when(~col.is_nan()).then(col)
+        finite = pl.when(col.is_finite()).then(col)
+        digits = finite.map_batches(_whole_digits, return_dtype=pl.String, is_elementwise=True)
+        return pl.when(finite == finite.floor()).then(digits).otherwise(col.cast(pl.String))
     return col.cast(pl.String)
 
 
@@ -147,10 +149,9 @@ def _phone(raw: pl.Expr, region: pl.Expr | None) -> Rule:
 
 def _rule(
     key: str, raw: pl.Expr, *, region: pl.Expr | None, from_integer: bool,
-    negative: pl.Expr | None = None,
+    flaw: pl.Expr | None = None,
 ) -> Rule:
-    """The Rule of one key over a String expression (``negative``: see
-    :func:`_unless_negative`)."""
+    """The Rule of one key over a String expression (``flaw``: see :func:`_flaw`)."""
     match key:
         case "EMAIL":
             rule = text.email(raw)
@@ -180,24 +181,42 @@ def _rule(
         case "MADID":
             return ids.madid(raw)
         case "EXTERN_ID":
-            return ids.extern_id(raw)
+            return _unless_flawed(ids.extern_id(raw), flaw)
         case "LOOKALIKE_VALUE":
             return ids.lookalike_value(raw)
         case _:
             raise UnknownKeyError(f"{key} has no single-column rule; use audframe.normalize")
-    return _prehashed(raw, _unless_negative(key, rule, negative))
+    return _prehashed(raw, _unless_flawed(rule, flaw))
 
 
-def _unless_negative(key: str, rule: Rule, negative: pl.Expr | None) -> Rule:
-    """PHONE or ZIP read from a number column: a negative number is missing (its text
-    ``-2134`` would lose the sign as a dash or a symbol). ``negative``: Boolean, or None
-    for a text column."""
-    if negative is None:
+def _flaw(key: str, raw: pl.Expr) -> pl.Expr:
+    """String: why a number column's cell cannot be ``key`` whatever its rule says, else
+    null: infinity (its text ``inf`` would pass as a postcode or an extern id), and for
+    PHONE and ZIP a negative number (its text ``-2134`` would lose the sign as a dash or
+    a symbol)."""
+    flaw: Any = pl.when(raw.is_in(["inf", "-inf"])).then(pl.lit(f"{_name(key)} is not a "
+                                                               "finite number"))
+    if key in ("PHONE", "ZIP"):
+        flaw = flaw.when(raw.str.starts_with("-")).then(pl.lit(f"{_name(key)} is a negative "
+                                                               "number"))
+    return flaw.otherwise(None)
+
+
+def _name(key: str) -> str:
+    return "extern id" if key == "EXTERN_ID" else key.lower()
+
+
+def _unless_flawed(rule: Rule, flaw: pl.Expr | None) -> Rule:
+    """``rule``, with the cells of a number column that have a :func:`_flaw` missing for
+    it. ``flaw``: String, or None for a text column."""
+    if flaw is None:
         return rule
-    return _rejected(rule, negative, f"{key.lower()} is a negative number")
+    return Rule(pl.when(flaw.is_null()).then(rule.value), pl.coalesce(flaw, rule.reason))
 
 
-_RAW, _COUNTRY, _NEGATIVE, _V = "raw", "country", "negative", "__audframe_value"
+#: The keys a number column's cell may be flawed for (see :func:`_flaw`).
+_FLAWED = frozenset({"PHONE", "ZIP", "EXTERN_ID"})
+_RAW, _COUNTRY, _FLAW, _V = "raw", "country", "flaw", "__audframe_value"
 
 
 def _region(code: pl.Expr | None, default_country: str | None) -> pl.Expr | None:
@@ -375,7 +394,7 @@ def _check(
         from audframe.normalize.phone import phone_with_reason
 
         region = pl.col(_COUNTRY) if _COUNTRY in inputs else None
-        sign = [pl.col(_NEGATIVE)] if _NEGATIVE in inputs else []
+        sign = [pl.col(_FLAW)] if _FLAW in inputs else []
         found = pl.struct(
             pl.col(_RAW), *sign, phone_with_reason(pl.col(_RAW), region=region).alias("phone")
         )
@@ -383,8 +402,8 @@ def _check(
         def judge(out: pl.Expr) -> pl.Expr:
             raw, phone = out.struct.field(_RAW), out.struct.field("phone")
             number = Rule(phone.struct.field("phone"), phone.struct.field("reason"))
-            negative = out.struct.field(_NEGATIVE) if sign else None
-            rule = _prehashed(raw, _unless_negative("PHONE", number, negative))
+            flaw = out.struct.field(_FLAW) if sign else None
+            rule = _prehashed(raw, _unless_flawed(number, flaw))
             valid, *value = fields(rule.value)
             return pl.struct(present(raw).alias("present"), valid,
                              rule.reason.alias("reason"), *value)
@@ -456,12 +475,12 @@ def _key_inputs(
     inputs = {_RAW: raw}
     if key in ("PHONE", "ZIP") and country is not None:
         inputs[_COUNTRY] = country
-    if key in ("PHONE", "ZIP") and from_integer:
-        inputs[_NEGATIVE] = raw.str.starts_with("-")
+    if key in _FLAWED and from_integer:
+        inputs[_FLAW] = _flaw(key, raw)
 
     def make(c: Mapping[str, pl.Expr]) -> Rule:
         return _rule(key, c[_RAW], region=c.get(_COUNTRY), from_integer=from_integer,
-                     negative=c.get(_NEGATIVE))
+                     flaw=c.get(_FLAW))
 
     return inputs, make
 

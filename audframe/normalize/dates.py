@@ -88,8 +88,9 @@ def birth_date(raw: pl.Expr, *, dob_format: str | None = None) -> tuple[Rule, Ru
     """DOB: one date, as String, expanded into DOBY, DOBM and DOBD.
 
     Accepts ``YYYY-MM-DD``, ``YYYY/MM/DD``, ``YYYYMMDD`` and US ``M/D/YYYY`` (a time
-    of day after it, 24-hour or with AM/PM, with or without a time zone, is ignored); ``dob_format`` (strftime) is tried first, on the value as given
-    and without its time part, and must read back a date it writes (else ValueError).
+    of day after it, 24-hour or with AM/PM, with or without a time zone, is ignored);
+    ``dob_format`` (strftime) is tried first, on the value as given and without its time
+    part, and must read back a date it writes (else ValueError).
     Date and Datetime columns arrive here as ``YYYY-MM-DD`` strings. A date that does
     not exist, lies in the future or before 1900 makes all three missing.
     """
