@@ -199,7 +199,8 @@ def _flaw(key: str, raw: pl.Expr) -> pl.Expr:
     if key in ("PHONE", "ZIP"):
         flaw = flaw.when(raw.str.starts_with("-")).then(pl.lit(f"{_name(key)} is a negative "
                                                                "number"))
-    return flaw.otherwise(None)
+    found: pl.Expr = flaw.otherwise(None)
+    return found
 
 
 def _name(key: str) -> str:
