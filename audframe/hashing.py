@@ -217,7 +217,8 @@ def hash(
     ----------
     frame : a DataFrame or LazyFrame as :func:`audframe.normalize` returns it.
     hash_extern_id : hash EXTERN_ID too (every row alike). Off by default: Meta
-        matches EXTERN_ID byte for byte.
+        matches EXTERN_ID byte for byte. An extern id has no normalized form to tell a
+        digest by, so every cell is hashed, one that is a digest too: hash a frame once.
     use_plugin : see :func:`sha256`.
 
     Returns
@@ -232,15 +233,24 @@ def hash(
     ValidationError
         when a hashed-key cell is neither normalized, blank nor a digest (on
         collect, for a LazyFrame): call ``normalize`` first. The message names
-        the columns and counts, never the values.
+        the columns and counts, never the values. Also when the frame has no key
+        column at all (its columns are named by the source, not by Meta's keys).
     ColumnTypeError
-        when a hashed-key column is not a String column.
+        when a hashed-key column is not a String (or Categorical) column.
     """
     keys = key_columns(frame)
+    if not keys:
+        raise ValidationError(
+            f"the frame has no Meta-key column (EMAIL, PHONE, …); its columns are "
+            f"{', '.join(frame.collect_schema().names()) or 'none'}: call "
+            "audframe.normalize(frame, mapping) first, which names them by their keys"
+        )
     targets = [k for k in keys if k in HASHED_KEYS or (hash_extern_id and k == "EXTERN_ID")]
     checked = [k for k in targets if k in HASHED_KEYS]
     dtypes = frame.collect_schema()
-    wrong = [k for k in checked if dtypes[k] not in (pl.String, pl.Null)]
+    wrong = [k for k in checked
+             if dtypes[k] not in (pl.String, pl.Null, pl.Categorical)
+             and not isinstance(dtypes[k], pl.Enum)]
     if wrong:
         raise ColumnTypeError(
             f"columns {', '.join(wrong)} are not String columns as normalize returns "

@@ -603,8 +603,10 @@ class Payloads(Iterator[Chunk]):
         keys = key_columns(shape)
         if not _match_keys(keys):
             raise ValidationError(
-                "the frame has no match-key column (EMAIL, PHONE, …); a LOOKALIKE_VALUE "
-                "alone cannot match anyone"
+                "the frame has no match-key column (EMAIL, PHONE, …; a LOOKALIKE_VALUE "
+                "alone cannot match anyone); its columns are "
+                f"{', '.join(shape.collect_schema().names()) or 'none'}: hash a normalized "
+                "frame (audframe.prepare(frame, mapping) does both)"
             )
         dtypes = shape.collect_schema()
         if _LOOKALIKE in keys and not (

@@ -190,6 +190,22 @@ def test_a_non_string_hashed_key_is_refused() -> None:
         audframe.hash(pl.DataFrame({"ZIP": [94035]}))
 
 
+def test_categorical_keys_are_hashed_as_their_text() -> None:
+    text = pl.DataFrame({"EMAIL": [h("a"), "b@c.co", None]})
+    for dtype in (pl.Categorical, pl.Enum([h("a"), "b@c.co"])):
+        assert audframe.hash(text.cast({"EMAIL": dtype})).equals(audframe.hash(text))
+
+
+def test_a_frame_without_key_columns_is_refused_naming_its_columns() -> None:
+    # raw source columns: hash would return them unchanged, and nothing would be hashed
+    raw = pl.DataFrame({"email": ["a@b.co"], "Phone": ["650"]})
+    for source in (raw, raw.lazy()):
+        with pytest.raises(ValidationError, match=r"no Meta-key column.*columns are email, Phone"):
+            audframe.hash(source)
+        with pytest.raises(ValidationError, match=r"its columns are email, Phone"):
+            audframe.to_payloads(source)
+
+
 @PLUGIN_PATHS
 def test_hash_key_on_its_own(use_plugin: bool) -> None:
     df = pl.DataFrame({"v": ["mary", "", None, "  ", " " + "AB" * 32, "mary "]})
