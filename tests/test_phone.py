@@ -81,6 +81,13 @@ def reference(value: str | None, region: str | None) -> str | None:
         closed = all(number.count(a) == number.count(b) for a, b in ("()", "[]", "（）"))
         if closed and not any(c.isalpha() for c in rest):  # … when it is a number, whole
             return read(number, region)
+    labelled = re.fullmatch(  # an extension after a label libphonenumber does not know
+        r"(.*\d)[\s,;]*(poste|ramal|interno|int|durchwahl|dw|p|extension|extn|ext|x)\.?\s*"
+        r"[#:.]?\s*\d{1,7}\s*", value, flags=re.IGNORECASE)
+    if out is None and labelled:
+        number = labelled.group(1)
+        if not any(c.isalpha() for c in re.sub(r"^\D*", "", number)):
+            return read(number, region)
     return out
 
 
@@ -341,8 +348,35 @@ def test_an_extension_before_a_note_is_dropped(
 
 
 @pytest.mark.parametrize(
+    ("value", "region", "expected"),
+    [
+        ("(514) 555-1234 poste 123", "ca", "15145551234"),  # Quebec
+        ("(11) 3456-7890 ramal 12", "br", "551134567890"),
+        ("011 4567-8901 interno 12", "ar", "541145678901"),
+        ("030 1234567 Durchwahl 12", "de", "49301234567"),
+        ("650-555-1212 p. 123", "us", "16505551212"),
+        ("650-555-1212 ext#12", "us", "16505551212"),
+        ("020 7183 8750; ext 5", "gb", "442071838750"),  # a ';' libphonenumber refuses
+        ("(650) 555-1212; ext. 12", "us", "16505551212"),
+    ],
+)
+def test_an_extension_after_a_label_libphonenumber_does_not_know_is_dropped(
+    value: str, region: str, expected: str
+) -> None:
+    # Decision ("extensions are dropped"): libphonenumber finds no possible number here
+    assert libphonenumber(value, region.upper()) is None
+    assert one(value, region) == expected == reference(value, region)
+    # the same on the vectorized path, in a batch where each region has many numbers
+    values = [value] * 50 + ["(514) 555-1234", "020 7183 8750"] * 400
+    regions = [region] * 50 + ["ca", "gb"] * 400
+    with every_plan_vectorized():
+        assert run(values, regions)["phone"][:50].to_list() == [expected] * 50
+
+
+@pytest.mark.parametrize(
     ("value", "region", "reason"),
     [
+        ("650 555 1212 34", "us", "phone too long"),  # no label: no extension
         ("1-800-FLOWERS now", "us", "phone too long"),  # up to the note: 1800, too short
         ("650-555-1212 call after 5pm", "us", "phone too long"),  # digits in the note
         ("Home 650-555-1212 Work 650-555-3434", "us", "phone too long"),  # two numbers

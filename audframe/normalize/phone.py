@@ -14,6 +14,10 @@ On top of that:
   digits start with (the number is read as ``"+" + digits``); unless an RFC 3966
   ``;phone-context=+1`` names the calling code, as libphonenumber reads it.
 * Extensions (``x123``, ``ext. 45``, ``#9``, ``;ext=1`` …) are dropped.
+* **Decision, extension labels:** when libphonenumber finds no possible number in a
+  value that ends in an extension after a label it does not know (Quebec's ``poste``,
+  Brazil's ``ramal``, Argentina's ``interno``, ``p.``, ``Durchwahl``) or after a ``;``
+  (``; ext 5``), the value is read again without the extension.
 * Missing (null): fewer than 7 or more than 15 digits in the E.164 result, no digit
   at all (letters-only input), an all-zero number, an impossible length.
 * **Decision, vanity numbers:** letters are read on the phone keypad exactly as
@@ -958,11 +962,32 @@ def _normalize_one(value: str, region: str | None) -> tuple[str | None, str | No
     :func:`_without_note` and the module's Decisions.)
     """
     out, why = _read(value, region)
-    if out is None and (number := _without_note(value)) is not None:
-        again, _ = _read(number, region)
-        if again is not None:
+    if out is not None:
+        return out, why
+    for number in (_without_note(value), _without_labelled_extension(value)):
+        if number is not None and (again := _read(number, region)[0]) is not None:
             return again, None
     return out, why
+
+
+#: An extension after a label libphonenumber does not know (Quebec's ``poste``, Brazil's
+#: ``ramal``, Argentina's ``interno``, ``p.``, ``Durchwahl``), or after a known label where
+#: it expects none (``; ext 5``, ``ext#12``): the number before it, ending in a digit.
+_LABELLED_EXTENSION = re.compile(
+    r"(?P<number>.*\d)[\s,;]*(?:poste|ramal|interno|int|durchwahl|dw|p|extension|extn|ext|x)"
+    r"\.?\s*[#:.]?\s*\d{1,7}\s*", re.IGNORECASE,
+)
+
+
+def _without_labelled_extension(value: str) -> str | None:
+    """``value`` without a :data:`_LABELLED_EXTENSION`, when the number before it has no
+    letter after its first digit (Decision: "extensions are dropped"), else None."""
+    found = _LABELLED_EXTENSION.fullmatch(value)
+    if found is None:
+        return None
+    number = found.group("number")
+    first = _ANY_DIGIT.search(number)
+    return None if first is None or any(c.isalpha() for c in number[first.start():]) else number
 
 
 _BRACKETS = (("(", ")"), ("[", "]"), ("\uff08", "\uff09"))
