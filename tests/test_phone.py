@@ -88,6 +88,9 @@ def reference(value: str | None, region: str | None) -> str | None:
         number = labelled.group(1)
         if not any(c.isalpha() for c in re.sub(r"^\D*", "", number)):
             return read(number, region)
+    spaced = re.sub(r"(?<=\d)[\t\u2000-\u200a\u202f\u205f:_,]+(?=\d)", " ", value)
+    if out is None and spaced != value:  # separators libphonenumber refuses
+        return read(spaced, region)
     return out
 
 
@@ -371,6 +374,23 @@ def test_an_extension_after_a_label_libphonenumber_does_not_know_is_dropped(
     regions = [region] * 50 + ["ca", "gb"] * 400
     with every_plan_vectorized():
         assert run(values, regions)["phone"][:50].to_list() == [expected] * 50
+
+
+@pytest.mark.parametrize(
+    ("value", "region", "expected"),
+    [
+        ("06\u202f12\u202f34\u202f56\u202f78", "fr", "33612345678"),
+        ("06\u200912\u200934\u200956\u200978", "fr", "33612345678"),
+        ("44\t20 7183 8750", None, "442071838750"),
+        ("0044:20 7183 8750", "us", "442071838750"),
+        ("650_555_1212", "us", "16505551212"),
+    ],
+)
+def test_separators_libphonenumber_refuses_are_read_as_spaces(
+    value: str, region: str | None, expected: str
+) -> None:
+    assert one(value, region) == expected == reference(value, region)
+    assert why(value, region) is None
 
 
 @pytest.mark.parametrize(

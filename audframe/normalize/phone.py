@@ -17,7 +17,9 @@ On top of that:
 * **Decision, extension labels:** when libphonenumber finds no possible number in a
   value that ends in an extension after a label it does not know (Quebec's ``poste``,
   Brazil's ``ramal``, Argentina's ``interno``, ``p.``, ``Durchwahl``) or after a ``;``
-  (``; ext 5``), the value is read again without the extension.
+  (``; ext 5``), the value is read again without the extension; and one with
+  separators it refuses between digits (a tab, a thin or narrow no-break space, ``:``,
+  ``_``, ``,``), read again with spaces there.
 * Missing (null): fewer than 7 or more than 15 digits in the E.164 result, no digit
   at all (letters-only input), an all-zero number, an impossible length.
 * **Decision, vanity numbers:** letters are read on the phone keypad exactly as
@@ -964,7 +966,8 @@ def _normalize_one(value: str, region: str | None) -> tuple[str | None, str | No
     out, why = _read(value, region)
     if out is not None:
         return out, why
-    for number in (_without_note(value), _without_labelled_extension(value)):
+    for number in (_without_note(value), _without_labelled_extension(value),
+                   _with_plain_separators(value)):
         if number is not None and (again := _read(number, region)[0]) is not None:
             return again, None
     return out, why
@@ -977,6 +980,18 @@ _LABELLED_EXTENSION = re.compile(
     r"(?P<number>.*\d)[\s,;]*(?:poste|ramal|interno|int|durchwahl|dw|p|extension|extn|ext|x)"
     r"\.?\s*[#:.]?\s*\d{1,7}\s*", re.IGNORECASE,
 )
+
+
+#: Separators libphonenumber refuses between digits: tabs, the thin and narrow no-break
+#: spaces (French typography's), ``:``, ``_`` and ``,``.
+_ODD_SEPARATORS = re.compile(r"(?<=\d)[\t\u2000-\u200a\u202f\u205f:_,]+(?=\d)")
+
+
+def _with_plain_separators(value: str) -> str | None:
+    """``value`` with :data:`_ODD_SEPARATORS` between digits made spaces, when it has one
+    (Decision: Meta says to remove symbols), else None."""
+    spaced = _ODD_SEPARATORS.sub(" ", value)
+    return None if spaced == value else spaced
 
 
 def _without_labelled_extension(value: str) -> str | None:
