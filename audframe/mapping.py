@@ -30,14 +30,18 @@ def _plain(column: str) -> str:
 def detect_mapping(frame: pl.DataFrame | pl.LazyFrame) -> dict[str, str]:
     """Recognise key columns by name (``email``, ``e_mail``, ``phone_number`` …).
 
-    Returns Meta key → column, in catalogue order; the first matching column wins.
-    Raises ColumnNotFoundError, listing the columns, when none is recognised.
+    Returns Meta key → column, in catalogue order; the first matching column wins, and
+    a warning names the others. Raises ColumnNotFoundError, listing the columns, when
+    none is recognised.
     """
     found: dict[str, str] = {}
     for column in column_names(frame):
         key = ALIASES.get(_plain(column))
-        if key is not None:
-            found.setdefault(key, column)
+        if key is not None and key in found:
+            log.warning("%s: columns %r and %r are both named like it; %r is used (pass a "
+                        "mapping to choose)", key, found[key], column, found[key])
+        elif key is not None:
+            found[key] = column
     if DOB in found and any(k in found for k in ("DOBY", "DOBM", "DOBD")):
         del found[DOB]
     if not found:

@@ -268,6 +268,16 @@ def test_without_a_mapping_columns_are_recognised_and_reported(
     assert "secret" not in caplog.text.lower()  # column names only, never values
 
 
+def test_two_columns_named_like_one_key_are_warned_about(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    df = pl.DataFrame({"email": ["a@b.co"], "E-mail": ["c@d.co"], "phone": ["1"]})
+    with caplog.at_level(logging.WARNING, logger="audframe"):
+        assert detect_mapping(df) == {"EMAIL": "email", "PHONE": "phone"}
+    assert "EMAIL: columns 'email' and 'E-mail' are both named like it" in caplog.text
+    assert "a@b.co" not in caplog.text
+
+
 def test_detect_mapping_prefers_parts_over_dob() -> None:
     df = pl.DataFrame({"dob": ["1997-02-16"], "birth_year": ["1997"]})
     assert detect_mapping(df) == {"DOBY": "birth_year"}
