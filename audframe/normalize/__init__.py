@@ -193,12 +193,14 @@ def _flaw(key: str, raw: pl.Expr) -> pl.Expr:
     """String: why a number column's cell cannot be ``key`` whatever its rule says, else
     null: infinity (its text ``inf`` would pass as a postcode or an extern id), and for
     PHONE and ZIP a negative number (its text ``-2134`` would lose the sign as a dash or
-    a symbol)."""
+    a symbol) or one with a fraction (``6505551212.5`` is no phone, ``1.5`` no postcode)."""
     flaw: Any = pl.when(raw.is_in(["inf", "-inf"])).then(pl.lit(f"{_name(key)} is not a "
                                                                "finite number"))
     if key in ("PHONE", "ZIP"):
         flaw = flaw.when(raw.str.starts_with("-")).then(pl.lit(f"{_name(key)} is a negative "
                                                                "number"))
+        flaw = flaw.when(raw.str.contains(".", literal=True)).then(
+            pl.lit(f"{_name(key)} is not a whole number"))
     found: pl.Expr = flaw.otherwise(None)
     return found
 
