@@ -63,20 +63,32 @@ def digest(value: str) -> str | None:
     return trimmed.lower() if HEX64.fullmatch(trimmed) else None
 
 
+#: Modifier letters written as apostrophes: no letters of a name (O'Brien's apostrophe).
+APOSTROPHES = set("\u02b9\u02ba\u02bb\u02bc\u02bd\u02be\u02bf\u02c8\ua78b\ua78c")
+
+
 def letters(value: str) -> str:
-    """The letters, each with the marks right after it; other marks go."""
+    """The letters (not apostrophe-like modifiers), each with the marks right after it;
+    other marks go."""
     out: list[str] = []
     on_letter = False
     for ch in value:
-        kind = unicodedata.category(ch)[0]
+        kind = "P" if ch in APOSTROPHES else unicodedata.category(ch)[0]
         if kind == "L" or (kind == "M" and on_letter):
             out.append(ch)
         on_letter = kind == "L" or (kind == "M" and on_letter)
     return "".join(out)
 
 
+#: Latin letters no decomposition folds, as ASCII.
+UNFOLDED = {"ł": "l", "ø": "o", "đ": "d", "ð": "d", "ħ": "h", "ŧ": "t", "ı": "i", "æ": "ae",
+            "œ": "oe", "ß": "ss", "þ": "th"}
+UNFOLDED |= {k.upper(): v.upper() for k, v in UNFOLDED.items() if k not in "ıß"} | {"ẞ": "SS"}
+
+
 def fold_latin(value: str) -> str:
-    """NFKD, drop the combining marks that sit on Latin letters, back to NFC."""
+    """NFKD, drop the combining marks that sit on Latin letters, back to NFC; then the
+    Latin letters no decomposition folds, spelled in ASCII."""
     out: list[str] = []
     on_latin = False
     for ch in unicodedata.normalize("NFKD", value):
@@ -86,7 +98,7 @@ def fold_latin(value: str) -> str:
             continue
         on_latin = unicodedata.name(ch, "").startswith("LATIN")
         out.append(ch)
-    return unicodedata.normalize("NFC", "".join(out))
+    return "".join(UNFOLDED.get(ch, ch) for ch in unicodedata.normalize("NFC", "".join(out)))
 
 
 def ref_email(raw: str | None) -> str | None:

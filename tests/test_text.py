@@ -159,6 +159,9 @@ def test_email_empty_is_missing_never_empty_string(raw: str | None) -> None:
         ("ZOË", "zoë"),
         ("Mary\u00a0Jane", "maryjane"),  # no-break space is whitespace
         ("田中", "田中"),
+        ("Oʼ Brien", "obrien"),  # modifier letters written as apostrophes go too
+        ("Вʼячеслав", "вячеслав"),  # U+02BC, Ukrainian's apostrophe
+        ("Łukasz", "łukasz"),  # names keep their letters: only cities fold
     ],
 )
 def test_names(key: str, raw: str, expected: str) -> None:
@@ -217,6 +220,14 @@ def test_first_initial_missing(raw: str | None) -> None:
         ("서울", "서울"),
         ("Αθήνα", "αθήνα"),  # only *Latin* accents are folded
         ("東京", "東京"),
+        # Latin letters no decomposition folds, as ASCII (as typed without them)
+        ("Łódź", "lodz"),
+        ("Kırşehir", "kirsehir"),
+        ("Gießen", "giessen"),
+        ("København", "kobenhavn"),
+        ("Đà Nẵng", "danang"),
+        ("Þingvellir", "thingvellir"),
+        ("Kāneʻohe", "kaneohe"),  # the ʻokina is an apostrophe
     ],
 )
 def test_city(raw: str, expected: str) -> None:

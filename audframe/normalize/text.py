@@ -17,7 +17,10 @@ __all__ = [
 
 #: What letters() drops: each character that is not a letter or a mark, with the marks
 #: that follow it, and marks at the start (a mark alone is no letter: "-\u0301" is empty).
-_NOT_LETTER = r"[^\p{L}\p{M}]\p{M}*|^\p{M}+"
+#: The modifier letters written as apostrophes (ʼ ʻ ʽ ʾ ʿ ʹ ʺ ˈ, and ꞌ) go too: Unicode
+#: files them as letters, but in ``Oʼ Brien``, Ukrainian ``Вʼячеслав`` or ``Kāneʻohe`` they
+#: are the apostrophe that ``O'Brien`` loses.
+_NOT_LETTER = r"(?:[^\p{L}\p{M}]|[\u02B9-\u02BF\u02C8\uA78B\uA78C])\p{M}*|^\p{M}+"
 
 
 #: :data:`audframe.schemas.PATTERNS` ``EMAIL`` with the surrounding whitespace that the
@@ -81,8 +84,20 @@ def first_initial(raw: pl.Expr) -> Rule:
     return make_rule(raw, initial, [], empty="name has no letters")
 
 
+#: Latin letters that no decomposition folds (a stroke, a ligature, a letter of its own),
+#: spelled in ASCII as people type them without the letter: ``Łódź`` → ``Lodz``,
+#: ``København`` → ``Kobenhavn``, ``Gießen`` → ``Giessen``, ``Kırşehir`` → ``Kirsehir``.
+_UNFOLDED_LATIN = {
+    "Ł": "L", "ł": "l", "Ø": "O", "ø": "o", "Đ": "D", "đ": "d", "Ð": "D", "ð": "d",
+    "Ħ": "H", "ħ": "h", "Ŧ": "T", "ŧ": "t", "ı": "i", "Æ": "AE", "æ": "ae", "Œ": "OE",
+    "œ": "oe", "ß": "ss", "ẞ": "SS", "Þ": "TH", "þ": "th",
+}
+
+
 def fold_latin(expr: pl.Expr) -> pl.Expr:
-    """Drop the accents of Latin letters (NFKD, drop their marks, NFC); other scripts stay.
+    """Drop the accents of Latin letters (NFKD, drop their marks, NFC) and spell the
+    Latin letters no decomposition folds in ASCII (``ł`` → ``l``, ``æ`` → ``ae``, ``ß`` →
+    ``ss``); other scripts stay.
 
     NFKD also spells out compatibility characters, some in capitals (mathematical ``𝐋``
     → ``L``): lowercase after folding. It spells symbols with letters too (``™`` →
@@ -92,6 +107,7 @@ def fold_latin(expr: pl.Expr) -> pl.Expr:
         expr.str.normalize("NFKD")
         .str.replace_all(r"(\p{Latin})\p{M}+", "${1}")
         .str.normalize("NFC")
+        .str.replace_many(list(_UNFOLDED_LATIN), list(_UNFOLDED_LATIN.values()))
     )
 
 
