@@ -96,6 +96,22 @@ def test_official_vector_united_states() -> None:
         ("Timor−Leste", "tl"),
         ("[USA]", "us"),
         ("Korea; Democratic People's Republic of", "kp"),
+        # CLDR's English names (ICU, browsers, shop systems)
+        ("Hong Kong SAR China", "hk"),
+        ("Myanmar (Burma)", "mm"),
+        ("St. Vincent & Grenadines", "vc"),
+        ("Congo - Brazzaville", "cg"),
+        ("Palestinian Territories", "ps"),
+        ("U.S. Outlying Islands", "um"),
+        # turned around at a comma, or a part in brackets
+        ("Korea, South", "kr"),
+        ("Korea, North", "kp"),
+        ("Korea (North)", "kp"),
+        ("Bahamas, The", "bs"),
+        ("Ireland, Republic of", "ie"),
+        ("United States (USA)", "us"),
+        ("Namibia", "na"),
+        ("NAM", "na"),
     ],
 )
 def test_country(raw: str, expected: str) -> None:
@@ -133,8 +149,16 @@ def test_a_symbol_that_folding_spells_with_letters_is_no_country(raw: str) -> No
     assert out.row(0, named=True) == {"PHONE": "16505551212", "COUNTRY": None}  # not +57
 
 
-@pytest.mark.parametrize("raw", ["N/A", "n/a", "#N/A", "US1", "12US", "N\\A", "٢US"])
+@pytest.mark.parametrize("raw", ["Congo (Kenya)", "France (Europe)", "Korea, Rep. of Nowhere"])
+def test_a_part_in_brackets_or_after_a_comma_never_makes_another_country(raw: str) -> None:
+    # dropped only when it names the same country ("Myanmar (Burma)")
+    assert one("COUNTRY", raw) is None
+
+
+@pytest.mark.parametrize("raw", ["NA", "N.A.", "na", "N/A", "n/a", "#N/A", "US1", "12US", "N\\A",
+                                 "٢US"])
 def test_a_country_cell_with_a_digit_slash_or_hash_is_missing(raw: str) -> None:
+    # (and R's NA for a missing value: Namibia is "NAM" or "Namibia")
     # Placeholders for "unknown" are not Namibia ('na'), and so the default country
     # applies to the row's ZIP (and PHONE).
     assert one("COUNTRY", raw) is None

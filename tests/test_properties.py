@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any
 
+import babel
 import polars as pl
 import pycountry
 from hypothesis import HealthCheck, given, settings
@@ -220,9 +221,10 @@ COMMON_NAMES = {
 
 def country_table() -> dict[str, str]:
     table: dict[str, str] = {}
+    cldr = babel.Locale("en").territories  # the English names ICU and shops write
     for c in pycountry.countries:
         for label in (c.alpha_2, c.alpha_3, c.name, getattr(c, "official_name", None),
-                      getattr(c, "common_name", None)):
+                      getattr(c, "common_name", None), cldr.get(c.alpha_2)):
             if label:
                 # "Falkland Islands (Malvinas)" is also "Falkland Islands"
                 for spelling in (label, re.sub(r" *\(.*\)", "", label)):
@@ -232,7 +234,10 @@ def country_table() -> dict[str, str]:
                         table.setdefault("st" + key[len("saint"):], c.alpha_2.lower())
     for code, names in COMMON_NAMES.items():
         table.update(dict.fromkeys(map(fold_country, names), code))
-    table |= {"laopdr": "la", "theuk": "gb", "theus": "us", "theusa": "us", "theuae": "ae"}
+    table |= {"laopdr": "la", "theuk": "gb", "theus": "us", "theusa": "us", "theuae": "ae",
+              "sainthelena": "sh", "sthelena": "sh", "turksandcaicos": "tc",
+              "republicofcongo": "cg", "hongkongsar": "hk", "macaosar": "mo",
+              "macausar": "mo"}
     return table
 
 
@@ -247,7 +252,19 @@ def ref_country(raw: str | None) -> str | None:
     # a digit (any number character), '/', a backslash or '#': a placeholder or a typo
     if any(unicodedata.category(c).startswith("N") or c in "/\\#" for c in raw):
         return None
-    return COUNTRIES.get(fold_country(raw))
+    text = base(raw)
+    if fold_country(text) == "na":  # R's missing value, not Namibia
+        return None
+    found = COUNTRIES.get(fold_country(text))
+    if found is None and (turned := re.fullmatch(r"([^,]+),\s*([^,]+)", text)):
+        found = COUNTRIES.get(fold_country(f"{turned[2]} {turned[1]}"))  # "Korea, South"
+    bracket = re.fullmatch(r"([^(]*?)\s*\(([^()]*)\)\s*", text)
+    if found is None and bracket:
+        found = COUNTRIES.get(fold_country(f"{bracket[2]} {bracket[1]}"))  # "Korea (North)"
+        main, aside = (COUNTRIES.get(fold_country(bracket[i])) for i in (1, 2))
+        if found is None and main is not None and main == aside:  # "Myanmar (Burma)"
+            found = main
+    return found
 
 
 # ============================================================================ strategies

@@ -34,6 +34,8 @@ _COUNTRY_EXTRAS = {
     "bosnia": "ba", "trinidad": "tt", "antigua": "ag", "laopdr": "la", "prc": "cn",
     "mainlandchina": "cn", "saotome": "st", "falklands": "fk", "ksa": "sa", "saudi": "sa",
     "republicofireland": "ie", "theuk": "gb", "theus": "us", "theusa": "us", "theuae": "ae",
+    "sainthelena": "sh", "sthelena": "sh", "turksandcaicos": "tc", "republicofcongo": "cg",
+    "hongkongsar": "hk", "macaosar": "mo", "macausar": "mo",
 }
 # Spellings of US and Canadian subdivisions that ISO 3166-2 does not list (folded):
 # everyday English ones, and the French names of the Canadian provinces and territories
@@ -84,13 +86,24 @@ def fold_key(expr: pl.Expr) -> pl.Expr:
     return fold_latin(text).str.to_lowercase().str.replace_all(r"[\P{L}\p{Lm}]", "")
 
 
+def _cldr_names() -> dict[str, str]:
+    """Alpha-2 code → the English name CLDR gives it (``Hong Kong SAR China``, ``Myanmar
+    (Burma)``, ``St. Vincent & Grenadines``, ``Congo - Brazzaville``): what ICU, browsers
+    and shop systems write. Only for the codes ISO 3166-1 has (not ``XK``, ``EU``)."""
+    from babel import Locale
+
+    return {code: name for code, name in Locale("en").territories.items()
+            if len(code) == 2 and pycountry.countries.get(alpha_2=code) is not None}
+
+
 @cache
 def _countries() -> dict[str, str]:
     labels: list[str] = []
     codes: list[str] = []
+    cldr = _cldr_names()
     for c in pycountry.countries:
-        for label in (c.alpha_2, c.alpha_3, c.name,
-                      getattr(c, "official_name", None), getattr(c, "common_name", None)):
+        for label in (c.alpha_2, c.alpha_3, c.name, getattr(c, "official_name", None),
+                      getattr(c, "common_name", None), cldr.get(c.alpha_2)):
             if label:
                 # "Falkland Islands (Malvinas)" is also "Falkland Islands"; "Korea,
                 # Republic of" is also "Republic of Korea", "Virgin Islands, U.S." also
@@ -160,10 +173,12 @@ def country_code(value: str) -> str:
 
 
 def country(raw: pl.Expr) -> Rule:
-    """COUNTRY: ISO 3166-1 alpha-2, lowercase, from alpha-2, alpha-3 or English names.
+    """COUNTRY: ISO 3166-1 alpha-2, lowercase, from alpha-2, alpha-3 or English names
+    (ISO's, CLDR's and common ones).
 
-    ``United States``, ``USA``, ``us`` → ``us``; ``UK`` → ``gb``. Unknown → missing,
-    and so is a cell with a digit, ``/``, a backslash or ``#`` (``N/A``, ``#N/A``, ``US1``).
+    ``United States``, ``USA``, ``us`` → ``us``; ``UK`` → ``gb``; ``Korea, South`` →
+    ``kr``. Unknown → missing, and so is a cell with a digit, ``/``, a backslash or ``#``
+    (``N/A``, ``#N/A``, ``US1``), and ``NA`` (R's missing value: Namibia is ``NAM``).
     """
     code = _country_of(raw)
     return make_rule(
@@ -173,10 +188,34 @@ def country(raw: pl.Expr) -> Rule:
 
 
 def _country_of(text: pl.Expr) -> pl.Expr:
-    """String (NFC) → the lowercase alpha-2 code it names, or null (see :func:`country`)."""
-    return pl.when(~clean(text).str.contains(_NOT_A_NAME)).then(
-        fold_key(text).replace_strict(_countries(), default=None, return_dtype=pl.String)
+    """String (NFC) → the lowercase alpha-2 code it names, or null (see :func:`country`).
+
+    A name is looked up as written, then turned around at its comma (``Korea, South``,
+    ``Bahamas, The``, ``Ireland, Republic of``) or its part in brackets (``Korea (North)``
+    → ``North Korea``), and last without that part when it names the same country
+    (``Myanmar (Burma)``, ``United States (USA)``; not ``Congo (Kinshasa)``, which
+    ``Congo`` alone would make the other Congo)."""
+    text = clean(text)
+
+    def code(spelling: pl.Expr) -> pl.Expr:
+        return fold_key(spelling).replace_strict(_countries(), default=None,
+                                                 return_dtype=pl.String)
+
+    bracketed = r"^([^(]*?)\s*\(([^()]*)\)\s*$"
+    main, aside = (code(text.str.replace(bracketed, part)) for part in ("${1}", "${2}"))
+    found = pl.coalesce(
+        code(text),
+        code(text.str.replace(r"^([^,]+),\s*([^,]+)$", "${2} ${1}")),
+        code(text.str.replace(bracketed, "${2} ${1}")),
+        pl.when(text.str.contains(bracketed) & (main == aside)).then(main),
     )
+    # R writes NA for a missing value: no Namibia ("NAM", "Namibia") and no placeholder
+    named = ~text.str.contains(_NOT_A_NAME) & (fold_key(text) != _R_MISSING)
+    return pl.when(named).then(found)
+
+
+#: What R writes for a missing value, folded (``NA``, ``N.A.``): not Namibia's code.
+_R_MISSING = "na"
 
 
 def state(raw: pl.Expr) -> Rule:
