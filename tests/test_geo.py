@@ -217,6 +217,16 @@ def test_a_country_cell_with_a_digit_slash_or_hash_is_missing(raw: str) -> None:
         ("São Paulo", "saopaulo"),
         ("NSW", "nsw"),
         ("Москва", "москва"),
+        ("Calif.", "ca"),  # AP style (the us package)
+        ("W.Va.", "wv"),
+        ("Mass.", "ma"),
+        ("N. Carolina", "nc"),
+        ("S. Dakota", "sd"),
+        ("Ont.", "on"),  # Canada's abbreviations and former codes
+        ("Nfld.", "nl"),
+        ("PQ", "qc"),
+        ("Armed Forces Europe", "ae"),
+        ("Washington State", "wa"),
     ],
 )
 def test_state(raw: str, expected: str | None) -> None:

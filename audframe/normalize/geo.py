@@ -46,6 +46,11 @@ _STATE_EXTRAS = {
     "colombiebritannique": "bc", "nouveaubrunswick": "nb", "nouvelleecosse": "ns",
     "ileduprinceedouard": "pe", "terreneuveetlabrador": "nl", "terreneuve": "nl",
     "territoiresdunordouest": "nt",
+    # Canada's abbreviations in everyday use, and its former codes (Quebec's PQ, NF)
+    "ont": "on", "que": "qc", "alta": "ab", "sask": "sk", "man": "mb", "nfld": "nl",
+    "pq": "qc", "nf": "nl", "washingtonstate": "wa", "tex": "tx",
+    # the US military's "states" (APO/FPO mail), by name
+    "armedforcesamericas": "aa", "armedforceseurope": "ae", "armedforcespacific": "ap",
 }
 #: What no country code or name holds but placeholders and typos do: a COUNTRY cell with
 #: a digit, ``/``, a backslash or ``#`` is unknown, whatever its letters spell (``N/A`` and
@@ -136,12 +141,25 @@ def _subdivisions() -> dict[str, str]:
     }
 
 
+def _ap_abbreviations() -> dict[str, str]:
+    """The AP style's abbreviations of the US states, DC and territories (``Calif.``,
+    ``N.H.``, ``W.Va.``), from the us package → lowercase code."""
+    import us
+
+    places = [*us.states.STATES_AND_TERRITORIES, us.states.DC]
+    return {p.ap_abbr: p.abbr.lower() for p in places if p.ap_abbr}
+
+
 @cache
 def _states() -> dict[str, str]:
     subs = _subdivisions()
-    codes = [iso.split("-", 1)[1].lower() for iso in subs]
-    table = dict(zip(_fold_all(list(subs.values())), codes, strict=True))
-    table.update({code: code for code in codes})
+    named = {name: iso.split("-", 1)[1].lower() for iso, name in subs.items()}
+    # "N. Carolina", "S. Dakota", "W. Virginia"
+    named |= {f"{name[0]}. {rest}": code for name, code in list(named.items())
+              for first, _, rest in [name.partition(" ")] if first in ("North", "South", "West")}
+    named |= _ap_abbreviations()
+    table = dict(zip(_fold_all(list(named)), named.values(), strict=True))
+    table.update({code: code for code in named.values()})
     table.update(_STATE_EXTRAS)
     return table
 
