@@ -108,8 +108,8 @@ def ref_email(raw: str | None) -> str | None:
     if (d := digest(raw)) is not None:
         return d
     v = base(raw).lower()
-    if v.count("@") != 1 or any(ch in WHITESPACE for ch in v):
-        return None
+    if v.count("@") != 1 or any(ch in WHITESPACE or ch in '<>()[]\\,;:"' for ch in v):
+        return None  # (what wraps or lists addresses: "<john@x.com>", "a@b.co;")
     local, domain = v.split("@")
     labels = domain.split(".")
     if not local or len(labels) < 2 or "" in labels:

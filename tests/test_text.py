@@ -134,6 +134,18 @@ def test_email_trims_every_unicode_space_and_refuses_one_inside() -> None:
     assert norm("EMAIL", ["\u3000Ann.Lee@Example.COM\x85"]) == ["ann.lee@example.com"]
 
 
+@pytest.mark.parametrize(
+    "raw", ["<john@x.com>", "mailto:john@x.com", "john@x.com;", "john@x.com,", '"john@x.com"',
+            "(john@x.com)", "john@[10.0.0.1]", "a\\b@x.com"],
+)
+def test_a_wrapped_or_listed_email_is_reported_not_hashed_as_it_is(raw: str) -> None:
+    # hashed with its wrapping it matches no one; the report says why it was dropped
+    assert one("EMAIL", raw) is None
+    report = audframe.validate(pl.DataFrame({"e": [raw, "o'brien@x.com"]}), {"EMAIL": "e"})
+    assert report.select("valid", "reason").row(0) == (
+        1, "email holds <>, brackets, quotes, ',', ';' or ':' (a wrapped or listed address)")
+
+
 @pytest.mark.parametrize("raw", [None, "", "   ", "\t\n"])
 def test_email_empty_is_missing_never_empty_string(raw: str | None) -> None:
     # SDK mistake: hashing "" for empty cells. Missing is null, never "".

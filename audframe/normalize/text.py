@@ -50,6 +50,8 @@ def email(raw: pl.Expr) -> Rule:
             (v.str.starts_with("@"), "email has no local part"),
             (v.str.ends_with("@"), "email has no domain"),
             (v.str.contains(r"\s"), "email contains whitespace"),
+            (v.str.contains(r'[<>()\[\]\\,;:"]'),
+             "email holds <>, brackets, quotes, ',', ';' or ':' (a wrapped or listed address)"),
             (~domain.str.contains(r"^[^.]+(\.[^.]+)+$"), "email domain is not valid"),
         ],
         empty="email is empty",
