@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import argparse
 import errno
+import html
 import io
 import os
 import re
 import secrets
+import signal
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import orjson
 import polars as pl
@@ -35,6 +38,7 @@ from audframe.sender import (
     audience_id_of,
     check_api_version,
     check_base_url,
+    check_credentials,
 )
 from audframe.stream import payloads_and_report, validate_parquet
 
@@ -45,6 +49,8 @@ SECRET_ENV = "AUDFRAME_APP_SECRET"
 
 
 _PARQUET = (".parquet", ".pq")
+#: The files ``prepare`` writes in its --out folder.
+_PREPARED = ("payloads.ndjson", "report.html", "report.csv")
 
 
 class UsageError(Exception):
@@ -69,6 +75,9 @@ def read_input(path: str) -> pl.LazyFrame:
     if suffix in _PARQUET:
         return pl.scan_parquet(file)
     if suffix in (".csv", ".tsv", ".txt"):
+        with file.open("rb") as head:
+            if head.read(2) in (b"\xff\xfe", b"\xfe\xff"):  # Excel's "Unicode Text"
+                raise UsageError(f"{path!r} is UTF-16 text; save it as CSV UTF-8")
         return pl.scan_csv(file, infer_schema=False, separator="\t" if suffix == ".tsv" else ",")
     if suffix in (".ndjson", ".jsonl"):
         return pl.scan_ndjson(file, infer_schema_length=None)  # a field may start late
@@ -93,7 +102,10 @@ def parse_map(items: Sequence[str] | None) -> dict[str, str] | None:
 
 
 def _say(*lines: str) -> None:
-    print(*lines, sep="\n", flush=True)
+    try:
+        print(*lines, sep="\n", flush=True)
+    except BrokenPipeError:  # the reader stopped (… | head): the work goes on, unprinted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _print_validation(report: pl.DataFrame, rows: int) -> None:
@@ -146,6 +158,34 @@ def _writable(path: str | None, what: str) -> None:
         raise UsageError(f"{what} {path!r} is a folder; give a file name")
     if not target.parent.is_dir():
         raise UsageError(f"{what} {path!r}: folder {str(target.parent)!r} does not exist")
+    _can_write_in(target.parent, f"{what} {path!r}")
+
+
+def _can_write_in(folder: Path, what: str) -> None:
+    """Refuse, before any work, a folder no file can be written in (read-only, /proc)."""
+    try:
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as exc:
+        raise UsageError(f"{what}: cannot write in {str(folder)!r} ({exc.strerror})") from None
+
+
+def _distinct_files(args: argparse.Namespace) -> None:
+    """Refuse, before any work, an output that is the input or the journal (it would be
+    overwritten), or a journal that is the input."""
+    def same(a: str | Path | None, b: str | Path | None) -> bool:
+        return a is not None and b is not None and Path(a).resolve() == Path(b).resolve()
+
+    out = getattr(args, "out", None)
+    outputs = [("--html", getattr(args, "html", None)),
+               *((f"--out {out}/{n}", Path(out) / n) for n in _PREPARED if out)]
+    for name, path in outputs:
+        for other, taken in (("the input", args.input), ("--journal", getattr(args, "journal",
+                                                                                None))):
+            if same(path, taken):
+                raise UsageError(f"{name} is {other}, which it would overwrite; give "
+                                 "another path")
+    if same(getattr(args, "journal", None), args.input):
+        raise UsageError("--journal is the input, which it would overwrite; give another path")
 
 
 def _journal(path: str | None) -> None:
@@ -161,7 +201,10 @@ def _journal(path: str | None) -> None:
 def _input(args: argparse.Namespace) -> tuple[pl.LazyFrame, dict[str, str]]:
     frame = read_input(args.input)
     columns = frame.collect_schema().names()
-    if len(columns) == 1 and (separator := next((c for c in ";|\t" if c in columns[0]), None)):
+    csv = Path(args.input).suffix.lower() in (".csv", ".txt")
+    if csv and not args.map and len(columns) == 1 and (
+        separator := next((c for c in ";|\t" if c in columns[0]), None)
+    ):
         raise UsageError(
             f"{args.input!r} looks separated by {separator!r}, not commas: audframe reads "
             "comma-separated CSV (tab-separated as .tsv); save it with commas"
@@ -169,6 +212,11 @@ def _input(args: argparse.Namespace) -> tuple[pl.LazyFrame, dict[str, str]]:
     mapping = resolve_mapping(frame, parse_map(args.map))
     if not args.map:
         _say("columns recognised by name: " + ", ".join(f"{k}={c}" for k, c in mapping.items()))
+    if "PHONE" in mapping and "COUNTRY" not in mapping and not args.default_country:
+        print("audframe: PHONE without a COUNTRY column or --default-country: only numbers "
+              "written with their calling code (+1 650 555 1212, 44 20 7183 8750) are read; "
+              "national ones (650 555 1212) are not: pass --default-country",
+              file=sys.stderr, flush=True)
     return frame, mapping
 
 
@@ -213,6 +261,7 @@ def _prepared(args: argparse.Namespace) -> tuple[Payloads, pl.DataFrame, int]:
 def cmd_validate(args: argparse.Namespace) -> int:
     """``audframe validate``: the report in the terminal, optionally as HTML."""
     _writable(args.html, "--html")
+    _distinct_files(args)
     frame, mapping = _input(args)
     report = _validated(args, frame, mapping)
     _warn_email_extern_ids(frame, mapping)
@@ -253,9 +302,12 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {args.out!r} is a file; give a folder (made if missing)")
+    _distinct_files(args)
+    _can_write_in(next(p for p in (out, *out.absolute().parents) if p.exists()),
+                  f"--out {args.out!r}")
     payloads, report, _ = _prepared(args)
     out.mkdir(parents=True, exist_ok=True)
-    names = ("payloads.ndjson", "report.html", "report.csv")
+    names = _PREPARED
     # Written beside, then renamed into place together: an interrupted run leaves the
     # folder as it was, never a cut payloads file beside an earlier run's report.
     parts = {name: out / f".{name}.part" for name in names}
@@ -320,39 +372,48 @@ def _resume_hint(args: argparse.Namespace) -> str:
 def cmd_upload(args: argparse.Namespace) -> int:
     """``audframe upload``: the whole job, with progress and the upload report."""
     token = _token(args)
+    if args.emulator:
+        token = token or secrets.token_urlsafe(24)
+    if token is None:  # _token() refused this already, unless --emulator made one
+        raise UsageError(f"no access token: set {_token_variable(args.token_env)}")
+    app_secret = os.environ.get(SECRET_ENV)
     # Options are refused before any row is read.
-    audience_id_of(args.audience_id)
+    audience = audience_id_of(args.audience_id)
     _writable(args.html, "--html")
     _journal(args.journal)
+    _distinct_files(args)
     if not args.emulator:
         check_base_url(args.base_url)
+    check_credentials(token, app_secret, None if args.emulator else args.base_url)
     check_api_version(args.api_version)
     payloads, validation, rows = _prepared(args)
+    if not payloads.stats.estimated_num_total:
+        _write_report(args, validation)
+        print("audframe: nothing was sent: no row has a valid match key (see the report "
+              "above; check --map and --default-country)", file=sys.stderr, flush=True)
+        return 1
     operation = "remove" if args.remove else "replace" if args.replace else "add"
     emulator = None
     base_url = args.base_url
     if args.emulator:
-        token = token or secrets.token_urlsafe(24)
         emulator = GraphEmulator(token=token, latency=args.emulator_latency).start()
         base_url = emulator.url
         _say("", f"sending to the built-in Graph API emulator at {base_url}")
-    if token is None:  # _token() refused this already, unless --emulator made one
-        raise UsageError(f"no access token: set {_token_variable(args.token_env)}")
-    app_secret = os.environ.get(SECRET_ENV)
     started = time.perf_counter()
     try:
         with Sender(token, app_secret=app_secret, base_url=base_url,
                     api_version=args.api_version, concurrency=args.concurrency,
                     progress=None if args.progress else False) as sender:
             send = getattr(sender, operation)
-            upload = send(args.audience_id, payloads, journal=args.journal)
+            upload = send(audience, payloads, journal=args.journal)
     except (GraphAPIError, TransportError) as exc:
+        _write_report(args, validation, f"<p>The upload failed: {html.escape(str(exc))}</p>")
         print(f"audframe: upload failed: {exc}", f"audframe: {_resume_hint(args)}", sep="\n",
               file=sys.stderr, flush=True)
         return 1
     finally:
         if emulator is not None:
-            held = (emulator.audience(args.audience_id) or {}).get("size") or 0
+            held = (emulator.audience(audience) or {}).get("size") or 0
             emulator.stop()
     seconds = time.perf_counter() - started
     earlier = upload.batches_table.filter("resumed")
@@ -368,17 +429,18 @@ def cmd_upload(args: argparse.Namespace) -> int:
          f"elapsed: {seconds:.2f} s, {sent / max(seconds, 1e-9):,.0f} rows/s")
     if emulator is not None:
         fresh = " (a new emulator each run: it holds only what this run sent)"
-        _say(f"the emulated audience {args.audience_id} now holds {held:,} people"
+        _say(f"the emulated audience {audience} now holds {held:,} people"
              + (fresh if earlier.height else ""))
+    _write_report(args, validation, upload._repr_html_())
+    return 0
+
+
+def _write_report(args: argparse.Namespace, validation: pl.DataFrame, extra: str = "") -> None:
+    """The --html report of ``upload``, if asked: the validation report, then ``extra``."""
     if args.html:
         Path(args.html).write_text(report_html(validation, title=f"audframe: {args.input}",
-                                               extra=upload._repr_html_()), encoding="utf-8")
+                                               extra=extra), encoding="utf-8")
         _say(f"HTML report written to {args.html}")
-    if not upload.rows:
-        print("audframe: nothing was sent: no row has a valid match key (see the report "
-              "above; check --map and --default-country)", file=sys.stderr, flush=True)
-        return 1
-    return 0
 
 
 def cmd_emulator(args: argparse.Namespace) -> int:
@@ -463,25 +525,55 @@ def main(argv: Sequence[str] | None = None) -> int:
             if isinstance(stream, io.TextIOWrapper):
                 stream.reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(argv)
+    previous = _on_sigterm()
     try:
         status: int = args.run(args)
     except BrokenPipeError:  # the reader stopped (audframe validate … | head): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush
         return 0
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         hint = f"; {_resume_hint(args)}" if args.command == "upload" else ""
-        print(f"audframe: interrupted{hint}", file=sys.stderr, flush=True)
-        return 130
+        print(f"audframe: {'terminated' if isinstance(exc, _Terminated) else 'interrupted'}"
+              f"{hint}", file=sys.stderr, flush=True)
+        return 143 if isinstance(exc, _Terminated) else 130
     except (UsageError, AudframeError, ValueError, OSError) as exc:
         _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     except pl.exceptions.PolarsError as exc:
-        first = str(exc).splitlines()[0]
-        ndjson = Path(getattr(args, "input", "")).suffix.lower() in (".ndjson", ".jsonl")
-        hint = ("save the file as UTF-8" if "utf-8" in first.lower() else
-                "check that each line is one JSON object" if ndjson else
-                "check that it has a header row, one separator and closed quotes")
-        _fail(f"could not read {args.input!r}: {first}; {hint}")
+        _fail(_read_error(args.input, str(exc).splitlines()[0]))
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return status
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (``timeout``, ``docker stop``, systemd): stopped as Ctrl-C stops an upload,
+    so the batches in flight are journaled and the temporary spool is removed."""
+
+
+def _terminate(signum: int, frame: object) -> NoReturn:
+    raise _Terminated
+
+
+def _on_sigterm() -> Any:
+    """Stop on SIGTERM as on Ctrl-C (see :class:`_Terminated`); the handler it replaces,
+    or None outside the main thread (where no handler can be set)."""
+    try:
+        return signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:
+        return None
+
+
+def _read_error(path: str, first: str) -> str:
+    """The message for an input polars cannot read, with advice for its format; never the
+    text of the file (polars quotes the line it failed on, which holds customer data)."""
+    suffix = Path(path).suffix.lower()
+    hint = ("save the file as UTF-8" if "utf-8" in first.lower() else
+            "check that it is a Parquet file (not another file renamed)" if suffix in _PARQUET
+            else "check that each line is one JSON object" if suffix in (".ndjson", ".jsonl")
+            else "check that it has a header row, one separator and closed quotes")
+    quoted = re.sub(r"`[^`]*(`|$)|'[^']*('|$)|\"[^\"]*(\"|$)", "…", first)
+    return f"could not read {path!r}: {quoted}; {hint}"
 
 
 if __name__ == "__main__":  # pragma: no cover

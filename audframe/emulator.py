@@ -687,6 +687,9 @@ class GraphEmulator:
     ) -> _Reply:
         url = urlsplit(raw_url)
         params = dict(parse_qsl(url.query, keep_blank_values=True))
+        if "access_token" in params:  # Graph takes it there; URLs end up in logs
+            self.violations.append("access_token in the URL (it belongs in a header or the "
+                                   "body)")
         params.update(form)
         token = params.get("access_token")
         auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")

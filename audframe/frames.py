@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TypeVar
 
 import polars as pl
@@ -16,6 +17,7 @@ __all__ = [
     "column_batches",
     "column_names",
     "key_columns",
+    "listed_columns",
     "require_columns",
 ]
 
@@ -34,14 +36,29 @@ def key_columns(frame: pl.DataFrame | pl.LazyFrame) -> list[str]:
     return [k for k in KEYS if k in present]
 
 
+#: Columns an error message names at most (a wide export has thousands).
+_LISTED = 40
+
+
+def listed_columns(names: Sequence[str]) -> str:
+    """``'a', 'b', …`` for messages: the first :data:`_LISTED` names, then how many more."""
+    shown = ", ".join(repr(c) for c in names[:_LISTED]) or "none"
+    return shown + (f" and {len(names) - _LISTED:,} more" if len(names) > _LISTED else "")
+
+
 def require_columns(frame: pl.DataFrame | pl.LazyFrame, wanted: Iterable[str]) -> None:
-    """Raise ColumnNotFoundError naming the missing columns and the ones that exist."""
+    """Raise ColumnNotFoundError naming the missing columns and the ones that exist (and
+    one that differs only in its Unicode form: ``prénom`` typed and stored decomposed)."""
     have = column_names(frame)
     missing = [c for c in wanted if c not in have]
     if missing:
+        nfc = {unicodedata.normalize("NFC", c): c for c in have}
+        alike = [(c, nfc[n]) for c in missing if (n := unicodedata.normalize("NFC", c)) in nfc]
+        hint = "".join(f"; {c!r} is written with other Unicode code points in the file "
+                       "(decomposed accents): copy the name from the file" for c, _ in alike)
         raise ColumnNotFoundError(
             f"column {', '.join(repr(c) for c in missing)} not found; "
-            f"columns are: {', '.join(repr(c) for c in have)}"
+            f"columns are: {listed_columns(have)}{hint}"
         )
 
 

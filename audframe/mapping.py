@@ -9,7 +9,7 @@ from collections.abc import Mapping
 import polars as pl
 
 from audframe.errors import ColumnNotFoundError, UnknownKeyError
-from audframe.frames import column_names, require_columns
+from audframe.frames import column_names, listed_columns, require_columns
 from audframe.keys import DOB, DOB_ALIASES, INPUT_KEYS, KEYS, canonical_key
 
 __all__ = ["ALIASES", "detect_mapping", "resolve_mapping"]
@@ -47,7 +47,7 @@ def detect_mapping(frame: pl.DataFrame | pl.LazyFrame) -> dict[str, str]:
     if not found:
         raise ColumnNotFoundError(
             "no column is named like a Meta key; columns are: "
-            f"{', '.join(repr(c) for c in column_names(frame))}; pass a mapping such as "
+            f"{listed_columns(column_names(frame))}; pass a mapping such as "
             "{'EMAIL': 'your_email_column'} (on the command line: --map EMAIL=your_email_column)"
         )
     order = [*KEYS, DOB]

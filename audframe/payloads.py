@@ -47,7 +47,7 @@ import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from audframe.distinct import ROWS_PER_CHUNK
 from audframe.errors import NotHashedError, ValidationError
-from audframe.frames import key_columns
+from audframe.frames import key_columns, listed_columns
 from audframe.keys import HASHED_KEYS, KEYS
 from audframe.schemas import (
     DIGEST,
@@ -605,7 +605,7 @@ class Payloads(Iterator[Chunk]):
             raise ValidationError(
                 "the frame has no match-key column (EMAIL, PHONE, …; a LOOKALIKE_VALUE "
                 "alone cannot match anyone); its columns are "
-                f"{', '.join(shape.collect_schema().names()) or 'none'}: hash a normalized "
+                f"{listed_columns(shape.collect_schema().names())}: hash a normalized "
                 "frame (audframe.prepare(frame, mapping) does both)"
             )
         dtypes = shape.collect_schema()

@@ -74,7 +74,7 @@ MAX_CONCURRENCY = 32
 def audience_id_of(audience_id: str | int) -> str:
     """The audience id as Graph takes it (digits), or ValueError."""
     audience = str(audience_id).strip()
-    if not audience.isdigit():
+    if not (audience.isascii() and audience.isdigit()):  # not "١٢" or "²"
         raise ValueError(f"audience_id must be the audience's numeric id, got {audience!r}")
     return audience
 
@@ -86,16 +86,55 @@ Chunk = Mapping[str, Any]
 _VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
 
 
+#: Hosts plain http may go to: this machine (the emulator). Anywhere else the token would
+#: travel unencrypted.
+_LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
 def check_base_url(base_url: str) -> None:
-    """Refuse a ``base_url`` that is not a plain http(s) URL (ValueError, never echoing it:
-    it may hold credentials)."""
+    """Refuse a ``base_url`` that is not a plain https URL (http only to this machine), or
+    that names the API version (ValueError, never echoing it: it may hold credentials)."""
     parts = urlsplit(base_url)
     if (parts.scheme not in ("http", "https") or not parts.hostname or parts.username
             or parts.password or parts.query or parts.fragment):
         raise ValueError(
-            "base_url must be a plain http(s) URL such as https://graph.facebook.com, "
-            "without credentials, query or fragment: the token goes in access_token"
+            "base_url must be a plain https URL such as https://graph.facebook.com, "
+            "without credentials, query or fragment (the token travels in a header)"
         )
+    if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
+        raise ValueError("base_url must use https: over http the token would travel "
+                         "unencrypted (plain http goes only to this machine, the emulator)")
+    if re.search(r"/v\d+\.\d+/?$", parts.path):
+        raise ValueError("base_url names an API version; give the host alone and the version "
+                         "as api_version (--api-version)")
+
+
+def check_credentials(access_token: Any, app_secret: Any, base_url: str | None = None) -> None:
+    """Refuse a token or app secret no Graph API one can be, or a ``base_url`` that holds
+    one (ValueError, never echoing them)."""
+    if not isinstance(access_token, str) or not access_token.strip():
+        raise ValueError("access_token must be a non-empty string")
+    if not _VISIBLE_ASCII.fullmatch(access_token):  # never echoed: it is the token
+        raise ValueError(
+            "access_token holds characters no Graph token has (spaces, line breaks, "
+            "non-ASCII): copy the token again, without quotes or line breaks"
+        )
+    if app_secret is not None and not (isinstance(app_secret, str)
+                                       and _VISIBLE_ASCII.fullmatch(app_secret)):
+        raise ValueError("app_secret holds characters no app secret has (spaces, line "
+                         "breaks, non-ASCII): copy it again from the app's settings")
+    for name, secret in (("access_token", access_token), ("app_secret", app_secret)):
+        if secret is not None and len(secret) < SCRUBBED_LENGTH:
+            # Messages are scrubbed of secrets; one this short could not be told
+            # from ordinary text (a token "t" would blot out every t).
+            raise ValueError(
+                f"{name} is shorter than {SCRUBBED_LENGTH} characters, which no real "
+                f"one is: copy it again (the emulator takes any token of "
+                f"{SCRUBBED_LENGTH} or more)"
+            )
+        if secret is not None and base_url is not None and secret.lower() in base_url.lower():
+            raise ValueError(f"base_url holds the {name}; give the host alone (the token "
+                             "travels in a header)")
 
 
 def check_api_version(api_version: str) -> None:
@@ -169,26 +208,8 @@ class Sender:
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
     ) -> None:
-        if not isinstance(access_token, str) or not access_token.strip():
-            raise ValueError("access_token must be a non-empty string")
-        if not _VISIBLE_ASCII.fullmatch(access_token):  # never echoed: it is the token
-            raise ValueError(
-                "access_token holds characters no Graph token has (spaces, line breaks, "
-                "non-ASCII): copy the token again, without quotes or line breaks"
-            )
-        if app_secret is not None and not _VISIBLE_ASCII.fullmatch(app_secret):
-            raise ValueError("app_secret holds characters no app secret has (spaces, line "
-                             "breaks, non-ASCII): copy it again from the app's settings")
-        for name, secret in (("access_token", access_token), ("app_secret", app_secret)):
-            if secret is not None and len(secret) < SCRUBBED_LENGTH:
-                # Messages are scrubbed of secrets; one this short could not be told
-                # from ordinary text (a token "t" would blot out every t).
-                raise ValueError(
-                    f"{name} is shorter than {SCRUBBED_LENGTH} characters, which no real "
-                    f"one is: copy it again (the emulator takes any token of "
-                    f"{SCRUBBED_LENGTH} or more)"
-                )
         check_base_url(base_url)
+        check_credentials(access_token, app_secret, base_url)
         check_api_version(api_version)
         if not 1 <= concurrency <= MAX_CONCURRENCY:
             raise ValueError(

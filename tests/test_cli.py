@@ -391,25 +391,33 @@ def _line_with(proc: subprocess.Popen[str], text: str) -> str:
     raise AssertionError(f"{text!r} never came; stdout was: {''.join(seen)[-2000:]}")
 
 
-def test_ctrl_c_mid_upload_says_how_to_resume_and_the_rerun_does(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("stop", "status", "word"), [(signal.SIGINT, 130, "interrupted"),
+                                                      (signal.SIGTERM, 143, "terminated")])
+def test_ctrl_c_mid_upload_says_how_to_resume_and_the_rerun_does(
+    tmp_path: Path, stop: signal.Signals, status: int, word: str
+) -> None:
+    # SIGTERM (timeout, docker stop) as Ctrl-C: in-flight batches journaled, spool removed
     journal = tmp_path / "j.sqlite"
+    spool = tmp_path / "tmp"
+    spool.mkdir()
     args = ["upload", PARQUET, "--audience-id", "5", "--emulator", "--emulator-latency",
             "0.2", "--batch-size", "500", "--concurrency", "1", "--no-progress",
             "--default-country", "US", "--journal", str(journal)]
-    proc = _cli(*args, env={"AUDFRAME_ACCESS_TOKEN": "tok-ctrl-c"})
+    proc = _cli(*args, env={"AUDFRAME_ACCESS_TOKEN": "tok-ctrl-c", "TMPDIR": str(spool)})
     try:
         _line_with(proc, "sending to the built-in Graph API emulator")
         time.sleep(1.0)  # a few batches acknowledged at 0.2 s each
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop)
         _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 130, err
+    assert proc.returncode == status, err
     assert err.strip().splitlines()[-1] == (
-        f"audframe: interrupted; rerun the same command to resume from {journal}"
+        f"audframe: {word}; rerun the same command to resume from {journal}"
     )
     assert "Traceback" not in err
+    assert list(spool.iterdir()) == []  # the spool of digests is gone
     again = _cli(*args, env={"AUDFRAME_ACCESS_TOKEN": "tok-ctrl-c"})
     out, err = again.communicate(timeout=120)
     assert again.returncode == 0, err
@@ -457,7 +465,7 @@ def test_a_base_url_that_is_no_url_is_refused_before_any_row_is_read(
     monkeypatch.setenv("AUDFRAME_ACCESS_TOKEN", "EAAtoken-for-this-test")
     status, out, err = run(["upload", PARQUET, "--audience-id", "1", "--base-url", "notaurl"],
                            capsys)
-    assert status == 2 and "plain http(s) URL" in err and "rows read" not in out
+    assert status == 2 and "plain https URL" in err and "rows read" not in out
     assert "EAAtoken" not in err
 
 
@@ -492,3 +500,161 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["--version"])
     assert info.value.code == 0 and capsys.readouterr().out.strip() == "audframe 0.1.0"
+
+
+def test_a_closed_output_pipe_does_not_stop_the_work(tmp_path: Path) -> None:
+    # audframe upload … | head -1: the upload and its files still happen
+    out = tmp_path / "out"
+    journal = tmp_path / "j.sqlite"
+    for args in (["prepare", PARQUET, "--out", str(out)],
+                 ["upload", PARQUET, "--audience-id", "5", "--emulator", "--no-progress",
+                  "--journal", str(journal)]):
+        proc = _cli(*args, "--default-country", "US", env={})
+        assert proc.stdout is not None
+        proc.stdout.readline()
+        proc.stdout.close()
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    assert sorted(p.name for p in out.iterdir()) == ["payloads.ndjson", "report.csv",
+                                                      "report.html"]
+    assert journal.stat().st_size > 0
+
+
+def test_an_output_that_is_the_input_or_the_journal_is_refused_before_any_work(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("email\na@b.co\n")
+    journal = tmp_path / "j.sqlite"
+    for argv, needle in [
+        (["validate", str(source), "--html", str(source)], "--html is the input"),
+        (["upload", str(source), "--audience-id", "5", "--emulator", "--html", str(journal),
+          "--journal", str(journal)], "--html is --journal"),
+        (["upload", str(source), "--audience-id", "5", "--emulator", "--journal", str(source)],
+         "not an upload journal"),
+        (["prepare", str(tmp_path / "report.csv"), "--out", str(tmp_path)],
+         "is the input, which it would overwrite"),
+    ]:
+        if argv[0] == "prepare":
+            (tmp_path / "report.csv").write_text("email\na@b.co\n")
+        status, out, err = run(argv, capsys)
+        assert status == 2 and needle in err and "rows read" not in out, (argv, err)
+    assert source.read_text() == "email\na@b.co\n" and not journal.exists()
+
+
+@pytest.mark.parametrize(("argv", "env", "needle"), [
+    (["--audience-id", "5"], {"AUDFRAME_ACCESS_TOKEN": "short"}, "shorter than 8"),
+    (["--audience-id", "5"], {"AUDFRAME_ACCESS_TOKEN": "EAAtok en-1234"}, "copy the token"),
+    (["--audience-id", "5", "--emulator"], {"AUDFRAME_APP_SECRET": "sec ret-12"},
+     "app_secret holds"),
+    (["--audience-id", "١٢", "--emulator"], {}, "numeric id"),
+    (["--audience-id", "5", "--emulator", "--html", "/proc/report.html"], {}, "cannot write"),
+    (["--audience-id", "5", "--base-url", "https://graph.facebook.com/EAAtoken-xyz-123"],
+     {"AUDFRAME_ACCESS_TOKEN": "EAAtoken-xyz-123"}, "base_url holds the access_token"),
+])
+def test_options_are_refused_before_any_row_is_read(
+    argv: list[str], env: dict[str, str], needle: str, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("AUDFRAME_ACCESS_TOKEN", "AUDFRAME_APP_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    status, out, err = run(["upload", PARQUET, *argv], capsys)
+    assert status == 2 and needle in err and "rows read" not in out, err
+    assert "EAAtok" not in err and "sec ret" not in err
+
+
+def test_a_row_polars_cannot_parse_is_not_quoted_in_the_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    source = tmp_path / "u.csv"
+    source.write_text('email,phone\njohn@pii.com,650\n"mary.secret@pii.com,650\n')
+    status, _, err = run(["validate", str(source)], capsys)
+    assert status == 2 and "could not read" in err and "closed quotes" in err
+    assert "secret" not in err and "pii" not in err
+
+
+@pytest.mark.parametrize(("name", "content", "needle"), [
+    ("x.parquet", b"email\na@b.co\n", "check that it is a Parquet file"),
+    ("x.csv", "email\na@b.co\n".encode("utf-16"), "is UTF-16 text; save it as CSV UTF-8"),
+    ("x.txt", "email\tphone\na@b.co\t1\n".encode("utf-16"), "is UTF-16 text"),
+])
+def test_an_input_of_another_format_says_what_it_is(
+    name: str, content: bytes, needle: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / name).write_bytes(content)
+    status, _, err = run(["validate", str(tmp_path / name)], capsys)
+    assert status == 2 and needle in err, err
+    assert "header row" not in err
+
+
+def test_a_single_column_named_with_a_semicolon_is_read_when_mapped(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import polars as pl
+
+    path = tmp_path / "x.parquet"
+    pl.DataFrame({"Email; primary": ["a@b.co"]}).write_parquet(path)
+    status, out, err = run(["validate", str(path), "--map", "EMAIL=Email; primary"], capsys)
+    assert status == 0 and "rows read: 1" in out, err
+
+
+def test_a_cli_user_is_told_when_phones_have_no_region(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    source = tmp_path / "f.csv"
+    source.write_text("email,phone\na@b.com,6505551212\n")
+    status, _, err = run(["validate", str(source)], capsys)
+    assert status == 0 and "pass --default-country" in err
+    status, _, err = run(["validate", str(source), "--default-country", "US"], capsys)
+    assert status == 0 and "default-country" not in err
+
+
+def test_a_wide_file_lists_some_columns_and_a_decomposed_name_is_explained(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    wide = tmp_path / "wide.csv"
+    wide.write_text(",".join(f"c{i}" for i in range(500)) + "\n" + ",".join("x" * 500) + "\n")
+    status, _, err = run(["validate", str(wide)], capsys)
+    assert status == 2 and "'c39' and 460 more" in err and "'c40'" not in err
+    nfd = tmp_path / "nfd.csv"
+    nfd.write_text("email,pre\u0301nom\na@b.co,Ann\n")
+    status, _, err = run(["validate", str(nfd), "--map", "FN=pr\u00e9nom"], capsys)
+    assert status == 2 and "written with other Unicode code points" in err
+
+
+def test_an_upload_that_fails_still_writes_its_html_report(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("AUDFRAME_ACCESS_TOKEN", "EAAtoken-for-this-test")
+    page = tmp_path / "r.html"
+    with GraphEmulator(token="EAAother-token-1234") as emu:  # the token is refused: 190
+        status, _, err = run(["upload", PARQUET, "--audience-id", " 12 ", "--base-url", emu.url,
+                              "--html", str(page), "--no-progress", "--default-country", "US"],
+                             capsys)
+    assert status == 1 and "upload failed" in err
+    text = page.read_text()
+    assert "The upload failed" in text and "<svg" in text  # and the validation report
+    assert "EAAtoken-for-this-test" not in text
+
+
+def test_an_emulated_upload_names_the_audience_as_sent(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AUDFRAME_ACCESS_TOKEN", raising=False)
+    status, out, _ = run(["upload", PARQUET, "--audience-id", " 12 ", "--emulator",
+                          "--no-progress", "--default-country", "US"], capsys)
+    assert status == 0
+    assert re.search(r"the emulated audience 12 now holds [1-9][\d,]* people", out)
+
+
+def test_an_empty_replace_exits_1_like_any_upload_with_nothing_to_send(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    source = tmp_path / "bad.csv"
+    source.write_text("email\nnot-an-email\n")
+    monkeypatch.delenv("AUDFRAME_ACCESS_TOKEN", raising=False)
+    status, _, err = run(["upload", str(source), "--audience-id", "5", "--emulator",
+                          "--replace", "--no-progress"], capsys)
+    assert status == 1 and "nothing was sent" in err

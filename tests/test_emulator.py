@@ -54,6 +54,14 @@ def test_token_is_checked(emulator: GraphEmulator) -> None:
     assert ok.status_code == 200
     assert emulator.members("1")  # only the accepted request changed anything
     assert len(emulator.members("1")) == 1
+    assert emulator.violations == []
+    # Graph takes it in the URL too, where logs keep it: answered, and a violation
+    fields = {k: v if isinstance(v, str) else json.dumps(v)
+              for k, v in users(make_rows(1), sid=2).items()}
+    leaky = requests.post(f"{emulator.url}/v21.0/1/users?access_token={TOKEN}", data=fields,
+                          timeout=10)
+    assert leaky.status_code == 200
+    assert emulator.violations == ["access_token in the URL (it belongs in a header or the body)"]
 
 
 def test_appsecret_proof_is_required_when_the_app_secret_is_set() -> None:

@@ -200,9 +200,10 @@ def test_a_frame_without_key_columns_is_refused_naming_its_columns() -> None:
     # raw source columns: hash would return them unchanged, and nothing would be hashed
     raw = pl.DataFrame({"email": ["a@b.co"], "Phone": ["650"]})
     for source in (raw, raw.lazy()):
-        with pytest.raises(ValidationError, match=r"no Meta-key column.*columns are email, Phone"):
+        with pytest.raises(ValidationError,
+                           match=r"no Meta-key column.*columns are 'email', 'Phone'"):
             audframe.hash(source)
-        with pytest.raises(ValidationError, match=r"its columns are email, Phone"):
+        with pytest.raises(ValidationError, match=r"its columns are 'email', 'Phone'"):
             audframe.to_payloads(source)
 
 

@@ -279,9 +279,25 @@ def test_a_token_no_graph_token_looks_like_is_refused_unseen(token: str) -> None
     "graph.facebook.com",
 ])
 def test_a_base_url_with_credentials_is_refused_unseen(base_url: str) -> None:
-    with pytest.raises(ValueError, match="plain http") as info:
+    with pytest.raises(ValueError, match="plain https") as info:
         Sender(TOKEN, base_url=base_url)
     assert TOKEN not in str(info.value)
+
+
+@pytest.mark.parametrize(("base_url", "message"), [
+    (f"https://graph.facebook.com/{TOKEN}", "base_url holds the access_token"),
+    (f"https://graph.facebook.com/{APP_SECRET.upper()}", "base_url holds the app_secret"),
+    ("http://graph.facebook.com", "must use https"),  # the token would go unencrypted
+    ("https://graph.facebook.com/v21.0", "names an API version"),
+])
+def test_a_base_url_that_would_leak_or_misroute_is_refused_unseen(
+    base_url: str, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message) as info:
+        Sender(TOKEN, app_secret=APP_SECRET, base_url=base_url)
+    assert TOKEN not in str(info.value) and APP_SECRET.lower() not in str(info.value).lower()
+    for local in ("http://127.0.0.1:8000", "http://localhost", "http://[::1]:1"):
+        Sender(TOKEN, base_url=local).close()  # the emulator's
 
 
 def test_a_list_of_chunks_is_sent_as_it_was_checked(

@@ -1026,7 +1026,7 @@ def test_a_second_ctrl_c_while_replies_are_awaited_loses_no_reply(
 
 
 def test_a_base_url_requests_cannot_send_to_fails_at_once(make_sender: MakeSender) -> None:
-    sender = make_sender("http://exa mple.com", max_attempts=8, backoff_base=1.0)
+    sender = make_sender("https://exa mple.com", max_attempts=8, backoff_base=1.0)
     started = time.monotonic()
     with pytest.raises(TransportError, match="base_url is not a URL requests can send to"):
         sender.add("5", make_chunks(make_rows(3), 3))
