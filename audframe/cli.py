@@ -457,7 +457,11 @@ def cmd_emulator(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``audframe`` command."""
-    parser = _Parser(prog="audframe", description="Customer tables into Meta Custom Audiences.")
+    parser = _Parser(
+        prog="audframe", description="Customer tables into Meta Custom Audiences.",
+        epilog="exit status: 0 done; 1 an upload failed or had nothing to send; 2 a mistake "
+        "in the command or the input; 130 interrupted (Ctrl-C); 143 terminated (SIGTERM)",
+    )
     parser.add_argument("--version", action="version", version=f"audframe {__version__}")
     subs = parser.add_subparsers(dest="command", required=True)
 
