@@ -349,14 +349,16 @@ def test_ndjson_input_remove_replace_html_and_journal_resume(
     assert "it holds only what this run sent" in again[1]
 
 
+@pytest.mark.parametrize("mode", [[], ["--replace"]])  # (an empty replace cannot be sent)
 def test_an_upload_with_nothing_to_send_exits_1(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    mode: list[str],
 ) -> None:
     source = tmp_path / "bad.csv"
     source.write_text("email\nnot-an-email\n@\n")
     monkeypatch.delenv("AUDFRAME_ACCESS_TOKEN", raising=False)
     status, out, err = run(["upload", str(source), "--audience-id", "5", "--emulator",
-                            "--no-progress"], capsys)
+                            "--no-progress", *mode], capsys)
     assert status == 1
     assert "email has no @" in out
     assert "nothing was sent: no row has a valid match key" in err
@@ -648,13 +650,3 @@ def test_an_emulated_upload_names_the_audience_as_sent(
     assert status == 0
     assert re.search(r"the emulated audience 12 now holds [1-9][\d,]* people", out)
 
-
-def test_an_empty_replace_exits_1_like_any_upload_with_nothing_to_send(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    source = tmp_path / "bad.csv"
-    source.write_text("email\nnot-an-email\n")
-    monkeypatch.delenv("AUDFRAME_ACCESS_TOKEN", raising=False)
-    status, _, err = run(["upload", str(source), "--audience-id", "5", "--emulator",
-                          "--replace", "--no-progress"], capsys)
-    assert status == 1 and "nothing was sent" in err
