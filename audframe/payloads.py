@@ -32,9 +32,10 @@ import re
 import secrets
 import shutil
 import tempfile
+import threading
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -386,17 +387,16 @@ class _Spool:
         self.rows_read = 0
         self.rows_kept = 0
 
-    def write(self, batches: Iterable[pl.DataFrame], keys: list[str], hashed: list[str]) -> None:
-        """Clean, check, count and store every batch; NotHashedError at the first bad one."""
+    def write(self, batches: Iterable[pl.DataFrame], keys: list[str], hashed: list[str],
+              dtypes: Mapping[str, pl.DataType]) -> None:
+        """Clean, check, count and store every batch; NotHashedError at the first bad one.
+
+        Every batch must be a DataFrame with the first batch's key columns (``keys``)
+        and their ``dtypes`` (a Null column, all missing, goes with any)."""
         writer: pa.ipc.RecordBatchFileWriter | None = None
         try:
             for n, batch in enumerate(batches, 1):
-                missing = [k for k in keys if k not in batch.columns]
-                if missing:
-                    raise ValidationError(
-                        f"batch {n} lacks {', '.join(missing)}, which the first batch has: "
-                        "every batch of one upload needs the same key columns"
-                    )
+                _same_as_first(n, batch, keys, dtypes)
                 self.rows_read += batch.height
                 kept = _checked(batch, keys, hashed)
                 if not kept.height:
@@ -430,6 +430,27 @@ class _Spool:
                         yield part
 
         return _rechunk(parts(), rows)
+
+
+def _same_as_first(
+    n: int, batch: Any, keys: list[str], dtypes: Mapping[str, pl.DataType]
+) -> None:
+    """Refuse a later batch that is no DataFrame, or whose key columns or their dtypes
+    differ from the first batch's (its checks would not have held for it)."""
+    if not isinstance(batch, pl.DataFrame):
+        raise TypeError(f"batch {n} is a {type(batch).__name__}; every batch of one upload "
+                        "is a hashed polars DataFrame")
+    have = key_columns(batch)
+    if have != keys:
+        raise ValidationError(
+            f"batch {n} has the key columns {', '.join(have) or 'none'}, the first batch "
+            f"{', '.join(keys)}: every batch of one upload needs the same key columns"
+        )
+    odd = [f"{k} is {batch.schema[k]}, not {dtypes[k]}" for k in keys
+           if batch.schema[k] != dtypes[k] and pl.Null not in (batch.schema[k], dtypes[k])]
+    if odd:
+        raise ValidationError(f"batch {n}: {'; '.join(odd)} as in the first batch: every "
+                              "batch of one upload needs the same dtypes")
 
 
 def _arrow_views(frame: pl.DataFrame) -> Any:
@@ -644,7 +665,7 @@ class Payloads(Iterator[Chunk]):
             # finds fewer repeated values per morsel (prepare of a LazyFrame: 2.8 -> 2.2 s
             # per 1M rows; the whole lazy pipeline: 4.95 -> 4.55 s).
             with pl.Config(streaming_chunk_size=ROWS_PER_CHUNK):
-                spool.write(batches, keys, self._hashed)
+                spool.write(batches, keys, self._hashed, dtypes)
             self._source = spool
             read, total = spool.rows_read, spool.rows_kept
         self.stats = PayloadStats(
@@ -662,56 +683,30 @@ class Payloads(Iterator[Chunk]):
             log.warning("to_payloads: no row has a match key; there is nothing to send")
         self._started = False
         self._chunks: Iterator[Chunk] | None = None
+        self._lock = threading.RLock()
 
     # -- the batches -------------------------------------------------------------
 
     def _blocks(self) -> Iterator[pl.DataFrame]:
-        """The rows to send, a whole number of chunks at a time (the last may be short)."""
-        if self._started:
-            raise RuntimeError("a Payloads iterator can be consumed only once")
-        self._started = True
-        size = self.stats.batch_size
-        rows = size * max(1, _BLOCK_ROWS // size)
-        source = self._source
-        if isinstance(source, pl.DataFrame):
-            yield from source.iter_slices(rows)
-            return
-        try:
-            yield from source.read(rows)
-        finally:
-            source.cleanup()
-
-    def _frames(self) -> Iterator[tuple[int, bool, pl.DataFrame]]:
-        """(batch_seq, last_batch_flag, batch) for every chunk."""
-        size, last = self.stats.batch_size, self.stats.batches
-        seq = 0
-        for block in self._blocks():
-            for batch in block.iter_slices(size):
-                seq += 1
-                yield seq, seq == last, batch
-
-    def _session(self, seq: int, last: bool) -> dict[str, Any]:
-        return {
-            "session_id": self.stats.session_id,
-            "batch_seq": seq,
-            "last_batch_flag": last,
-            "estimated_num_total": self.stats.estimated_num_total,
-        }
-
-    def _dicts(self) -> Iterator[Chunk]:
-        for seq, last, batch in self._frames():
-            yield {
-                "payload": {"schema": list(self.schema), "data": _rows(batch), **self._extra},
-                "session": self._session(seq, last),
-            }
+        """The rows to send, a whole number of chunks at a time (the last may be short);
+        once per Payloads."""
+        with self._lock:
+            if self._started:
+                raise RuntimeError("a Payloads iterator can be consumed only once")
+            self._started = True
+        return _blocks(self._source, self.stats.batch_size)
 
     def __iter__(self) -> Payloads:
         return self
 
     def __next__(self) -> Chunk:
-        if self._chunks is None:
-            self._chunks = self._dicts()
-        return next(self._chunks)
+        with self._lock:  # threads may share one: each chunk goes to one of them
+            if self._chunks is None:
+                # Not a method's generator: it would hold this object, which holds it, and
+                # the spool would outlive a half-read iterator until the cyclic collector.
+                self._chunks = _dict_chunks(self._blocks(), self.stats, self.schema,
+                                            self._extra)
+            return next(self._chunks)
 
     def fields(self) -> Iterator[tuple[dict[str, Any], dict[str, str]]]:
         """Yield ``(session, form_fields)`` per request, the JSON built by polars and pyarrow.
@@ -745,12 +740,49 @@ class Payloads(Iterator[Chunk]):
             n = len(rows)
             for start in range(0, n, size):
                 seq += 1
-                session = self._session(seq, seq == last)
+                session = _session(self.stats, seq, seq == last)
                 end = min(start + size, n)
                 begin = offsets[start] - back if start else offsets[0]
                 stop = offsets[end] - back if end < n else offsets[n]
                 payload = str(text[begin:stop], "utf-8")
                 yield session, {"payload": payload, "session": orjson.dumps(session).decode()}
+
+
+def _blocks(source: pl.DataFrame | _Spool, size: int) -> Iterator[pl.DataFrame]:
+    """The rows of ``source``, a whole number of ``size``-row chunks at a time; a spool
+    is removed once read, or when the reading stops (this generator is closed)."""
+    rows = size * max(1, _BLOCK_ROWS // size)
+    if isinstance(source, pl.DataFrame):
+        yield from source.iter_slices(rows)
+        return
+    try:
+        yield from source.read(rows)
+    finally:
+        source.cleanup()
+
+
+def _session(stats: PayloadStats, seq: int, last: bool) -> dict[str, Any]:
+    return {
+        "session_id": stats.session_id,
+        "batch_seq": seq,
+        "last_batch_flag": last,
+        "estimated_num_total": stats.estimated_num_total,
+    }
+
+
+def _dict_chunks(
+    blocks: Iterator[pl.DataFrame], stats: PayloadStats, schema: list[str],
+    extra: dict[str, Any],
+) -> Iterator[Chunk]:
+    """The dict chunks of ``blocks``: a payload and a session each."""
+    seq = 0
+    for block in blocks:
+        for batch in block.iter_slices(stats.batch_size):
+            seq += 1
+            yield {
+                "payload": {"schema": list(schema), "data": _rows(batch), **extra},
+                "session": _session(stats, seq, seq == stats.batches),
+            }
 
 
 @functools.cache

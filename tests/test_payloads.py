@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import tempfile
 import threading
 import urllib.parse
 from pathlib import Path
@@ -634,5 +635,55 @@ def test_a_float_extern_id_is_refused_not_sent_as_it_prints() -> None:
 def test_batches_without_the_first_batchs_key_columns_are_refused_by_name() -> None:
     first = pl.DataFrame({"EMAIL": [h("a")], "LOOKALIKE_VALUE": [1.0]})
     second = pl.DataFrame({"EMAIL": [h("b")]})
-    with pytest.raises(ValidationError, match="batch 2 lacks LOOKALIKE_VALUE"):
+    with pytest.raises(ValidationError, match="batch 2 has the key columns EMAIL, the first "
+                       "batch EMAIL, LOOKALIKE_VALUE"):
         to_payloads([first, second])
+
+
+def test_a_later_batch_with_other_keys_dtypes_or_type_is_refused() -> None:
+    # the first batch's checks would not hold for it: an extra key went unsent, a float
+    # EXTERN_ID out as "1.0"
+    emails = pl.DataFrame({"EMAIL": [h("a")], "EXTERN_ID": ["c-1"]})
+    for later, error, message in [
+        (emails.with_columns(PHONE=pl.lit(h("p"))), ValidationError, "the same key columns"),
+        (emails.with_columns(EXTERN_ID=pl.lit(1.0)), ValidationError,
+         "EXTERN_ID is Float64, not String"),
+        ({"EMAIL": [h("b")]}, TypeError, "batch 2 is a dict"),
+        (emails.lazy(), TypeError, "batch 2 is a LazyFrame"),
+    ]:
+        with pytest.raises(error, match=message):
+            to_payloads([emails, later])
+    nulls = pl.DataFrame({"EMAIL": [None], "EXTERN_ID": [None]})  # all missing: any dtype
+    assert to_payloads([nulls, emails]).stats.estimated_num_total == 1
+
+
+def test_a_half_read_iterator_removes_its_spool_when_dropped(tmp_path: Path,
+                                                              monkeypatch: Any) -> None:
+    # at once, not at the next cyclic garbage collection
+    import gc
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    frame = pl.LazyFrame({"EMAIL": [h(str(i)) for i in range(30)]})
+    gc.disable()
+    try:
+        chunks = to_payloads(frame, batch_size=10)
+        next(chunks)
+        assert len(list(tmp_path.iterdir())) == 1
+        del chunks
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        gc.enable()
+
+
+def test_threads_sharing_one_payloads_get_each_chunk_once() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    chunks = to_payloads(pl.DataFrame({"EMAIL": [h(str(i)) for i in range(500)]}),
+                         batch_size=7)
+
+    def take() -> list[int]:
+        return [chunk["session"]["batch_seq"] for chunk in chunks]
+
+    with ThreadPoolExecutor(4) as pool:
+        taken = [seq for part in pool.map(lambda _: take(), range(4)) for seq in part]
+    assert sorted(taken) == list(range(1, 73))
