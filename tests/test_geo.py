@@ -301,6 +301,12 @@ def test_zip_us_cut_short_zip4_gives_its_first_five_digits(raw: str) -> None:
     assert one("ZIP", raw, default_country="US") == "94035"
 
 
+@pytest.mark.parametrize("raw", ["21341234", "21341234.0", "6011234"])
+def test_a_zip4_text_that_lost_its_zeros_is_padded_like_a_number(raw: str) -> None:
+    # 02134-1234 through a spreadsheet: 21341234 (or, as pandas writes it, 21341234.0)
+    assert one("ZIP", raw, default_country="US") == ("00601" if raw == "6011234" else "02134")
+
+
 @pytest.mark.parametrize("raw", [None, "", "   ", " - "])
 def test_zip_empty_is_missing(raw: str | None) -> None:
     assert one("ZIP", raw) is None

@@ -158,6 +158,8 @@ def ref_zip(raw: str | None, region: str | None) -> str | None:
         return unlike_a_digest(z)
     if re.fullmatch(r"[0-9]{3,4}", z):  # Decision: a US ZIP that lost its leading zeros
         z = z.zfill(5)
+    if re.fullmatch(r"[0-9]{7,8}", base(raw)):  # … and a ZIP+4 that did (no dash)
+        z = z.zfill(9)
     return z[:5] if re.fullmatch(r"[0-9]{5,9}", z) else None
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from functools import cache
-from typing import Any
 
 import polars as pl
 import pycountry
@@ -263,14 +262,15 @@ def zip_code(raw: pl.Expr, region: pl.Expr | None = None, *, from_integer: bool 
     region : lowercase alpha-2 country per row (the row's COUNTRY, else the default).
         Without one, a value shaped ``NNNNN``, ``NNNNN-NNNN`` or ``NNNNNNNNN`` is
         taken as a US ZIP.
-    from_integer : the source column was an integer column. In the US, a ZIP that
-        lost its leading zeros is left-padded (``2134`` → ``02134``); an integer
-        ZIP+4 of 7–8 digits to 9 digits first.
+    from_integer : the source column was a number column. In the US, a ZIP that lost
+        its leading zeros is left-padded (``2134`` → ``02134``); a ZIP+4 of 7–8 digits
+        to 9 digits first (``21341234`` → ``021341234`` → ``02134``).
 
-    Decision: a US ZIP string of 3–4 digits is padded the same way, since no US ZIP
-    is shorter than 5 digits and a spreadsheet lost its zeros. A US ZIP of 6–8 digits
-    (a ZIP+4 cut short) gives its first 5 digits too; more than 9 digits, or anything
-    but digits, is not a US ZIP (missing).
+    Decision: a US ZIP string of digits is padded the same way (3–4 digits to 5, 7–8
+    to 9, when written without a dash), since no US ZIP is shorter than 5 digits and no
+    ZIP+4 than 9: a spreadsheet lost its zeros (and wrote ``21341234.0``, which reads as
+    its number). A ZIP+4 cut short (``940351``, ``94035-12``) gives its first 5 digits;
+    more than 9 digits, or anything but digits, is not a US ZIP (missing).
 
     Elsewhere, a postcode is letters and digits (``SW1A 1AA``, ``K1A 0B1``, ``01-234``):
     a cell with ``/``, a backslash or ``#`` is a placeholder (``N/A``, Excel's
@@ -296,10 +296,10 @@ def zip_code(raw: pl.Expr, region: pl.Expr | None = None, *, from_integer: bool 
         ).otherwise(shaped_us)
         digits = z.str.contains(r"^[0-9]+$")
         n = z.str.len_chars()
-        padded: Any = pl.when(digits & n.is_between(3, 4)).then(z.str.zfill(5))
-        if from_integer:
-            padded = padded.when(digits & n.is_between(7, 8)).then(z.str.zfill(9))
-        us = padded.otherwise(z)
+        # (7–8 digits written without a dash: "94035-12" is a ZIP+4 cut short)
+        zip4 = clean(c["raw"]).str.contains(r"^[0-9]{7,8}$")
+        us = (pl.when(digits & n.is_between(3, 4)).then(z.str.zfill(5))
+              .when(zip4).then(z.str.zfill(9)).otherwise(z))
         us_ok = us.str.contains(r"^[0-9]{5,9}$")
         value = pl.when(is_us).then(us.str.slice(0, 5)).otherwise(z)
         return make_rule(
