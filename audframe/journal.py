@@ -233,6 +233,8 @@ class Journal:
         JournalError
             When the journal was written for another operation or audience.
         """
+        if self._get("operation") is None:  # a new journal: it records the last batch
+            self._set("records_last", "1")
         for key, value in (("operation", operation), ("audience_id", audience_id)):
             stored = self._get(key)
             if stored is None:
@@ -278,6 +280,12 @@ class Journal:
     def completed(self) -> bool:
         """Whether the upload this journal records has finished."""
         return self._get("completed_at") is not None
+
+    @property
+    def records_last(self) -> bool:
+        """Whether this journal records the input's last batch (see :attr:`last_batch`);
+        one an earlier audframe version started does not."""
+        return self._get("records_last") is not None
 
     @property
     def last_batch(self) -> int | None:

@@ -113,6 +113,12 @@ class Upload:
                                  self.acked)
         source = batches(data, self.sessions.wanted, batch_size)
         first = next(source, None)
+        if first is None and self.acked:
+            raise JournalError(
+                f"journal {self.journal.path} recorded {len(self.acked)} batches, and this "
+                "input is empty, so it is other data and nothing was sent: rerun with the "
+                "exact input that started the journal, or pass a new journal path"
+            )
         if first is None:
             if self.operation == "replace":
                 raise ValidationError(
@@ -141,14 +147,14 @@ class Upload:
 
     def _open(self, first: Batch) -> None:
         """Check the input against the journal, open the session, start the progress."""
+        own = first.session.get("session_id")
+        if own is not None and self.requested_session is None:  # refused before a request
+            check_session_id(own, name="the chunks' session.session_id")  # fails with 100
         estimated = first.session.get("estimated_num_total")
         total = int(estimated) if isinstance(estimated, int) else None
         self.journal.check_fingerprint(hashlib.sha256(orjson.dumps(
             [list(first.schema), total, first.digest])).hexdigest(), first_rows=first.rows)
-        own = first.session.get("session_id")
-        if own is not None:  # refused here, not after a request fails with error 100
-            check_session_id(own, name="the chunks' session.session_id")
-        self.sessions.open(total, own)
+        self.sessions.open(total, own if self.requested_session is None else None)
         # Sessions an earlier run sent to: the last batch (or a replace's batch 1) that run
         # sent may have been applied just before a crash, unjournaled.
         self._started_before = {s.n for s in self.sessions.all if s.started_at is not None}
@@ -291,6 +297,8 @@ class Upload:
             return source
         last = max(self.acked)
         ended = self.journal.last_batch
+        # (a journal an earlier version started cannot tell a shorter input)
+        length = ended is not None or self.journal.records_last
         kept = []
         for batch in source:
             done = self.acked.get(batch.index)
@@ -307,24 +315,28 @@ class Upload:
                 self.resumed.add(batch.index)
                 self.progress.update(batch.rows)
             if batch.index >= last:
-                if batch.last == (ended is None):
-                    raise self._other_length(longer=ended is not None)
+                if length and batch.last == (ended is None):
+                    raise self._other_length(batch)
                 return itertools.chain(kept, source)
-        raise self._other_length(longer=False)
+        if length:
+            raise self._other_length(None)
+        return iter(kept)
 
-    def _other_length(self, *, longer: bool) -> JournalError:
-        """The input ends elsewhere than the journal's: a batch the journal recorded as the
-        last has more after it, or the input ends at (or before) a batch it recorded as
-        followed by others. Sending would lose rows, or leave the session without its
-        last batch."""
+    def _other_length(self, at: Batch | None) -> JournalError:
+        """The input ends elsewhere than the journal's: ``at`` (the batch at the last
+        recorded position, None when the input ends before it) has more after it where
+        the journal's upload ended, or ends the input where that went on. Sending would
+        lose rows, or leave the session without its last batch."""
         recorded = max(self.acked) + 1
+        was = (f"an upload that ended with batch {recorded}" if self.journal.last_batch
+               is not None else f"batches up to {recorded} of an upload that went on")
+        now = ("holds more batches" if at is not None and not at.last else
+               f"ends with batch {recorded}" if at is not None else
+               f"ends before batch {recorded}")
         return JournalError(
-            f"journal {self.journal.path} recorded "
-            + (f"an upload that ended with batch {recorded}; this input holds more batches"
-               if longer else f"batches up to {recorded} of an input that went on; this "
-               "input ends there or sooner")
-            + ", so it is other data and nothing of it was sent: rerun with the exact "
-            "input that started the journal, or pass a new journal path"
+            f"journal {self.journal.path} recorded {was}; this input {now}, so it is other "
+            "data and nothing of it was sent: rerun with the exact input that started the "
+            "journal, or pass a new journal path"
         )
 
     def _read(self) -> Batch | None:

@@ -383,9 +383,12 @@ def test_a_rerun_whose_input_ends_elsewhere_is_refused_before_anything_is_sent(
     else:
         sender.add("56", chunks[:first], journal=path)
     cut, held = len(emulator.requests), emulator.rows("56", ["EMAIL"])
-    with pytest.raises(JournalError, match="input ends there or sooner" if crash
-                       else "this input holds more batches"):
+    with pytest.raises(JournalError, match=r"an upload that went on; this input ends (with|"
+                       r"before) batch" if crash else "ended with batch 3; this input holds "
+                       "more batches"):
         sender.add("56", chunks[:again], journal=path)
+    with pytest.raises(JournalError, match="this input is empty"):  # not taken for done
+        sender.add("56", [], journal=path)
     assert emulator.requests[cut:] == []
     assert emulator.rows("56", ["EMAIL"]) == held
     # the exact input still resumes (or finds nothing more to send)
@@ -516,6 +519,25 @@ def test_resuming_after_the_90_minute_window_uses_a_new_session(
         assert emu.violations == []
     assert report.session_id == 1001 and len(report.session_ids) == 2
     assert report.batches == 8
+
+
+def test_a_journal_an_earlier_version_started_still_resumes_its_last_batch(
+    tmp_path: Path, make_sender: MakeSender, emulator: GraphEmulator
+) -> None:
+    # It records no last batch: a crash after journaling the last batch, before marking
+    # the upload completed, left a journal that the rerun finishes (sending nothing).
+    path = tmp_path / "j.sqlite"
+    chunks = [{"payload": c["payload"]} for c in make_chunks(make_rows(30), 10)]
+    make_sender(emulator.url).add("58", chunks, journal=path)
+    with sqlite3.connect(path) as db:
+        db.execute("DELETE FROM meta WHERE key IN ('records_last', 'last_batch', "
+                   "'completed_at')")
+    cut = len(emulator.requests)
+    report = make_sender(emulator.url).add("58", chunks, journal=path)
+    assert report.rows == 30 and report.batches_table["resumed"].all()
+    assert emulator.requests[cut:] == []  # every batch journaled: nothing to send
+    with Journal(path) as journal:
+        assert journal.completed
 
 
 class _Died(BaseException):

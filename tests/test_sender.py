@@ -1050,3 +1050,5 @@ def test_a_session_id_meta_would_refuse_is_refused_before_anything_is_sent(
     with pytest.raises(ValueError, match=r"^session_id must be"):
         make_sender(emulator.url).add("5", make_chunks(make_rows(3), 3), session_id=bad)
     assert emulator.requests == []
+    # the chunks' own id is not used when one is given
+    assert make_sender(emulator.url).add("5", chunks, session_id=77).session_id == 77
