@@ -23,6 +23,7 @@ import orjson
 import polars as pl
 
 from audframe.errors import ValidationError
+from audframe.frames import refuse_pandas
 from audframe.payloads import MAX_BATCH_SIZE, Payloads, check_chunk, to_payloads
 
 __all__ = ["MAX_ROWS", "Batch", "batches"]
@@ -101,6 +102,7 @@ def batches(data: Any, session_id: int | None, batch_size: int) -> Iterator[Batc
     undigested hashed cells; chunks from an iterator are checked one by one as read
     (and those of a list again, as they are encoded).
     """
+    refuse_pandas(data)
     if isinstance(data, pl.DataFrame | pl.LazyFrame):
         data = to_payloads(data, batch_size=batch_size, session_id=session_id)
     if isinstance(data, Payloads):

@@ -1035,5 +1035,7 @@ def serve(port: int = 0, token: str | None = None, *, host: str = "127.0.0.1") -
         try:
             while True:
                 time.sleep(3600)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             print("stopped", flush=True)
+            if type(exc) is not KeyboardInterrupt:  # a signal its caller tells apart
+                raise

@@ -18,6 +18,7 @@ __all__ = [
     "column_names",
     "key_columns",
     "listed_columns",
+    "refuse_pandas",
     "require_columns",
 ]
 
@@ -25,8 +26,22 @@ __all__ = [
 Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 
 
+def refuse_pandas(data: object) -> None:
+    """TypeError for a pandas object, which audframe takes once converted by polars."""
+    if type(data).__module__.split(".")[0] == "pandas":
+        raise TypeError(
+            f"got a pandas {type(data).__name__}; convert it with pl.from_pandas(df) "
+            "(cast columns that mix numbers and text to str first, and reset_index() to "
+            "keep an index such as a customer id)"
+        )
+
+
 def column_names(frame: pl.DataFrame | pl.LazyFrame) -> list[str]:
-    """The column names of a frame, without collecting a LazyFrame."""
+    """The column names of a frame, without collecting a LazyFrame (TypeError for
+    anything else, saying how to convert a pandas DataFrame)."""
+    if not isinstance(frame, pl.DataFrame | pl.LazyFrame):
+        refuse_pandas(frame)
+        raise TypeError(f"expected a polars DataFrame or LazyFrame, got {type(frame).__name__}")
     return frame.collect_schema().names()
 
 

@@ -48,7 +48,7 @@ import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from audframe.distinct import ROWS_PER_CHUNK
 from audframe.errors import NotHashedError, ValidationError
-from audframe.frames import key_columns, listed_columns
+from audframe.frames import key_columns, listed_columns, refuse_pandas
 from audframe.keys import HASHED_KEYS, KEYS
 from audframe.schemas import (
     DIGEST,
@@ -616,6 +616,7 @@ class Payloads(Iterator[Chunk]):
         page_ids: Iterable[int | str] | None,
     ) -> None:
         sid = _check_options(batch_size, session_id)
+        refuse_pandas(frame)
         batches: Iterator[pl.DataFrame] = iter(())
         if isinstance(frame, pl.DataFrame | pl.LazyFrame):
             shape = frame

@@ -33,6 +33,7 @@ the journal or the report.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import random
 import re
@@ -41,7 +42,7 @@ from collections.abc import Callable, Iterable, Mapping
 from os import PathLike
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import polars as pl
 import requests
@@ -86,9 +87,17 @@ Chunk = Mapping[str, Any]
 _VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
 
 
-#: Hosts plain http may go to: this machine (the emulator). Anywhere else the token would
-#: travel unencrypted.
-_LOOPBACK = ("localhost", "127.0.0.1", "::1")
+def _this_machine(host: str) -> bool:
+    """Whether ``host`` is this machine (a loopback or unspecified address, localhost):
+    the only place plain http may go (the emulator); anywhere else the token would
+    travel unencrypted."""
+    if host.rstrip(".").lower() == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
 
 
 def check_base_url(base_url: str) -> None:
@@ -101,10 +110,10 @@ def check_base_url(base_url: str) -> None:
             "base_url must be a plain https URL such as https://graph.facebook.com, "
             "without credentials, query or fragment (the token travels in a header)"
         )
-    if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
+    if parts.scheme == "http" and not _this_machine(parts.hostname):
         raise ValueError("base_url must use https: over http the token would travel "
                          "unencrypted (plain http goes only to this machine, the emulator)")
-    if re.search(r"/v\d+\.\d+/?$", parts.path):
+    if re.search(r"/v\d+\.\d+/*$", parts.path, flags=re.IGNORECASE):
         raise ValueError("base_url names an API version; give the host alone and the version "
                          "as api_version (--api-version)")
 
@@ -132,7 +141,9 @@ def check_credentials(access_token: Any, app_secret: Any, base_url: str | None =
                 f"one is: copy it again (the emulator takes any token of "
                 f"{SCRUBBED_LENGTH} or more)"
             )
-        if secret is not None and base_url is not None and secret.lower() in base_url.lower():
+        if secret is not None and base_url is not None and secret.lower() in (
+            base_url.lower() + " " + unquote(base_url).lower()
+        ):
             raise ValueError(f"base_url holds the {name}; give the host alone (the token "
                              "travels in a header)")
 

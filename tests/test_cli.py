@@ -441,9 +441,11 @@ def test_the_emulator_command_never_prints_a_token_it_was_given() -> None:
         line = _line_with(made, "access token:")
         assert len(line.split(": ", 1)[1].strip()) >= 24  # a random token, printed to use
     finally:
+        given.send_signal(signal.SIGINT)  # Ctrl-C is how it is meant to stop: exit 0
+        made.terminate()  # SIGTERM, as --help says: exit 143
         for proc in (given, made):
-            proc.terminate()
             proc.communicate(timeout=30)
+    assert (given.returncode, made.returncode) == (0, 143)
 
 
 def test_report_csv_shows_formula_like_column_names_as_text(

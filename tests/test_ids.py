@@ -63,10 +63,10 @@ def test_extern_id_integer_and_float_columns_become_text() -> None:
     ]
 
 
-def test_extern_id_large_whole_float_does_not_raise() -> None:
-    got = col("EXTERN_ID", [1e20, 2.0**62], pl.Float64).to_list()
-    assert got[1] == str(2**62)
-    assert got[0] is not None and float(got[0]) == 1e20
+def test_extern_id_beyond_a_floats_exact_digits_is_missing_not_rounded() -> None:
+    # 2**53 + 1 read into a float is 2**53: no id can be trusted from there on
+    got = col("EXTERN_ID", [1e20, 2.0**62, 2.0**53, 2.0**53 - 1], pl.Float64).to_list()
+    assert got == [None, None, None, str(2**53 - 1)]
 
 
 def test_extern_id_decimal_column() -> None:

@@ -482,22 +482,28 @@ def test_normalize_key_takes_one_column_and_keeps_extern_id_text() -> None:
 
 
 def test_float_extern_id_and_float32_columns() -> None:
-    df = pl.DataFrame({"x": [float("inf"), 1e20, 1.0, 2.5, float("nan"), 1e38, -1e300]})
+    # 123456789012345678 read into a float column (pandas: an id column with gaps) is
+    # 123456789012345680: past 2**53 a float holds no longer every whole number
+    big = 123456789012345678.0
+    df = pl.DataFrame({"x": [float("inf"), 1e15, 1.0, 2.5, float("nan"), big, -1e300, -3.0]})
     assert audframe.normalize(df, {"EXTERN_ID": "x"})["EXTERN_ID"].to_list() == [
-        None, "100000000000000000000", "1", "2.5", None, str(int(1e38)), str(int(-1e300)),
+        None, "1000000000000000", "1", "2.5", None, None, None, "-3",
     ]
-    # beyond 38 digits too, a whole float is a present cell, counted with its reason; so
-    # is infinity (NaN is pandas' null)
+    # every one a present cell, counted with its reason (NaN is pandas' null)
+    inexact = "has more digits than a float column holds exactly (2**53): read the column as " \
+        "text or Int64"
     report = audframe.validate(df.rename({"x": "p"}), {"PHONE": "p"}, default_country="US")
-    assert report.select("present", "valid").row(0) == (6, 0)
+    assert report.select("present", "valid").row(0) == (7, 0)
     counts = dict(report.select("reason", "count").iter_rows())
-    assert counts["phone too long"] == 2 and counts["phone is a negative number"] == 1
+    assert counts[f"phone {inexact}"] == 2 and counts["phone is a negative number"] == 1
     assert counts["phone is not a finite number"] == counts["phone is not a whole number"] == 1
-    # ZIP: -1e300 and 2.5 are no postcode; EXTERN_ID: they are ids
-    for key, name, valid in (("ZIP", "zip", 3), ("EXTERN_ID", "extern id", 5)):
+    # ZIP: 2.5 and -3 are no postcode either; EXTERN_ID: they are ids
+    for key, name, valid in (("ZIP", "zip", 2), ("EXTERN_ID", "extern id", 4)):
         report = audframe.validate(df.rename({"x": "v"}), {key: "v"}, default_country="GB")
-        assert report.filter(pl.col("reason") == f"{name} is not a finite number").select(
-            "present", "valid", "count").row(0) == (6, valid, 1)
+        counts = dict(report.select("reason", "count").iter_rows())
+        assert report.select("present", "valid").row(0) == (7, valid)
+        assert counts[f"{name} is not a finite number"] == 1
+        assert counts[f"{name} {inexact}"] == 2
     narrow = pl.DataFrame({"p": pl.Series([16505551212.0], dtype=pl.Float32)})
     for key in ("PHONE", "EXTERN_ID"):
         with pytest.raises(ColumnTypeError, match="Float32"):
@@ -526,3 +532,20 @@ def test_a_user_column_named_like_the_internal_region_column_is_left_alone() -> 
     assert eager["__audframe_region"].to_list() == df["__audframe_region"].to_list()
     lazy = audframe.normalize(df.lazy(), mapping, keep=["__audframe_region"])
     assert eager.equals(lazy.collect())
+
+
+def test_a_pandas_frame_is_refused_saying_how_to_convert_it(emulator: Any) -> None:
+    import pandas as pd
+
+    from audframe.sender import Sender
+
+    df = pd.DataFrame({"email": ["a@b.co"]})
+    calls = [lambda: audframe.normalize(df), lambda: audframe.prepare(df, {"EMAIL": "email"}),
+             lambda: audframe.hash(df), lambda: audframe.validate(df),
+             lambda: audframe.to_payloads(df)]
+    with Sender("EAAtest-token-9f8e7d6c5b4a", base_url=emulator.url, progress=False) as sender:
+        calls.append(lambda: sender.add("5", df))
+        for call in calls:
+            with pytest.raises(TypeError, match=r"pandas DataFrame; convert it with pl\."):
+                call()
+    assert emulator.requests == []

@@ -287,8 +287,11 @@ def test_a_base_url_with_credentials_is_refused_unseen(base_url: str) -> None:
 @pytest.mark.parametrize(("base_url", "message"), [
     (f"https://graph.facebook.com/{TOKEN}", "base_url holds the access_token"),
     (f"https://graph.facebook.com/{APP_SECRET.upper()}", "base_url holds the app_secret"),
+    (f"https://graph.facebook.com/{TOKEN.replace('-', '%2D')}", "holds the access_token"),
     ("http://graph.facebook.com", "must use https"),  # the token would go unencrypted
+    ("http://emulator:8080", "must use https"),
     ("https://graph.facebook.com/v21.0", "names an API version"),
+    ("https://graph.facebook.com//V21.0//", "names an API version"),
 ])
 def test_a_base_url_that_would_leak_or_misroute_is_refused_unseen(
     base_url: str, message: str
@@ -296,7 +299,9 @@ def test_a_base_url_that_would_leak_or_misroute_is_refused_unseen(
     with pytest.raises(ValueError, match=message) as info:
         Sender(TOKEN, app_secret=APP_SECRET, base_url=base_url)
     assert TOKEN not in str(info.value) and APP_SECRET.lower() not in str(info.value).lower()
-    for local in ("http://127.0.0.1:8000", "http://localhost", "http://[::1]:1"):
+    for local in ("http://127.0.0.1:8000", "http://localhost", "http://[::1]:1",
+                  "http://127.0.0.2", "http://localhost.:9", "http://0.0.0.0:80",
+                  "http://[0:0:0:0:0:0:0:1]", "https://proxy.example/graph"):
         Sender(TOKEN, base_url=local).close()  # the emulator's
 
 

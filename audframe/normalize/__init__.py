@@ -80,13 +80,16 @@ def _as_text(column: str, dtype: pl.DataType, key: str) -> pl.Expr:
     if family == _FLOAT and key == "LOOKALIKE_VALUE":
         col = pl.when(~col.is_nan()).then(col)  # NaN is pandas' null: a missing cell
     elif family == _FLOAT:
-        # NaN (pandas' null) is missing; ±inf stays "inf"/"-inf", for the rule to count
-        # (see _flaw). Whole floats print as integers, in plain digits also beyond Int64
-        # (1e20 → "100000000000000000000", not "1e+20").
+        # NaN (pandas' null) is missing; ±inf stays "inf"/"-inf", and a number beyond
+        # what a float holds exactly becomes _INEXACT, for the rule to count (see _flaw).
+        # Whole floats print as integers, in plain digits (1e15 → "1000000000000000").
         col = pl.when(~col.is_nan()).then(col)
         finite = pl.when(col.is_finite()).then(col)
         digits = finite.map_batches(_whole_digits, return_dtype=pl.String, is_elementwise=True)
-        return pl.when(finite == finite.floor()).then(digits).otherwise(col.cast(pl.String))
+        return (
+            pl.when(finite.abs() >= _EXACT).then(pl.lit(_INEXACT))  # counted (see _flaw)
+            .when(finite == finite.floor()).then(digits).otherwise(col.cast(pl.String))
+        )
     return col.cast(pl.String)
 
 
@@ -95,13 +98,17 @@ def _as_text(column: str, dtype: pl.DataType, key: str) -> pl.Expr:
 _WHOLE_FLOAT_TEXT = frozenset({"PHONE", "ZIP", "DOBY", "DOBM", "DOBD"})
 
 
+#: Floats from here on hold no longer every whole number: ``123456789012345678`` read
+#: into a float column is ``123456789012345680``. Such a cell is no id, phone or ZIP.
+_EXACT = 2.0**53
+#: The text of such a cell, for :func:`_flaw` (no rule takes it as a value).
+_INEXACT = "~inexact"
+
+
 def _whole_digits(floats: pl.Series) -> pl.Series:
-    """Whole floats as their digits (``1e20`` → ``"100000000000000000000"``); String."""
-    digits = floats.cast(pl.Decimal(38, 0), strict=False).cast(pl.String)
-    beyond = (digits.is_null() & floats.is_not_null()).arg_true()  # 1e38 and above
-    if beyond.len():
-        digits = digits.scatter(beyond, [str(int(v)) for v in floats.gather(beyond)])
-    return digits
+    """Whole floats below :data:`_EXACT` as their digits (``1e15`` →
+    ``"1000000000000000"``, not ``"1e+15"``); String, null beyond."""
+    return floats.cast(pl.Decimal(38, 0), strict=False).cast(pl.String)
 
 
 _EMPTY_DIGEST_REASON = "pre-hashed value is the SHA-256 of an empty string"
@@ -196,6 +203,9 @@ def _flaw(key: str, raw: pl.Expr) -> pl.Expr:
     a symbol) or one with a fraction (``6505551212.5`` is no phone, ``1.5`` no postcode)."""
     flaw: Any = pl.when(raw.is_in(["inf", "-inf"])).then(pl.lit(f"{_name(key)} is not a "
                                                                "finite number"))
+    flaw = flaw.when(raw == _INEXACT).then(pl.lit(
+        f"{_name(key)} has more digits than a float column holds exactly (2**53): read the "
+        "column as text or Int64"))
     if key in ("PHONE", "ZIP"):
         flaw = flaw.when(raw.str.starts_with("-")).then(pl.lit(f"{_name(key)} is a negative "
                                                                "number"))
