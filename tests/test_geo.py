@@ -357,8 +357,11 @@ def test_zip_float_column_in_the_us() -> None:
 @pytest.mark.parametrize(
     ("raw", "reason"),
     [
-        ("N/A", "zip holds /, \\ or # (a placeholder: N/A, #N/A)"),
-        ("#N/A", "zip holds /, \\ or # (a placeholder: N/A, #N/A)"),
+        ("N/A", "a placeholder for a missing value (nan, None, NULL, <NA> …)"),
+        ("#N/A", "a placeholder for a missing value (nan, None, NULL, <NA> …)"),
+        ("nan", "a placeholder for a missing value (nan, None, NULL, <NA> …)"),  # pandas'
+        ("NULL", "a placeholder for a missing value (nan, None, NULL, <NA> …)"),
+        ("#VALUE!", "zip holds /, \\ or # (a placeholder: N/A, #N/A)"),
         ("?", "zip has no letters or digits"),
         (". .", "zip has no letters or digits"),
     ],

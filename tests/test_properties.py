@@ -122,8 +122,12 @@ def unlike_a_digest(value: str | None) -> str | None:
     return None if value is not None and HEX64.fullmatch(value) else value
 
 
+#: What tools write for a missing value: missing for the keys that would take it.
+PLACEHOLDERS = {"nan", "NaN", "None", "NULL", "null", "<NA>", "NaT", "N/A", "n/a", "#N/A"}
+
+
 def ref_name(raw: str | None) -> str | None:
-    if raw is None:
+    if raw is None or raw.strip() in PLACEHOLDERS:
         return None
     if (d := digest(raw)) is not None:
         return d
@@ -131,7 +135,7 @@ def ref_name(raw: str | None) -> str | None:
 
 
 def ref_city(raw: str | None) -> str | None:
-    if raw is None:
+    if raw is None or raw.strip() in PLACEHOLDERS:
         return None
     if (d := digest(raw)) is not None:
         return d
@@ -140,7 +144,7 @@ def ref_city(raw: str | None) -> str | None:
 
 
 def ref_zip(raw: str | None, region: str | None) -> str | None:
-    if raw is None:
+    if raw is None or raw.strip() in PLACEHOLDERS:
         return None
     if (d := digest(raw)) is not None:
         return d

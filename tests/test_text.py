@@ -311,3 +311,17 @@ def test_a_combining_mark_without_a_letter_is_no_letter() -> None:
     assert one("FN", "\u0301Ann") == "ann" and one("FI", "\u0301Ann") == "a"
     assert one("FN", "a-\u0301b") == "ab"
     assert one("FN", "Vale\u0301ry") == "valéry"  # a mark on a letter stays (NFC first)
+
+
+@pytest.mark.parametrize("raw", ["nan", "None", "NULL", " <NA> ", "NaT", "n/a"])
+def test_what_tools_write_for_a_missing_value_is_missing(raw: str) -> None:
+    # pandas' astype(str) of NaN and None, SQL's NULL: no name, city, postcode or id
+    frame = pl.DataFrame({"v": [raw, "Nan", "NA"], "c": ["gb"] * 3})
+    mapping = {"FN": "v", "LN": "v", "FI": "v", "CT": "v", "ZIP": "v", "EXTERN_ID": "v",
+               "COUNTRY": "c"}
+    out = audframe.normalize(frame, mapping)
+    assert out.drop("COUNTRY").row(0) == (None,) * 6
+    assert out.row(1, named=True)["FN"] == "nan" and out.row(2, named=True)["LN"] == "na"
+    report = audframe.validate(frame, mapping).filter(pl.col("key") == "FN")
+    assert report.select("present", "valid", "reason").row(0) == (
+        3, 2, "a placeholder for a missing value (nan, None, NULL, <NA> …)")

@@ -166,7 +166,8 @@ def _rule(
             rule = _unlike_a_digest(text.name(raw))
         case "FI":
             digest = digest_text(raw).is_not_null()
-            return _rejected(text.first_initial(raw), digest, "first name is pre-hashed")
+            rule = _rejected(text.first_initial(raw), digest, "first name is pre-hashed")
+            return _unless_placeholder(key, rule, raw)
         case "CT":
             rule = _unlike_a_digest(text.city(raw))
         case "GEN":
@@ -188,12 +189,29 @@ def _rule(
         case "MADID":
             return ids.madid(raw)
         case "EXTERN_ID":
-            return _unless_flawed(ids.extern_id(raw), flaw)
+            return _unless_placeholder(key, _unless_flawed(ids.extern_id(raw), flaw), raw)
         case "LOOKALIKE_VALUE":
             return ids.lookalike_value(raw)
         case _:
             raise UnknownKeyError(f"{key} has no single-column rule; use audframe.normalize")
-    return _prehashed(raw, _unless_flawed(rule, flaw))
+    return _prehashed(raw, _unless_placeholder(key, _unless_flawed(rule, flaw), raw))
+
+
+#: What tools write for a missing value (pandas' ``astype(str)`` of NaN and None, SQL's
+#: NULL, pandas' NA and NaT, spreadsheets' N/A), exactly so: ``Nan`` and ``NA`` may be names.
+PLACEHOLDERS = ("nan", "NaN", "None", "NULL", "null", "<NA>", "NaT", "N/A", "n/a", "#N/A")
+#: The keys whose rule would take a placeholder as a value (a name ``none``, a city
+#: ``null``, a postcode ``nan``, an extern id ``None``); the others refuse it anyway.
+_TAKES_PLACEHOLDERS = frozenset({"FN", "LN", "FI", "CT", "ST", "ZIP", "EXTERN_ID"})
+
+
+def _unless_placeholder(key: str, rule: Rule, raw: pl.Expr) -> Rule:
+    """``rule``, with a cell of :data:`PLACEHOLDERS` missing for it (``key`` in
+    :data:`_TAKES_PLACEHOLDERS`)."""
+    if key not in _TAKES_PLACEHOLDERS:
+        return rule
+    return _rejected(rule, raw.str.strip_chars().is_in(PLACEHOLDERS),
+                     "a placeholder for a missing value (nan, None, NULL, <NA> …)")
 
 
 def _flaw(key: str, raw: pl.Expr) -> pl.Expr:
