@@ -440,6 +440,8 @@ def test_the_emulator_command_never_prints_a_token_it_was_given() -> None:
         assert "EAAB-REAL-LOOKING-SECRET" not in line and "not shown" in line
         line = _line_with(made, "access token:")
         assert len(line.split(": ", 1)[1].strip()) >= 24  # a random token, printed to use
+        for proc in (given, made):
+            _line_with(proc, "press Ctrl-C to stop")  # serving: a signal now stops it
     finally:
         given.send_signal(signal.SIGINT)  # Ctrl-C is how it is meant to stop: exit 0
         made.terminate()  # SIGTERM, as --help says: exit 143
