@@ -425,15 +425,15 @@ def _check(
         from audframe.normalize.phone import phone_with_reason
 
         region = pl.col(_COUNTRY) if _COUNTRY in inputs else None
-        sign = [pl.col(_FLAW)] if _FLAW in inputs else []
+        flawed = [pl.col(_FLAW)] if _FLAW in inputs else []
         found = pl.struct(
-            pl.col(_RAW), *sign, phone_with_reason(pl.col(_RAW), region=region).alias("phone")
+            pl.col(_RAW), *flawed, phone_with_reason(pl.col(_RAW), region=region).alias("phone")
         )
 
         def judge(out: pl.Expr) -> pl.Expr:
             raw, phone = out.struct.field(_RAW), out.struct.field("phone")
             number = Rule(phone.struct.field("phone"), phone.struct.field("reason"))
-            flaw = out.struct.field(_FLAW) if sign else None
+            flaw = out.struct.field(_FLAW) if flawed else None
             rule = _prehashed(raw, _unless_flawed(number, flaw))
             valid, *value = fields(rule.value)
             return pl.struct(present(raw).alias("present"), valid,
