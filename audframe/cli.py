@@ -105,7 +105,12 @@ def _say(*lines: str) -> None:
     try:
         print(*lines, sep="\n", flush=True)
     except BrokenPipeError:  # the reader stopped (… | head): the work goes on, unprinted
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _stdout_to_devnull()
+
+
+def _stdout_to_devnull() -> None:
+    """After a reader closed stdout: what is printed (and flushed) from now goes nowhere."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _print_validation(report: pl.DataFrame, rows: int) -> None:
@@ -172,20 +177,15 @@ def _can_write_in(folder: Path, what: str) -> None:
 def _distinct_files(args: argparse.Namespace) -> None:
     """Refuse, before any work, an output that is the input or the journal (it would be
     overwritten), or a journal that is the input."""
-    def same(a: str | Path | None, b: str | Path | None) -> bool:
-        return a is not None and b is not None and Path(a).resolve() == Path(b).resolve()
-
-    out = getattr(args, "out", None)
-    outputs = [("--html", getattr(args, "html", None)),
+    journal, out = getattr(args, "journal", None), getattr(args, "out", None)
+    written = [("--html", getattr(args, "html", None)), ("--journal", journal),
                *((f"--out {out}/{n}", Path(out) / n) for n in _PREPARED if out)]
-    for name, path in outputs:
-        for other, taken in (("the input", args.input), ("--journal", getattr(args, "journal",
-                                                                                None))):
-            if same(path, taken):
+    for name, path in written:
+        for other, taken in (("the input", args.input), ("--journal", journal)):
+            if (name != other and path is not None and taken is not None
+                    and Path(path).resolve() == Path(taken).resolve()):
                 raise UsageError(f"{name} is {other}, which it would overwrite; give "
                                  "another path")
-    if same(getattr(args, "journal", None), args.input):
-        raise UsageError("--journal is the input, which it would overwrite; give another path")
 
 
 def _journal(path: str | None) -> None:
@@ -224,20 +224,36 @@ def _is_parquet(args: argparse.Namespace) -> bool:
     return Path(args.input).suffix.lower() in _PARQUET
 
 
-def _validated(
-    args: argparse.Namespace, frame: pl.LazyFrame, mapping: dict[str, str]
-) -> pl.DataFrame:
-    """The validation report of the input (``frame``, ``mapping``: :func:`_input`),
-    printed; a Parquet file is read in bounded batches."""
-    rows = int(frame.select(pl.len()).collect().item())
+def cmd_validate(args: argparse.Namespace) -> int:
+    """``audframe validate``: the report in the terminal, optionally as HTML.
+
+    Two passes over the input: one counts the rows and the extern ids shaped like email
+    addresses (which prepare and upload refuse; the report counts them valid), one makes
+    the report (a Parquet file in bounded batches)."""
+    _writable(args.html, "--html")
+    _distinct_files(args)
+    frame, mapping = _input(args)
+    extern = mapping.get("EXTERN_ID")
+    counts = frame.select(
+        pl.len(),
+        *([pl.col(extern).cast(pl.String).str.contains(EMAIL_SHAPED).sum()] if extern else []),
+    ).collect().row(0)
     if _is_parquet(args):
         report = validate_parquet(args.input, mapping, default_country=args.default_country,
                                   dob_format=args.dob_format)
     else:
         report = validate(frame, mapping, default_country=args.default_country,
                           dob_format=args.dob_format)
-    _print_validation(report, rows)
-    return report
+    _print_validation(report, counts[0])
+    if extern and counts[1]:
+        print(f"audframe: EXTERN_ID (column {extern!r}) holds {counts[1]:,} cells shaped like "
+              "email addresses, which prepare and upload refuse to send as they are: map "
+              "that column as EMAIL, or add --hash-extern-id", file=sys.stderr, flush=True)
+    if args.html:
+        Path(args.html).write_text(report_html(report, title=f"audframe: {args.input}"),
+                                   encoding="utf-8")
+        _say("", f"HTML report written to {args.html}")
+    return 0
 
 
 def _prepared(args: argparse.Namespace) -> tuple[Payloads, pl.DataFrame, int]:
@@ -256,34 +272,6 @@ def _prepared(args: argparse.Namespace) -> tuple[Payloads, pl.DataFrame, int]:
     rows = payloads.stats.rows_read
     _print_validation(report, rows)
     return payloads, report, rows
-
-
-def cmd_validate(args: argparse.Namespace) -> int:
-    """``audframe validate``: the report in the terminal, optionally as HTML."""
-    _writable(args.html, "--html")
-    _distinct_files(args)
-    frame, mapping = _input(args)
-    report = _validated(args, frame, mapping)
-    _warn_email_extern_ids(frame, mapping)
-    if args.html:
-        Path(args.html).write_text(report_html(report, title=f"audframe: {args.input}"),
-                                   encoding="utf-8")
-        _say("", f"HTML report written to {args.html}")
-    return 0
-
-
-def _warn_email_extern_ids(frame: pl.LazyFrame, mapping: dict[str, str]) -> None:
-    """Say what prepare and upload would refuse: EXTERN_ID cells that are email addresses
-    (unhashed, they would leave raw; the report counts them valid extern ids)."""
-    if "EXTERN_ID" not in mapping:
-        return
-    column = mapping["EXTERN_ID"]
-    text = pl.col(column).cast(pl.String)
-    cells = frame.select(text.str.contains(EMAIL_SHAPED).sum()).collect().item()
-    if cells:
-        print(f"audframe: EXTERN_ID (column {column!r}) holds {cells:,} cells shaped like "
-              "email addresses, which prepare and upload refuse to send as they are: map "
-              "that column as EMAIL, or add --hash-extern-id", file=sys.stderr, flush=True)
 
 
 def _csv_safe(report: pl.DataFrame) -> pl.DataFrame:
@@ -307,10 +295,9 @@ def cmd_prepare(args: argparse.Namespace) -> int:
                   f"--out {args.out!r}")
     payloads, report, _ = _prepared(args)
     out.mkdir(parents=True, exist_ok=True)
-    names = _PREPARED
     # Written beside, then renamed into place together: an interrupted run leaves the
     # folder as it was, never a cut payloads file beside an earlier run's report.
-    parts = {name: out / f".{name}.part" for name in names}
+    parts = {name: out / f".{name}.part" for name in _PREPARED}
     try:
         batches = 0
         with parts["payloads.ndjson"].open("wb") as sink:
@@ -320,8 +307,8 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         parts["report.html"].write_text(
             report_html(report, title=f"audframe: {args.input}"), encoding="utf-8")
         _csv_safe(report.drop("example_rows")).write_csv(parts["report.csv"])
-        for name in names:
-            parts[name].replace(out / name)
+        for name, part in parts.items():
+            part.replace(out / name)
     finally:
         for part in parts.values():
             part.unlink(missing_ok=True)
@@ -533,7 +520,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         status: int = args.run(args)
     except BrokenPipeError:  # the reader stopped (audframe validate … | head): not an error
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush
+        _stdout_to_devnull()
         return 0
     except KeyboardInterrupt as exc:
         hint = f"; {_resume_hint(args)}" if args.command == "upload" else ""

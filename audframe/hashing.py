@@ -16,7 +16,7 @@ import polars as pl
 
 from audframe.distinct import collect_select, per_distinct_batch
 from audframe.errors import ColumnTypeError, ValidationError
-from audframe.frames import Frame, key_columns, listed_columns
+from audframe.frames import Frame, column_names, key_columns, listed_columns
 from audframe.keys import HASHED_KEYS, ROW_UNIQUE_KEYS
 from audframe.schemas import DIGEST, EMPTY_DIGEST, not_normalized
 from audframe.whitespace import trim
@@ -242,7 +242,7 @@ def hash(
     if not keys:
         raise ValidationError(
             f"the frame has no Meta-key column (EMAIL, PHONE, …); its columns are "
-            f"{listed_columns(frame.collect_schema().names())}: call "
+            f"{listed_columns(column_names(frame))}: call "
             "audframe.normalize(frame, mapping) first, which names them by their keys"
         )
     targets = [k for k in keys if k in HASHED_KEYS or (hash_extern_id and k == "EXTERN_ID")]

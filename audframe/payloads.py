@@ -623,14 +623,13 @@ class Payloads(Iterator[Chunk]):
         else:
             shape, batches = _first_batch(frame)
         keys = key_columns(shape)
+        dtypes = shape.collect_schema()
         if not _match_keys(keys):
             raise ValidationError(
                 "the frame has no match-key column (EMAIL, PHONE, …; a LOOKALIKE_VALUE "
-                "alone cannot match anyone); its columns are "
-                f"{listed_columns(shape.collect_schema().names())}: hash a normalized "
-                "frame (audframe.prepare(frame, mapping) does both)"
+                f"alone cannot match anyone); its columns are {listed_columns(dtypes.names())}"
+                ": hash a normalized frame (audframe.prepare(frame, mapping) does both)"
             )
-        dtypes = shape.collect_schema()
         if _LOOKALIKE in keys and not (
             dtypes[_LOOKALIKE].is_numeric() or dtypes[_LOOKALIKE] == pl.Null
         ):

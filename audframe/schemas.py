@@ -41,12 +41,16 @@ EMPTY_DIGEST = hashlib.sha256(b"").hexdigest()
 _LETTERS = r"^\p{L}[\p{L}\p{M}]*$"
 _UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
+#: What wraps or lists addresses, for a regex character class (<>, brackets, quotes,
+#: ',', ';', ':', a backslash): "<john@x.com>" and "john@x.com;" are no address.
+ADDRESS_WRAPPERS = r'<>()\[\]\\,;:"'
+
 #: The format of each normalized String key (LOOKALIKE_VALUE is a Float64 ≥ 0).
 PATTERNS: dict[str, str] = {
     "EXTERN_ID": r"^\S(?s:.*\S)?$",
-    # no whitespace, and none of what wraps or lists addresses (<>, brackets, quotes,
-    # ',', ';', ':', a backslash): "<john@x.com>" and "john@x.com;" are no address
-    "EMAIL": r'^[^@\s<>()\[\]\\,;:"]+@[^@\s.<>()\[\]\\,;:"]+(\.[^@\s.<>()\[\]\\,;:"]+)+$',
+    # no whitespace, and nothing of ADDRESS_WRAPPERS
+    "EMAIL": rf"^[^@\s{ADDRESS_WRAPPERS}]+@[^@\s.{ADDRESS_WRAPPERS}]+"
+             rf"(\.[^@\s.{ADDRESS_WRAPPERS}]+)+$",
     "PHONE": r"^[1-9][0-9]{6,14}$",
     "GEN": r"^[mf]$",
     "DOBY": r"^(19[0-9]{2}|2[0-9]{3})$",

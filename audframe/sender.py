@@ -141,8 +141,8 @@ def check_credentials(access_token: Any, app_secret: Any, base_url: str | None =
                 f"one is: copy it again (the emulator takes any token of "
                 f"{SCRUBBED_LENGTH} or more)"
             )
-        if secret is not None and base_url is not None and secret.lower() in (
-            base_url.lower() + " " + unquote(base_url).lower()
+        if secret is not None and base_url is not None and any(
+            secret.lower() in url.lower() for url in (base_url, unquote(base_url))
         ):
             raise ValueError(f"base_url holds the {name}; give the host alone (the token "
                              "travels in a header)")

@@ -316,20 +316,20 @@ class Upload:
                 self.progress.update(batch.rows)
             if batch.index >= last:
                 if length and batch.last == (ended is None):
-                    raise self._other_length(batch)
+                    raise self._other_length(batch, ended)
                 return itertools.chain(kept, source)
         if length:
-            raise self._other_length(None)
+            raise self._other_length(None, ended)
         return iter(kept)
 
-    def _other_length(self, at: Batch | None) -> JournalError:
+    def _other_length(self, at: Batch | None, ended: int | None) -> JournalError:
         """The input ends elsewhere than the journal's: ``at`` (the batch at the last
         recorded position, None when the input ends before it) has more after it where
-        the journal's upload ended, or ends the input where that went on. Sending would
-        lose rows, or leave the session without its last batch."""
+        the journal's upload ended (at ``ended``), or ends the input where that went on.
+        Sending would lose rows, or leave the session without its last batch."""
         recorded = max(self.acked) + 1
-        was = (f"an upload that ended with batch {recorded}" if self.journal.last_batch
-               is not None else f"batches up to {recorded} of an upload that went on")
+        was = (f"an upload that ended with batch {recorded}" if ended is not None
+               else f"batches up to {recorded} of an upload that went on")
         now = ("holds more batches" if at is not None and not at.last else
                f"ends with batch {recorded}" if at is not None else
                f"ends before batch {recorded}")

@@ -167,7 +167,7 @@ def _rule(
         case "FI":
             digest = digest_text(raw).is_not_null()
             rule = _rejected(text.first_initial(raw), digest, "first name is pre-hashed")
-            return _unless_placeholder(key, rule, raw)
+            return _guarded(key, rule, raw, flaw)
         case "CT":
             rule = _unlike_a_digest(text.city(raw))
         case "GEN":
@@ -189,12 +189,18 @@ def _rule(
         case "MADID":
             return ids.madid(raw)
         case "EXTERN_ID":
-            return _unless_placeholder(key, _unless_flawed(ids.extern_id(raw), flaw), raw)
+            return _guarded(key, ids.extern_id(raw), raw, flaw)
         case "LOOKALIKE_VALUE":
             return ids.lookalike_value(raw)
         case _:
             raise UnknownKeyError(f"{key} has no single-column rule; use audframe.normalize")
-    return _prehashed(raw, _unless_placeholder(key, _unless_flawed(rule, flaw), raw))
+    return _prehashed(raw, _guarded(key, rule, raw, flaw))
+
+
+def _guarded(key: str, rule: Rule, raw: pl.Expr, flaw: pl.Expr | None) -> Rule:
+    """``rule``, with what no rule of ``key`` should take missing: a number column's
+    :func:`_flaw`, a :data:`PLACEHOLDERS` cell."""
+    return _unless_placeholder(key, _unless_flawed(rule, flaw), raw)
 
 
 #: What tools write for a missing value (pandas' ``astype(str)`` of NaN and None, SQL's

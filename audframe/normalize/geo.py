@@ -214,21 +214,20 @@ def _country_of(text: pl.Expr) -> pl.Expr:
     ``Congo`` alone would make the other Congo)."""
     text = clean(text)
 
-    def code(spelling: pl.Expr) -> pl.Expr:
-        return fold_key(spelling).replace_strict(_countries(), default=None,
-                                                 return_dtype=pl.String)
+    def code(key: pl.Expr) -> pl.Expr:
+        return key.replace_strict(_countries(), default=None, return_dtype=pl.String)
 
+    key = fold_key(text)
     bracketed = r"^([^(]*?)\s*\(([^()]*)\)\s*$"
-    main, aside = (code(text.str.replace(bracketed, part)) for part in ("${1}", "${2}"))
+    main, aside = (code(fold_key(text.str.replace(bracketed, p))) for p in ("${1}", "${2}"))
     found = pl.coalesce(
-        code(text),
-        code(text.str.replace(r"^([^,]+),\s*([^,]+)$", "${2} ${1}")),
-        code(text.str.replace(bracketed, "${2} ${1}")),
+        code(key),
+        code(fold_key(text.str.replace(r"^([^,]+),\s*([^,]+)$", "${2} ${1}"))),
+        code(fold_key(text.str.replace(bracketed, "${2} ${1}"))),
         pl.when(text.str.contains(bracketed) & (main == aside)).then(main),
     )
     # R writes NA for a missing value: no Namibia ("NAM", "Namibia") and no placeholder
-    named = ~text.str.contains(_NOT_A_NAME) & (fold_key(text) != _R_MISSING)
-    return pl.when(named).then(found)
+    return pl.when(~text.str.contains(_NOT_A_NAME) & (key != _R_MISSING)).then(found)
 
 
 #: What R writes for a missing value, folded (``NA``, ``N.A.``): not Namibia's code.
