@@ -1027,15 +1027,15 @@ def serve(port: int = 0, token: str | None = None, *, host: str = "127.0.0.1") -
     """
     shown = "the one you gave (not shown)" if token else None
     token = token or secrets.token_urlsafe(24)
-    with GraphEmulator(token=token, host=host, port=port, log_limit=100) as emu:
-        print(f"Graph API emulator listening on {emu.url}", flush=True)
-        print(f"access token: {shown or token}", flush=True)
-        print(f"use: audframe.Sender(token, base_url={emu.url!r})", flush=True)
-        print("press Ctrl-C to stop", flush=True)
-        try:
+    try:  # Ctrl-C is how it stops, also while the lines below are still being printed
+        with GraphEmulator(token=token, host=host, port=port, log_limit=100) as emu:
+            print(f"Graph API emulator listening on {emu.url}", flush=True)
+            print(f"access token: {shown or token}", flush=True)
+            print(f"use: audframe.Sender(token, base_url={emu.url!r})", flush=True)
+            print("press Ctrl-C to stop", flush=True)
             while True:
                 time.sleep(3600)
-        except KeyboardInterrupt as exc:
-            print("stopped", flush=True)
-            if type(exc) is not KeyboardInterrupt:  # a signal its caller tells apart
-                raise
+    except KeyboardInterrupt as exc:
+        print("stopped", flush=True)
+        if type(exc) is not KeyboardInterrupt:  # a signal its caller tells apart
+            raise

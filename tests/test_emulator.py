@@ -413,3 +413,22 @@ def test_an_audience_fed_multi_key_data_refuses_single_key_uploads(
     assert emulator.session(3) is None
     valued = users([[rows[0][0], 1.0]], sid=4, last=True, schema=["EMAIL", "LOOKALIKE_VALUE"])
     assert code(post(emulator, "61/users", valued)) == 100  # not value-based, first
+
+
+def test_serve_stops_cleanly_when_ctrl_c_lands_while_it_prints(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import builtins
+
+    import audframe.emulator as module
+
+    real_print = builtins.print
+
+    def print_then_interrupt(*args: object, **kwargs: Any) -> None:
+        real_print(*args, **kwargs)
+        if args and args[0] == "press Ctrl-C to stop":  # the line a user acts on
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(builtins, "print", print_then_interrupt)
+    module.serve(0, None)  # returns: a Ctrl-C is a clean stop, not an error
+    assert capsys.readouterr().out.endswith("press Ctrl-C to stop\nstopped\n")
