@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import random
+import sqlite3
+import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,6 +33,33 @@ APP_SECRET = "app-secret-0a1b2c3d"
 def digest(text: str) -> str:
     """SHA-256 hex of ``text``: what a hashed cell looks like."""
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def eventually(condition: Callable[[], bool], *, within: float = 60.0) -> None:
+    """Wait until ``condition()`` holds (what another thread or process does comes when it
+    comes on a loaded machine); fail after ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, "the awaited condition never came"
+        time.sleep(0.01)
+
+
+@contextlib.contextmanager
+def database(path: Path) -> Iterator[sqlite3.Connection]:
+    """A SQLite connection that commits and is closed (``with sqlite3.connect(…)`` only
+    commits, and a connection left open is a ResourceWarning on newer Pythons)."""
+    with contextlib.closing(sqlite3.connect(path, timeout=5)) as db, db:
+        yield db
+
+
+def batches_in(journal: Path) -> int:
+    """How many batches the journal of a running upload holds (0 before it is made)."""
+    try:  # read-only: never makes the file the upload is about to make
+        uri = f"{journal.as_uri()}?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=5)) as db:
+            return int(db.execute("SELECT count(*) FROM batches").fetchone()[0])
+    except sqlite3.OperationalError:  # not made yet, or its tables not yet
+        return 0
 
 
 def make_rows(n: int, *, start: int = 0, prefix: str = "user") -> list[list[Any]]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import batches_in
 from polars.testing import assert_frame_equal
 
 from audframe import cli
@@ -403,12 +404,15 @@ def test_ctrl_c_mid_upload_says_how_to_resume_and_the_rerun_does(
     spool = tmp_path / "tmp"
     spool.mkdir()
     args = ["upload", PARQUET, "--audience-id", "5", "--emulator", "--emulator-latency",
-            "0.2", "--batch-size", "500", "--concurrency", "1", "--no-progress",
+            "0.2", "--batch-size", "250", "--concurrency", "1", "--no-progress",
             "--default-country", "US", "--journal", str(journal)]
     proc = _cli(*args, env={"AUDFRAME_ACCESS_TOKEN": "tok-ctrl-c", "TMPDIR": str(spool)})
     try:
         _line_with(proc, "sending to the built-in Graph API emulator")
-        time.sleep(1.0)  # a few batches acknowledged at 0.2 s each
+        deadline = time.monotonic() + 120
+        while batches_in(journal) < 2:  # mid-upload: 40 batches at 0.2 s each
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
         proc.send_signal(stop)
         _, err = proc.communicate(timeout=60)
     finally:
@@ -429,7 +433,8 @@ def test_ctrl_c_mid_upload_says_how_to_resume_and_the_rerun_does(
     assert done is not None and sent is not None and carried is not None
     assert int(done.group(1)) >= 1
     total = int(done.group(2).replace(",", "")) + int(sent.group(1).replace(",", ""))
-    assert total > 9_000 and int(carried.group(1)) == -(-total // 500)
+    assert total > 9_000 and int(carried.group(1)) == -(-total // 250)
+
 
 
 def test_the_emulator_command_never_prints_a_token_it_was_given() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -14,7 +13,16 @@ from typing import Any
 
 import polars as pl
 import pytest
-from conftest import TOKEN, FakeClock, digest, make_chunks, make_rows
+from conftest import (
+    TOKEN,
+    FakeClock,
+    batches_in,
+    database,
+    digest,
+    eventually,
+    make_chunks,
+    make_rows,
+)
 
 import audframe
 from audframe.emulator import FaultPlan, GraphEmulator, RequestRecord
@@ -161,18 +169,18 @@ def test_a_damaged_journal_or_another_database_is_refused_untouched(tmp_path: Pa
     with pytest.raises(JournalError, match=r"malformed|damaged"):
         Journal(path)
     other = tmp_path / "crm.sqlite"
-    with sqlite3.connect(other) as db:
+    with database(other) as db:
         db.execute("CREATE TABLE customers (email TEXT)")
     with pytest.raises(JournalError, match="not an audframe journal"):
         Journal(other)
-    with sqlite3.connect(other) as db:
+    with database(other) as db:
         assert db.execute("SELECT name FROM sqlite_master").fetchall() == [("customers",)]
 
 
 def test_a_journal_whose_record_cannot_be_read_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite"
     _filled(path, 3).close()
-    with sqlite3.connect(path) as db:
+    with database(path) as db:
         db.execute("UPDATE batches SET response = '{not json' WHERE idx = 1")
     with Journal(path) as journal, pytest.raises(JournalError, match="is damaged"):
         journal.acked()
@@ -199,18 +207,11 @@ def test_kill_9_mid_upload_then_rerun_finishes_the_same_session(
     root = Path(audframe.__file__).resolve().parent.parent
     env = {**os.environ, "PYTHONPATH": str(root)}
 
-    def acked_now() -> int:
-        try:
-            with sqlite3.connect(path, timeout=5) as db:
-                return int(db.execute("SELECT count(*) FROM batches").fetchone()[0])
-        except sqlite3.OperationalError:  # not created yet
-            return 0
-
     with GraphEmulator(token=TOKEN, latency=0.05) as emu:
         proc = subprocess.Popen([sys.executable, "-c", script, emu.url, str(path), TOKEN],
                                 env=env)
         try:
-            while acked_now() < 8:
+            while batches_in(path) < 8:
                 assert proc.poll() is None, "the upload ended before it could be killed"
                 time.sleep(0.01)
             os.kill(proc.pid, signal.SIGKILL)
@@ -219,8 +220,12 @@ def test_kill_9_mid_upload_then_rerun_finishes_the_same_session(
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-        while not all(q.outcome for q in emu.requests):  # the dead client's last requests
-            time.sleep(0.01)
+        def settled() -> bool:  # the dead client's last requests, read and answered
+            seen = len(emu.requests)
+            time.sleep(0.5)
+            return len(emu.requests) == seen and all(q.outcome for q in emu.requests)
+
+        eventually(settled)
         with Journal(path) as journal:
             before = journal.acked()
             assert [s.session_id for s in journal.sessions()] == [4242]
@@ -278,12 +283,14 @@ def test_a_progress_callback_that_raises_loses_no_acknowledged_batch(
     rows = make_rows(100)
     calls: list[int] = []
 
-    def progress(done: int, total: int) -> None:
-        calls.append(done)
-        if len(calls) >= 2:
-            raise RuntimeError("callback failed")
-
     with GraphEmulator(token=TOKEN, latency=0.05) as emu:
+
+        def progress(done: int, total: int) -> None:
+            calls.append(done)
+            if len(calls) >= 2:
+                eventually(lambda: len(emu.requests) >= 4)  # others reached the server
+                raise RuntimeError("callback failed")
+
         with pytest.raises(RuntimeError, match="callback failed"):
             make_sender(emu.url, concurrency=4, progress=progress).add(
                 "41", make_chunks(rows, 10), journal=path)
@@ -309,7 +316,7 @@ def test_a_resume_with_other_data_is_refused_before_any_of_it_is_sent(
         with pytest.raises(GraphAPIError):
             make_sender(emu.url, concurrency=1).add(
                 "49", pl.DataFrame({"EMAIL": emails}), batch_size=10, journal=path)
-        with sqlite3.connect(path) as db:
+        with database(path) as db:
             db.execute("DELETE FROM batches WHERE idx = 1")
         with Journal(path) as journal:
             assert sorted(journal.acked()) == [0, 2]
@@ -529,7 +536,7 @@ def test_a_journal_an_earlier_version_started_still_resumes_its_last_batch(
     path = tmp_path / "j.sqlite"
     chunks = [{"payload": c["payload"]} for c in make_chunks(make_rows(30), 10)]
     make_sender(emulator.url).add("58", chunks, journal=path)
-    with sqlite3.connect(path) as db:
+    with database(path) as db:
         db.execute("DELETE FROM meta WHERE key IN ('records_last', 'last_batch', "
                    "'completed_at')")
     cut = len(emulator.requests)

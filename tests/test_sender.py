@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 import pytest
 import requests
-from conftest import TOKEN, FakeClock, digest, make_chunks, make_rows
+from conftest import TOKEN, FakeClock, digest, eventually, make_chunks, make_rows
 
 from audframe.emulator import FATAL_FAULTS, FaultPlan, GraphEmulator, RequestRecord
 from audframe.errors import (
@@ -181,20 +181,27 @@ def test_a_last_batch_applied_but_unanswered_is_not_sent_again(make_sender: Make
 def test_a_send_once_batch_still_at_work_after_the_timeout_is_not_sent_again(
     make_sender: MakeSender, batch: str
 ) -> None:
-    # Meta applies it 1.5 s after it arrived; the sender gave up after 1 s and gives it as
-    # long again before asking the status, which then counts it (0.5 s of slack each way)
+    # Meta applies it 3 s after it arrived; the sender gave up after 2 s and gives it as
+    # long again before asking the status, which then counts it. The wait is the test's:
+    # it ends once the emulator has applied the batch, however slow the machine.
     rows = make_rows(30)
-    plan = FaultPlan(script={3 if batch == "last" else 1: "applied_late"}, late=1.5)
+    plan = FaultPlan(script={3 if batch == "last" else 1: "applied_late"}, late=3.0)
+    waits: list[float] = []
     with GraphEmulator(token=TOKEN, faults=plan) as emu:
-        sender = make_sender(emu.url, timeout=1.0, backoff_max=5.0)
+
+        def wait_until_applied(seconds: float) -> None:
+            waits.append(seconds)
+            late = next(q for q in emu.requests if q.fault == "applied_late")
+            eventually(lambda: late.outcome != "")
+
+        sender = make_sender(emu.url, timeout=2.0, backoff_max=5.0, sleep=wait_until_applied)
         report = (sender.add if batch == "last" else sender.replace)("25", make_chunks(rows, 10))
         check_session_protocol(emu)
         posts = [q for q in emu.requests if q.method == "POST"]
         assert len(posts) == 3 and posts[2 if batch == "last" else 0].fault == "applied_late"
-        status = [q for q in emu.requests if q.method == "GET"]
-        assert len(status) == 1
-        assert status[0].received_at - posts[2 if batch == "last" else 0].received_at >= 1.5
+        assert [q.method for q in emu.requests].count("GET") == 1
         assert emu.rows("25", ["EMAIL"]) == as_set(rows)
+    assert waits == [2.0]  # as long again as the timeout, before the status was asked
     assert report.batches == 3 and report.rows == 30
 
 
@@ -505,10 +512,26 @@ class RecordingSession(requests.Session):
 
 
 def test_a_fatal_code_with_batches_in_flight_starts_no_new_request(
-    make_sender: MakeSender,
+    make_sender: MakeSender, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import audframe.upload
+
     plan = FaultPlan(script={5: "permission"})
     session = RecordingSession()
+
+    class NotedStop(threading.Event):  # when the sender decides to stop, among the events
+        def set(self) -> None:
+            with session._events_lock:
+                session.events.append(("stop", None))
+            super().set()
+
+    made = audframe.upload.Upload.__init__
+
+    def noting(self: audframe.upload.Upload, *args: Any, **kwargs: Any) -> None:
+        made(self, *args, **kwargs)
+        self.abort = NotedStop()
+
+    monkeypatch.setattr(audframe.upload.Upload, "__init__", noting)
     with GraphEmulator(token=TOKEN, faults=plan, latency=0.02) as emu:
         with pytest.raises(GraphAPIError) as info:
             make_sender(emu.url, concurrency=4, session=session).add(
@@ -516,12 +539,13 @@ def test_a_fatal_code_with_batches_in_flight_starts_no_new_request(
         received = len(emu.requests)
     session.close()
     events = session.events
-    fatal = events.index(("answer", 200))
-    # Once the sender has the fatal answer, no batch is started: the only requests that
-    # may still start are those whose worker had already begun its attempt (at most one
-    # for each of the other concurrency - 1 workers). Without the stop, 15 more would go.
-    assert sum(kind == "start" for kind, _ in events[fatal:]) <= 3
-    assert received == sum(kind == "start" for kind, _ in events) < 20
+    stop = events.index(("stop", None))
+    assert ("answer", 200) in events[:stop]  # the stop follows the fatal answer
+    # Once the sender stops, no batch is started: the only requests that may still start
+    # are those whose worker had already begun its attempt (at most one for each of the
+    # other concurrency - 1 workers). Without the stop, every one of the 20 would go.
+    assert sum(kind == "start" for kind, _ in events[stop:]) <= 3
+    assert received == sum(kind == "start" for kind, _ in events)
     assert info.value.code == 200
 
 
@@ -579,6 +603,7 @@ def test_timeouts_are_retried_then_a_transport_error(make_sender: MakeSender) ->
                 "5", make_chunks(make_rows(5), 10))
         # the one batch is the last: before its retry the session status was asked, timed
         # out too, so the batch (maybe applied, to be sent once) was not sent again
+        eventually(lambda: len(emu.requests) >= 3)  # the server notes them when it reads
         assert [q.method for q in emu.requests] == ["POST", "GET", "GET"]
         assert all(q.path == "/v21.0/5/sessions" for q in emu.requests if q.method == "GET")
 
@@ -984,10 +1009,15 @@ def test_a_second_ctrl_c_while_replies_are_awaited_loses_no_reply(
             raise KeyboardInterrupt
         ack(self, batch, sent, **options)
 
+    third_sent, second_ctrl_c = threading.Event(), threading.Event()
+
     def slow_reply(self: Any, batch: Any, segment: Any) -> Any:
         sent = send(self, batch, segment)
-        if batch.index == 2:
-            time.sleep(0.3)  # applied by Meta, its reply still on its way to the loop
+        if batch.index == 1:  # batch 2's reply (the first Ctrl-C) comes after batch 3 went
+            assert third_sent.wait(30)
+        if batch.index == 2:  # applied by Meta, its reply on its way until the second one
+            third_sent.set()
+            assert second_ctrl_c.wait(30)
         return sent
 
     class InterruptedWait(upload_module.Future):  # type: ignore[type-arg]
@@ -996,6 +1026,7 @@ def test_a_second_ctrl_c_while_replies_are_awaited_loses_no_reply(
         def _interrupted(self) -> None:
             if not self.done() and interrupts == ["first"]:
                 interrupts.append("second")
+                second_ctrl_c.set()
                 raise KeyboardInterrupt
 
         def result(self, timeout: float | None = None) -> Any:
@@ -1026,11 +1057,12 @@ def test_a_second_ctrl_c_while_replies_are_awaited_loses_no_reply(
 
 
 def test_a_base_url_requests_cannot_send_to_fails_at_once(make_sender: MakeSender) -> None:
-    sender = make_sender("https://exa mple.com", max_attempts=8, backoff_base=1.0)
-    started = time.monotonic()
+    waits: list[float] = []
+    sender = make_sender("https://exa mple.com", max_attempts=8, backoff_base=1.0,
+                         sleep=waits.append)
     with pytest.raises(TransportError, match="base_url is not a URL requests can send to"):
         sender.add("5", make_chunks(make_rows(3), 3))
-    assert time.monotonic() - started < 1.0  # not retried with backoff
+    assert waits == []  # not retried with backoff
 
 
 @pytest.mark.parametrize("api_version", ["21", "v21", "21.0", "v21.0/"])
