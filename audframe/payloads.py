@@ -53,6 +53,7 @@ from audframe.keys import HASHED_KEYS, KEYS
 from audframe.schemas import (
     DIGEST,
     EMPTY_DIGEST,
+    EMPTY_DIGEST_ANY_CASE,
     PATTERNS,
     ZERO_UUID,
     not_digest,
@@ -147,7 +148,7 @@ def _match_keys(keys: Sequence[str]) -> list[str]:
 
 def _cleaned(key: str) -> pl.Expr:
     """One key column with every missing cell null: blank strings, non-finite values,
-    and in a hashed key the digest of an empty string.
+    and in a hashed key or EXTERN_ID the digest of an empty string.
 
     String keys come out String, LOOKALIKE_VALUE Float64.
     """
@@ -159,6 +160,8 @@ def _cleaned(key: str) -> pl.Expr:
     present = text.str.contains(r"\S")
     if key in HASHED_KEYS:
         present = present & (text != EMPTY_DIGEST)
+    elif key == "EXTERN_ID":
+        present = present & ~text.str.contains(EMPTY_DIGEST_ANY_CASE)
     return pl.when(present).then(text).alias(key)
 
 
@@ -982,7 +985,8 @@ def _check_options_fields(payload: Chunk) -> None:
 def _bad_cells(key: str, values: list[Any]) -> int:
     """How many cells of ``key`` cannot be sent: not a digest or "" (hashed keys), not a
     number >= 0 or "" (LOOKALIKE_VALUE: not NaN or infinity, which go as ``null``), not a device
-    id or "" (MADID: a lowercase UUID, not all zeros), not text (EXTERN_ID)."""
+    id or "" (MADID: a lowercase UUID, not all zeros), not text or the digest of an empty
+    string (EXTERN_ID)."""
     if key in HASHED_KEYS:
         if _all_digests_or_empty(values):
             return 0
@@ -991,7 +995,7 @@ def _bad_cells(key: str, values: list[Any]) -> int:
         return sum(1 for v in values if not (v == "" if type(v) is str else _is_value(v)))
     if key == "MADID":
         return sum(1 for v in values if not (type(v) is str and (v == "" or _is_device_id(v))))
-    return sum(1 for v in values if type(v) is not str)
+    return sum(1 for v in values if type(v) is not str or v.lower() == EMPTY_DIGEST)
 
 
 def check_chunk(chunk: Chunk) -> None:
@@ -1000,7 +1004,8 @@ def check_chunk(chunk: Chunk) -> None:
     The payload holds Graph API fields only; its schema names Meta keys, each once;
     every row has a cell per key. Hashed-key cells are 64 lowercase hex or ``""`` (and
     never the digest of an empty string), LOOKALIKE_VALUE cells numbers or ``""``,
-    MADID cells device ids (lowercase UUIDs) or ``""``, EXTERN_ID cells text. Cells are
+    MADID cells device ids (lowercase UUIDs) or ``""``, EXTERN_ID cells text (not the
+    digest of an empty string). Cells are
     checked by their exact type: a ``str`` subclass may serialize as other text than it
     shows.
 
@@ -1040,7 +1045,8 @@ def check_chunk(chunk: Chunk) -> None:
         listed = ", ".join(f"{k} ({n} cells)" for k, n in bad.items())
         raise ValidationError(
             f"cells that cannot be sent in {listed}: LOOKALIKE_VALUE takes numbers or "
-            '"", MADID device ids (lowercase UUIDs) or "", EXTERN_ID text; normalize the '
+            '"", MADID device ids (lowercase UUIDs) or "", EXTERN_ID text (not the SHA-256 '
+            "of an empty string); normalize the "
             "frame with audframe.normalize(...)"
         )
     empty = {k: n for k in HASHED_KEYS & cols.keys() if (n := cols[k].count(EMPTY_DIGEST))}

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # pandera (and pandas under it) load only when a schema is us
 __all__ = [
     "DIGEST",
     "EMPTY_DIGEST",
+    "EMPTY_DIGEST_ANY_CASE",
     "PATTERNS",
     "ZERO_UUID",
     "check_hashed",
@@ -38,6 +39,8 @@ DIGEST = r"^[0-9a-f]{64}$"
 #: The SHA-256 of an empty string: never sent. A missing cell is ``""`` in a payload, and
 #: a cell holding this digest (what tools that hash blanks upload) is missing too.
 EMPTY_DIGEST = hashlib.sha256(b"").hexdigest()
+#: A whole cell that is :data:`EMPTY_DIGEST`, in any case (an EXTERN_ID a tool hashed).
+EMPTY_DIGEST_ANY_CASE = f"(?i)^{EMPTY_DIGEST}$"
 _LETTERS = r"^\p{L}[\p{L}\p{M}]*$"
 _UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
@@ -88,6 +91,8 @@ def _well_formed(key: str, *, digest: bool = True) -> pl.Expr:
         ok = ok & (col.cast(pl.Int32, strict=False) <= dt.date.today().year)
     if key == "MADID":
         ok = ok & (col != ZERO_UUID)
+    if key == "EXTERN_ID":
+        ok = ok & ~col.str.contains(EMPTY_DIGEST_ANY_CASE)
     if key in HASHED_KEYS and digest:
         ok = ok | (col.str.contains(DIGEST) & (col != EMPTY_DIGEST))
     return ok

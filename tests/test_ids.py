@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 from typing import Any
 
@@ -54,6 +55,19 @@ def test_extern_id_is_trimmed_text_otherwise_exact() -> None:
     got = col("EXTERN_ID", ["  CRM-0001 ", "Abc Def", "ÉTÉ", DIGEST.upper(), "", "  ", None])
     # no lowercasing, inner spaces kept, digests not touched: Meta matches byte for byte
     assert got.to_list() == ["CRM-0001", "Abc Def", "ÉTÉ", DIGEST.upper(), None, None, None]
+
+
+def test_extern_id_that_is_the_digest_of_an_empty_string_is_missing_and_counted() -> None:
+    # a blank id an export hashed: never sent, whatever its case (hashed opt-in too)
+    empty = hashlib.sha256(b"").hexdigest()
+    df = pl.DataFrame({"x": [empty, f" {empty.upper()} ", "CRM-1"], "e": ["a@b.co"] * 3})
+    for hash_extern_id in (False, True):
+        got = audframe.prepare(df, {"EXTERN_ID": "x", "EMAIL": "e"},
+                               hash_extern_id=hash_extern_id)["EXTERN_ID"].to_list()
+        assert got[:2] == [None, None] and got[2] is not None
+    report = audframe.validate(df, {"EXTERN_ID": "x"})
+    assert report.filter(pl.col("key") == "EXTERN_ID").select("invalid", "reason").row(0) == (
+        2, "extern id is the SHA-256 of an empty string")
 
 
 def test_extern_id_integer_and_float_columns_become_text() -> None:

@@ -230,6 +230,16 @@ def test_the_digest_of_an_empty_string_is_sent_as_missing(
         check_chunk({"payload": {"schema": ["EMAIL"], "data": [[h("a")], [empty]]}})
 
 
+def test_an_extern_id_that_is_the_digest_of_an_empty_string_is_never_sent() -> None:
+    empty = hashlib.sha256(b"").hexdigest()
+    df = pl.DataFrame({"EXTERN_ID": [empty.upper(), "c-1"], "EMAIL": [h("a"), h("b")]})
+    fields = [f for _session, f in to_payloads(df, session_id=1).fields()]
+    assert orjson.loads(fields[0]["payload"])["data"] == [["", h("a")], ["c-1", h("b")]]
+    for cell in (empty, empty.upper()):
+        with pytest.raises(ValidationError, match=r"EXTERN_ID \(1 cells\).*empty string"):
+            check_chunk({"payload": {"schema": ["EXTERN_ID"], "data": [["c-1"], [cell]]}})
+
+
 def test_digests_are_checked_whatever_the_string_buffers_hold() -> None:
     fresh = audframe.hash(pl.DataFrame({"EMAIL": [f"u{i}@example.com" for i in range(300)]}))
     mixed = pl.Series("EMAIL", ["raw-" * 20, *fresh["EMAIL"]])  # a long raw value, stored

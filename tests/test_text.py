@@ -64,6 +64,16 @@ def test_official_vector_valery_decomposed_input_still_matches() -> None:
     assert sha256(got) == "08e1996b5dd49e62a4b4c010d44e4345592a863bb9f8e3976219bac29417149c"
 
 
+@pytest.mark.parametrize("invisible", ["\u200b", "\u00ad", "\ufe0f", "\u034f"])
+@pytest.mark.parametrize("key", ["FN", "LN", "CT"])
+def test_an_invisible_character_between_a_letter_and_its_accent_still_gives_nfc(
+    invisible: str, key: str
+) -> None:
+    # dropped before NFC: e + U+200B + U+0301 is é once the U+200B is gone
+    got = one(key, f"Vale{invisible}\u0301ry")
+    assert got == one(key, "Valéry") and unicodedata.is_normalized("NFC", got)
+
+
 def test_seed_payload_email_digests() -> None:
     emails = [f"test{i}@example.com" for i in range(1, 5)]
     got = norm("EMAIL", emails)

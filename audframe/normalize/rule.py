@@ -71,12 +71,12 @@ def nfc_series(
     ``floats``: whole floats written as text read as their number (:func:`whole_floats`).
 
     ASCII text is already NFC, and NFC is costly. ``drop_invisible`` also removes the
-    invisible characters: format characters (Unicode Cf: zero-width space, BOM, soft
-    hyphen, direction marks) and the rest of Unicode's default-ignorable ones (Hangul
-    fillers, which are letters that print as nothing; variation selectors; the
-    combining grapheme joiner). Copy-pasted exports leave them in values and no key
-    holds them (``john@example.com`` + U+200B would never match; a name of U+3164
-    alone is blank); all of them are non-ASCII.
+    invisible characters, before NFC (so that the result is NFC): format characters
+    (Unicode Cf: zero-width space, BOM, soft hyphen, direction marks) and the rest of
+    Unicode's default-ignorable ones (Hangul fillers, which are letters that print as
+    nothing; variation selectors; the combining grapheme joiner). Copy-pasted exports
+    leave them in values and no key holds them (``john@example.com`` + U+200B would
+    never match; a name of U+3164 alone is blank); all of them are non-ASCII.
     """
     if floats:
         values = whole_floats(values)
@@ -84,10 +84,10 @@ def nfc_series(
     if not wide.any():
         return values
     where = wide.arg_true()
-    text = values.gather(where).str.normalize("NFC")
-    if drop_invisible:
+    text = values.gather(where)
+    if drop_invisible:  # first: what they kept apart (e + U+200B + U+0301) composes
         text = text.str.replace_all(_INVISIBLE, "")
-    return values.clone().scatter(where, text)
+    return values.clone().scatter(where, text.str.normalize("NFC"))
 
 
 def nfc(expr: pl.Expr, *, drop_invisible: bool = False, floats: bool = False) -> pl.Expr:
