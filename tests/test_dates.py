@@ -151,6 +151,15 @@ def test_dob_format_option() -> None:
     assert rows == [("1997", "02", "16"), ("1997", "02", "16"), NULLS]
 
 
+def test_a_day_first_dob_format_replaces_the_us_form() -> None:
+    # one column, one convention: 12/13/1997 is no date under %d/%m/%Y, not December 13
+    values = ["03/04/1997", "12/13/1997", "1997-02-16"]
+    assert dob(values, dob_format="%d/%m/%Y") == [("1997", "04", "03"), NULLS,
+                                                  ("1997", "02", "16")]
+    # a format that cannot read the US form leaves it as it is
+    assert dob(["2/16/1997"], dob_format="%d.%m.%Y") == [("1997", "02", "16")]
+
+
 def test_dob_format_may_name_the_time_part() -> None:
     values = ["16.02.1997 10:30", "16.02.1997", "31.02.1997 10:30", "1997-02-16T10:30:00"]
     assert dob(values, dob_format="%d.%m.%Y %H:%M") == [

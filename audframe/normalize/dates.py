@@ -84,13 +84,21 @@ def _check_format(dob_format: str) -> None:
         )
 
 
+def _reads_slashed(dob_format: str) -> bool:
+    """Whether ``dob_format`` reads dates written like the US form (``01/02/1997``): then
+    a value it refuses is not read the US way instead."""
+    return pl.Series(["01/02/1997"]).str.to_date(dob_format, strict=False).item() is not None
+
+
 def birth_date(raw: pl.Expr, *, dob_format: str | None = None) -> tuple[Rule, Rule, Rule]:
     """DOB: one date, as String, expanded into DOBY, DOBM and DOBD.
 
     Accepts ``YYYY-MM-DD``, ``YYYY/MM/DD``, ``YYYYMMDD`` and US ``M/D/YYYY`` (a time
     of day after it, 24-hour or with AM/PM, with or without a time zone, is ignored);
     ``dob_format`` (strftime) is tried first, on the value as given and without its time
-    part, and must read back a date it writes (else ValueError).
+    part, and must read back a date it writes (else ValueError); a format that reads
+    ``01/02/1997`` (``%d/%m/%Y``) replaces the US form, so that a column is never read
+    under two conventions (``12/13/1997`` is then missing, not December 13).
     Date and Datetime columns arrive here as ``YYYY-MM-DD`` strings. A date that does
     not exist, lies in the future or before 1900 makes all three missing.
     """
@@ -99,8 +107,10 @@ def birth_date(raw: pl.Expr, *, dob_format: str | None = None) -> tuple[Rule, Ru
     iso = (
         v.str.replace(r"^([0-9]{4})/([0-9]{1,2})/([0-9]{1,2})$", "${1}-${2}-${3}")
         .str.replace(r"^([0-9]{4})([0-9]{2})([0-9]{2})$", "${1}-${2}-${3}")
-        .str.replace(r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$", "${3}-${1}-${2}")
     )
+    if not (dob_format and _reads_slashed(dob_format)):  # else 13/12/1997 and 12/13/1997
+        # would be read under two conventions in one column
+        iso = iso.str.replace(r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$", "${3}-${1}-${2}")
     # One parse of the rewritten text: every accepted form is now YYYY-M-D.
     date: pl.Expr = pl.when(iso.str.contains(_ISO)).then(iso.str.to_date("%Y-%m-%d", strict=False))
     if dob_format:  # a format may name the time part itself, or leave it out
