@@ -435,6 +435,38 @@ class _Spool:
         return _rechunk(parts(), rows)
 
 
+#: The dtypes a key column other than LOOKALIKE_VALUE may have: its cells are sent as
+#: text (a Null column is all missing).
+_TEXT_DTYPES = frozenset({pl.String, pl.Categorical, pl.Enum, pl.Null, pl.Decimal})
+
+
+def _check_dtypes(keys: list[str], dtypes: Mapping[str, pl.DataType], where: str = "") -> None:
+    """Refuse key columns whose dtype cannot be sent: LOOKALIKE_VALUE not numeric, a float
+    unhashed key (``1.0`` and ``NaN`` would go as they print), any other key not text,
+    integers or decimals (a list, struct, date, binary … would go as polars prints it)."""
+    if _LOOKALIKE in keys and not (
+        dtypes[_LOOKALIKE].is_numeric() or dtypes[_LOOKALIKE] == pl.Null
+    ):
+        raise ValidationError(
+            f"{where}LOOKALIKE_VALUE has dtype {dtypes[_LOOKALIKE]}; it must be numeric "
+            "(call audframe.normalize(...) first)"
+        )
+    floats = [k for k in keys if k not in (*HASHED_KEYS, _LOOKALIKE) and dtypes[k].is_float()]
+    if floats:
+        raise ValidationError(
+            f"{where}{', '.join(f'{k} has dtype {dtypes[k]}' for k in floats)}; it is sent "
+            "as text, where 1.0 and NaN would go as they print: call "
+            "audframe.normalize(...) first (whole numbers become digits, NaN missing)"
+        )
+    odd = [f"{k} has dtype {dtypes[k]}" for k in keys if k != _LOOKALIKE
+           and not (dtypes[k].is_numeric() or dtypes[k].base_type() in _TEXT_DTYPES)]
+    if odd:
+        raise ValidationError(
+            f"{where}{', '.join(odd)}; key columns are sent as text (digests, device ids, "
+            "extern ids): call audframe.prepare(frame, mapping) first, or cast the column"
+        )
+
+
 def _same_as_first(
     n: int, batch: Any, keys: list[str], dtypes: Mapping[str, pl.DataType]
 ) -> None:
@@ -454,6 +486,8 @@ def _same_as_first(
     if odd:
         raise ValidationError(f"batch {n}: {'; '.join(odd)} as in the first batch: every "
                               "batch of one upload needs the same dtypes")
+    # a column all Null in the first batch takes its dtype here: checked as the first's
+    _check_dtypes(keys, batch.schema, where=f"batch {n}: ")
 
 
 def _arrow_views(frame: pl.DataFrame) -> Any:
@@ -633,20 +667,7 @@ class Payloads(Iterator[Chunk]):
                 f"alone cannot match anyone); its columns are {listed_columns(dtypes.names())}"
                 ": hash a normalized frame (audframe.prepare(frame, mapping) does both)"
             )
-        if _LOOKALIKE in keys and not (
-            dtypes[_LOOKALIKE].is_numeric() or dtypes[_LOOKALIKE] == pl.Null
-        ):
-            raise ValidationError(
-                f"LOOKALIKE_VALUE has dtype {dtypes[_LOOKALIKE]}; it must be numeric "
-                "(call audframe.normalize(...) first)"
-            )
-        floats = [k for k in keys if k not in (*HASHED_KEYS, _LOOKALIKE) and dtypes[k].is_float()]
-        if floats:
-            raise ValidationError(
-                f"{', '.join(f'{k} has dtype {dtypes[k]}' for k in floats)}; it is sent as "
-                "text, where 1.0 and NaN would go as they print: call "
-                "audframe.normalize(...) first (whole numbers become digits, NaN missing)"
-            )
+        _check_dtypes(keys, dtypes)
         self.schema: list[str] = keys
         self._hashed = [k for k in keys if k in HASHED_KEYS]
         self._extra: dict[str, Any] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import re
@@ -665,6 +666,35 @@ def test_a_later_batch_with_other_keys_dtypes_or_type_is_refused() -> None:
             to_payloads([emails, later])
     nulls = pl.DataFrame({"EMAIL": [None], "EXTERN_ID": [None]})  # all missing: any dtype
     assert to_payloads([nulls, emails]).stats.estimated_num_total == 1
+
+
+def test_a_later_batch_is_checked_where_the_first_was_all_null() -> None:
+    # the Null column took its dtype in batch 2, which gets the first batch's checks; the
+    # raw cell is never quoted (polars would, failing to cast it)
+    first = pl.DataFrame({"EMAIL": [h("a")], "EXTERN_ID": [None], "LOOKALIKE_VALUE": [None]})
+    for later, message in [
+        (first.with_columns(EXTERN_ID=pl.lit(1.0)), "batch 2: EXTERN_ID has dtype Float64"),
+        (first.with_columns(LOOKALIKE_VALUE=pl.lit("john@example.com")),
+         "batch 2: LOOKALIKE_VALUE has dtype String"),
+    ]:
+        with pytest.raises(ValidationError, match=message) as info:
+            to_payloads([first, later])
+        assert "john" not in str(info.value)
+
+
+@pytest.mark.parametrize("key", ["EMAIL", "EXTERN_ID", "MADID"])
+@pytest.mark.parametrize("values", [
+    pl.Series([[1]]), pl.Series([[1]], dtype=pl.Array(pl.Int64, 1)), pl.Series([{"a": 1}]),
+    pl.Series([dt.timedelta(1)]), pl.Series([dt.date(2020, 1, 1)]), pl.Series([b"x"]),
+    pl.Series([True]), pl.Series([object()], dtype=pl.Object),
+], ids=lambda s: str(s.dtype))
+def test_a_key_column_of_a_dtype_that_is_no_text_is_refused_by_name(
+    key: str, values: pl.Series
+) -> None:
+    # sent as polars prints it ("{1}", "true") or a polars cast error: neither is a key
+    frame = pl.DataFrame({"PHONE": [h("p")]}).with_columns(values.alias(key))
+    with pytest.raises(ValidationError, match=f"{key} has dtype {values.dtype.base_type()}"):
+        to_payloads(frame)
 
 
 def test_a_half_read_iterator_removes_its_spool_when_dropped(tmp_path: Path,
