@@ -89,6 +89,8 @@ def _read(
 
     try:
         file = pq.ParquetFile(path, pre_buffer=False)  # pre-buffering keeps every page read
+    except pa.ArrowNotImplementedError:  # a type pyarrow cannot read (Int128): polars can
+        return _read_with_polars(path, mapping, rows)
     except pa.ArrowInvalid as exc:
         raise ValidationError(f"{path!s} is not a Parquet file ({exc}); read other formats "
                               "with polars and pass the frame") from exc
@@ -105,6 +107,19 @@ def _read(
                 yield batch
 
     return resolved, empty.schema, at_least_one(batches(), empty.select(columns).schema)
+
+
+def _read_with_polars(
+    path: str | Path, mapping: Mapping[str, str] | None, rows: int
+) -> tuple[dict[str, str], pl.Schema, Iterator[pl.DataFrame]]:
+    """:func:`_read` through polars' streaming engine, for a file pyarrow cannot open (it
+    buffers more row groups ahead than pyarrow's reader)."""
+    lazy = pl.scan_parquet(path)
+    schema = lazy.collect_schema()
+    resolved = resolve_mapping(pl.DataFrame(schema=schema), mapping)
+    picked = lazy.select(list(dict.fromkeys(resolved.values())))
+    return resolved, schema, at_least_one(picked.collect_batches(chunk_size=rows),
+                                          picked.collect_schema())
 
 
 def _check_rows(rows: int) -> None:

@@ -169,6 +169,22 @@ def test_validate_warns_of_extern_ids_that_prepare_would_refuse(
                capsys)[0] == 0
 
 
+@pytest.mark.parametrize("command", ["validate", "prepare"])
+def test_a_header_that_names_a_column_twice_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, command: str
+) -> None:
+    # polars would read the first and rename the second (phone_duplicated_0), which no key
+    # reads: the second row's phone and email were lost without a word
+    source = tmp_path / "twice.csv"
+    source.write_text("email,phone,phone,email\na@b.co,6505551212,4155550000,c@d.co\n"
+                      ",,4155550001,e@f.co\n")
+    extra = ["--out", str(tmp_path / "out")] if command == "prepare" else []
+    status, _, err = run([command, str(source), "--default-country", "US", *extra], capsys)
+    assert status == 2
+    assert "names the columns 'email', 'phone' more than once in its header" in err
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_reader_that_stops_early_is_no_error(tmp_path: Path) -> None:
     # audframe validate … | head -1: the pipe closes while the report is printed
     root = Path(__file__).resolve().parent.parent

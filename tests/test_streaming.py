@@ -225,6 +225,23 @@ def test_an_empty_parquet_file_has_columns_but_no_chunk(tmp_path: Path) -> None:
     assert list(chunks.fields()) == []
 
 
+@pytest.mark.parametrize("mapped", [False, True], ids=["unmapped", "mapped"])
+def test_a_parquet_file_pyarrow_cannot_open_is_read_by_polars(
+    tmp_path: Path, mapped: bool
+) -> None:
+    # pyarrow: "Integers with more than 64 bits not implemented", whichever column it is
+    path = tmp_path / "wide.parquet"
+    frame = pl.DataFrame({"mail": [f"u{i}@example.com" for i in range(10)],
+                          "big": pl.Series(range(10), dtype=pl.Int128)})
+    frame.write_parquet(path)
+    mapping = {"EMAIL": "mail", **({"EXTERN_ID": "big"} if mapped else {})}
+    batches = list(hashed_batches(path, mapping, rows=4))
+    assert [b.height for b in batches] == [4, 4, 2]
+    assert_frame_equal(pl.concat(batches), audframe.prepare(frame, mapping))
+    assert_frame_equal(validate_parquet(path, mapping, rows=4),
+                       audframe.validate(frame, mapping))
+
+
 def test_a_file_that_is_not_parquet_is_named_as_such(tmp_path: Path) -> None:
     path = tmp_path / "people.parquet"
     path.write_text("email\na@b.co\n")  # a CSV file under a Parquet name
