@@ -55,6 +55,7 @@ from audframe.schemas import (
     EMPTY_DIGEST,
     EMPTY_DIGEST_ANY_CASE,
     PATTERNS,
+    VISIBLE,
     ZERO_UUID,
     not_digest,
     not_normalized,
@@ -147,8 +148,9 @@ def _match_keys(keys: Sequence[str]) -> list[str]:
 
 
 def _cleaned(key: str) -> pl.Expr:
-    """One key column with every missing cell null: blank strings, non-finite values,
-    and in a hashed key or EXTERN_ID the digest of an empty string.
+    """One key column with every missing cell null: blank strings (in EXTERN_ID, also
+    invisible characters alone), non-finite values, and in a hashed key or EXTERN_ID
+    the digest of an empty string.
 
     String keys come out String, LOOKALIKE_VALUE Float64.
     """
@@ -160,8 +162,8 @@ def _cleaned(key: str) -> pl.Expr:
     present = text.str.contains(r"\S")
     if key in HASHED_KEYS:
         present = present & (text != EMPTY_DIGEST)
-    elif key == "EXTERN_ID":
-        present = present & ~text.str.contains(EMPTY_DIGEST_ANY_CASE)
+    elif key == "EXTERN_ID":  # invisible characters alone are blank too
+        present = text.str.contains(VISIBLE) & ~text.str.contains(EMPTY_DIGEST_ANY_CASE)
     return pl.when(present).then(text).alias(key)
 
 
@@ -173,7 +175,7 @@ def _has_key(keys: Sequence[str]) -> pl.Expr:
 #: with whitespace around it, ``mailto:…``, ``Jane <jane@example.com>``) would leave as it
 #: is, raw. The same pattern in polars and Python's ``re`` (unanchored: no ``$``, which
 #: ``re`` matches before a final newline).
-EMAIL_SHAPED = r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+"
+EMAIL_SHAPED = r"[^@＠﹫\s]+[@＠﹫][^@＠﹫\s.]+(\.[^@＠﹫\s.]+)+"
 
 
 def _extern_id_error(cells: int) -> NotHashedError:

@@ -25,6 +25,7 @@ __all__ = [
     "EMPTY_DIGEST",
     "EMPTY_DIGEST_ANY_CASE",
     "PATTERNS",
+    "VISIBLE",
     "ZERO_UUID",
     "check_hashed",
     "check_normalized",
@@ -41,6 +42,8 @@ DIGEST = r"^[0-9a-f]{64}$"
 EMPTY_DIGEST = hashlib.sha256(b"").hexdigest()
 #: A whole cell that is :data:`EMPTY_DIGEST`, in any case (an EXTERN_ID a tool hashed).
 EMPTY_DIGEST_ANY_CASE = f"(?i)^{EMPTY_DIGEST}$"
+#: A character that shows: neither whitespace nor invisible (Unicode Cf, default-ignorable).
+VISIBLE = r"[^\s\p{Cf}\p{Default_Ignorable_Code_Point}]"
 _LETTERS = r"^\p{L}[\p{L}\p{M}]*$"
 _UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
@@ -92,7 +95,7 @@ def _well_formed(key: str, *, digest: bool = True) -> pl.Expr:
     if key == "MADID":
         ok = ok & (col != ZERO_UUID)
     if key == "EXTERN_ID":
-        ok = ok & ~col.str.contains(EMPTY_DIGEST_ANY_CASE)
+        ok = ok & col.str.contains(VISIBLE) & ~col.str.contains(EMPTY_DIGEST_ANY_CASE)
     if key in HASHED_KEYS and digest:
         ok = ok | (col.str.contains(DIGEST) & (col != EMPTY_DIGEST))
     return ok

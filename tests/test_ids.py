@@ -70,6 +70,17 @@ def test_extern_id_that_is_the_digest_of_an_empty_string_is_missing_and_counted(
         2, "extern id is the SHA-256 of an empty string")
 
 
+def test_extern_id_of_invisible_characters_alone_is_missing_and_counted() -> None:
+    # kept around other text (they may be part of the id), blank alone
+    df = pl.DataFrame({"x": ["\u200b", " \ufeff ", "\u00ad", "c-1\u200b"]})
+    assert audframe.normalize(df, {"EXTERN_ID": "x"})["EXTERN_ID"].to_list() == [
+        None, None, None, "c-1\u200b"]
+    report = audframe.validate(df, {"EXTERN_ID": "x"})
+    assert report.select("invalid", "reason").row(0) == (3, "extern id is empty")
+    with pytest.raises(audframe.ValidationError):
+        audframe.check_normalized(pl.DataFrame({"EXTERN_ID": ["\u200b"]}))
+
+
 def test_extern_id_integer_and_float_columns_become_text() -> None:
     assert col("EXTERN_ID", [123, None], pl.Int64).to_list() == ["123", None]
     assert col("EXTERN_ID", [123.0, 1.5, float("nan")], pl.Float64).to_list() == [

@@ -622,17 +622,25 @@ def test_app_and_page_ids_must_be_lists_of_whole_numbers() -> None:
 def test_an_extern_id_that_is_an_email_address_is_refused_unless_hashed(lazy: bool) -> None:
     # An extern id is sent as it is: one that is an email address would leave raw
     # (alone, or with whitespace or text around it: to_payloads does not trim)
-    mails = ["Jane.Doe@example.com", " john@x.com ", "jane@y.com\n", "Jo <jo@z.org>"]
+    mails = ["Jane.Doe@example.com", " john@x.com ", "jane@y.com\n", "Jo <jo@z.org>",
+             "jo＠example.com", "jo﹫example.com"]  # full-width and small at signs too
     frame = pl.DataFrame({"EXTERN_ID": ["c-1", "a@b", *mails, None]})
     source: Any = frame.lazy() if lazy else frame
-    with pytest.raises(NotHashedError, match="EXTERN_ID holds 4 cells shaped like email") as info:
+    with pytest.raises(NotHashedError, match="EXTERN_ID holds 6 cells shaped like email") as info:
         list(to_payloads(source))
     assert "Jane" not in str(info.value)
     for mail in mails:
         with pytest.raises(NotHashedError, match="EXTERN_ID holds 1 cells"):
             check_chunk({"payload": {"schema": ["EXTERN_ID"], "data": [[mail], ["c-1"]]}})
     (chunk,) = to_payloads(audframe.hash(frame, hash_extern_id=True))
-    assert [len(row[0]) for row in chunk["payload"]["data"]] == [64] * 6
+    assert [len(row[0]) for row in chunk["payload"]["data"]] == [64] * 8
+
+
+def test_an_extern_id_of_invisible_characters_alone_is_missing() -> None:
+    frame = pl.DataFrame({"EXTERN_ID": ["\u200b", " \ufeff ", "c-1\u200b"],
+                          "EMAIL": [h("a"), h("b"), h("c")]})
+    (chunk,) = to_payloads(frame)
+    assert [row[0] for row in chunk["payload"]["data"]] == ["", "", "c-1\u200b"]
 
 
 def test_a_float_extern_id_is_refused_not_sent_as_it_prints() -> None:

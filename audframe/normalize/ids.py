@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from audframe.normalize.rule import Rule, clean, make_rule
-from audframe.schemas import EMPTY_DIGEST_ANY_CASE, PATTERNS, ZERO_UUID
+from audframe.schemas import EMPTY_DIGEST_ANY_CASE, PATTERNS, VISIBLE, ZERO_UUID
 
 #: Why an EXTERN_ID that is the digest of an empty string is missing.
 EMPTY_DIGEST_ID = "extern id is the SHA-256 of an empty string"
@@ -31,11 +31,13 @@ def madid(raw: pl.Expr) -> Rule:
 def extern_id(raw: pl.Expr) -> Rule:
     """EXTERN_ID: trimmed text, otherwise exactly as given (Meta matches it byte for byte).
 
-    The SHA-256 of an empty string (any case) is missing: a blank id, hashed by the
-    export, and never to be sent.
+    Missing: a cell of invisible characters alone (zero-width space, BOM: kept around
+    other text, where they may be part of the id), and the SHA-256 of an empty string
+    (any case): a blank id, hashed by the export, and never to be sent.
     """
     v = clean(raw)
-    return make_rule(raw, v, [(v.str.contains(EMPTY_DIGEST_ANY_CASE), EMPTY_DIGEST_ID)],
+    return make_rule(raw, v, [(~v.str.contains(VISIBLE), "extern id is empty"),
+                              (v.str.contains(EMPTY_DIGEST_ANY_CASE), EMPTY_DIGEST_ID)],
                      empty="extern id is empty")
 
 
