@@ -160,6 +160,20 @@ def test_a_day_first_dob_format_replaces_the_us_form() -> None:
     assert dob(["2/16/1997"], dob_format="%d.%m.%Y") == [("1997", "02", "16")]
 
 
+def test_an_integer_dob_column_read_with_a_digits_format_gets_its_leading_zero_back() -> None:
+    # 01021997 stored as an integer is 1021997: padded to the 8 digits %d%m%Y writes
+    assert dob([1021997, 16021997, None], pl.Int64, dob_format="%d%m%Y") == [
+        ("1997", "02", "01"), ("1997", "02", "16"), NULLS]
+    assert dob([2161997.0], pl.Float64, dob_format="%m%d%Y") == [("1997", "02", "16")]
+
+
+@pytest.mark.parametrize("fmt", ["%d.%m.%y", "%y%m%d"])
+def test_a_two_digit_year_format_is_refused(fmt: str) -> None:
+    # 16.02.25: 1925 or 2025? polars reads 2025; a birth date must not guess
+    with pytest.raises(ValueError, match="two-digit year"):
+        dob(["16.02.25"], dob_format=fmt)
+
+
 def test_dob_format_may_name_the_time_part() -> None:
     values = ["16.02.1997 10:30", "16.02.1997", "31.02.1997 10:30", "1997-02-16T10:30:00"]
     assert dob(values, dob_format="%d.%m.%Y %H:%M") == [

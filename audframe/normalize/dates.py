@@ -65,7 +65,7 @@ def day(raw: pl.Expr) -> Rule:
     return _number(raw, 1, 31, r"^[0-9]{1,2}$", "day")
 
 
-def _check_format(dob_format: str) -> None:
+def check_format(dob_format: str) -> None:
     """Refuse a ``dob_format`` that cannot read back a date it writes (``%Q``, no day…)."""
     if not isinstance(dob_format, str):
         raise ValueError(f"dob_format is a strftime format such as '%d.%m.%Y', got "
@@ -76,12 +76,25 @@ def _check_format(dob_format: str) -> None:
         back = pl.Series([written]).str.to_date(dob_format, strict=True).item()
     except (pl.exceptions.PolarsError, ValueError):
         back = None
+    if "%y" in dob_format.replace("%%", ""):
+        raise ValueError(
+            f"dob_format {dob_format!r} has a two-digit year (%y), which cannot tell 1925 "
+            "from 2025 in a birth date: give the four-digit year (%Y)"
+        )
     if back != sample.date():
         raise ValueError(
             f"dob_format {dob_format!r} cannot read back the date it writes (1997-02-16 "
             f"becomes {written!r}); give a strftime format with the day, month and year, "
             "such as '%d.%m.%Y'"
         )
+
+
+def digits_width(dob_format: str) -> int | None:
+    """How many digits ``dob_format`` writes when it writes digits alone (``%d%m%Y``: 8),
+    else None: an integer column read with it lost its leading zero (``01021997`` is
+    ``1021997``) and gets it back by padding to this width."""
+    written = dt.date(1997, 2, 16).strftime(dob_format)
+    return len(written) if written.isdigit() and written.isascii() else None
 
 
 def _reads_slashed(dob_format: str) -> bool:
@@ -102,6 +115,8 @@ def birth_date(raw: pl.Expr, *, dob_format: str | None = None) -> tuple[Rule, Ru
     Date and Datetime columns arrive here as ``YYYY-MM-DD`` strings. A date that does
     not exist, lies in the future or before 1900 makes all three missing.
     """
+    if dob_format:
+        check_format(dob_format)
     text = clean(raw)
     v = text.str.replace(_TIME_PART, "")
     iso = (
@@ -114,7 +129,6 @@ def birth_date(raw: pl.Expr, *, dob_format: str | None = None) -> tuple[Rule, Ru
     # One parse of the rewritten text: every accepted form is now YYYY-M-D.
     date: pl.Expr = pl.when(iso.str.contains(_ISO)).then(iso.str.to_date("%Y-%m-%d", strict=False))
     if dob_format:  # a format may name the time part itself, or leave it out
-        _check_format(dob_format)
         date = pl.coalesce(
             text.str.to_date(dob_format, strict=False), v.str.to_date(dob_format, strict=False),
             date,
