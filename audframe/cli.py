@@ -568,6 +568,7 @@ def _read_error(path: str, first: str) -> str:
     text of the file (polars quotes the line it failed on, which holds customer data)."""
     suffix = Path(path).suffix.lower()
     hint = ("save the file as UTF-8" if "utf-8" in first.lower() else
+            "give each column a name of its own" if "more than one occurrence" in first else
             "check that it is a Parquet file (not another file renamed)" if suffix in _PARQUET
             else "check that each line is one JSON object" if suffix in (".ndjson", ".jsonl")
             else "check that it has a header row, one separator and closed quotes")

@@ -602,6 +602,20 @@ def test_a_row_polars_cannot_parse_is_not_quoted_in_the_error(
     assert "secret" not in err and "pii" not in err
 
 
+def test_a_parquet_file_naming_a_column_twice_is_told_so(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    source = tmp_path / "twice.parquet"
+    pq.write_table(pa.table([pa.array(["a@b.co"]), pa.array(["c@d.co"])],
+                            names=["email", "email"]), source)
+    status, _, err = run(["validate", str(source)], capsys)
+    assert status == 2 and "give each column a name of its own" in err
+    assert "not another file renamed" not in err
+
+
 @pytest.mark.parametrize(("name", "content", "needle"), [
     ("x.parquet", b"email\na@b.co\n", "check that it is a Parquet file"),
     ("x.csv", "email\na@b.co\n".encode("utf-16"), "is UTF-16 text; save it as CSV UTF-8"),
