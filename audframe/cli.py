@@ -209,15 +209,16 @@ def _input(args: argparse.Namespace) -> tuple[pl.LazyFrame, dict[str, str]]:
             f"{args.input!r} looks separated by {separator!r}, not commas: audframe reads "
             "comma-separated CSV (tab-separated as .tsv); save it with commas"
         )
+    mapping = resolve_mapping(frame, parse_map(args.map))
+    used = set(mapping.values())
     twice = sorted({m[1] for c in columns if (m := re.match(r"(.*)_duplicated_[0-9]+$", c))
-                    and m[1] in columns})
-    if twice:  # polars keeps the first and renames the others, which no key would read
+                    and m[1] in used})
+    if twice:  # polars reads the first and renames the others, which no key reads
         raise UsageError(
             f"{args.input!r} names the column{'s' if len(twice) > 1 else ''} "
-            f"{', '.join(map(repr, twice))} more than once in its header; give each column "
-            "a name of its own"
+            f"{', '.join(map(repr, twice))} more than once in its header, and only the "
+            "first would be read: give each column a name of its own"
         )
-    mapping = resolve_mapping(frame, parse_map(args.map))
     if not args.map:
         _say("columns recognised by name: " + ", ".join(f"{k}={c}" for k, c in mapping.items()))
     if "PHONE" in mapping and "COUNTRY" not in mapping and not args.default_country:

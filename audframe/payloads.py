@@ -53,10 +53,9 @@ from audframe.keys import HASHED_KEYS, KEYS
 from audframe.schemas import (
     DIGEST,
     EMPTY_DIGEST,
-    EMPTY_DIGEST_ANY_CASE,
     PATTERNS,
-    VISIBLE,
     ZERO_UUID,
+    blank_extern_id,
     not_digest,
     not_normalized,
 )
@@ -162,8 +161,8 @@ def _cleaned(key: str) -> pl.Expr:
     present = text.str.contains(r"\S")
     if key in HASHED_KEYS:
         present = present & (text != EMPTY_DIGEST)
-    elif key == "EXTERN_ID":  # invisible characters alone are blank too
-        present = text.str.contains(VISIBLE) & ~text.str.contains(EMPTY_DIGEST_ANY_CASE)
+    elif key == "EXTERN_ID":
+        present = ~blank_extern_id(text)
     return pl.when(present).then(text).alias(key)
 
 
@@ -175,7 +174,7 @@ def _has_key(keys: Sequence[str]) -> pl.Expr:
 #: with whitespace around it, ``mailto:…``, ``Jane <jane@example.com>``) would leave as it
 #: is, raw. The same pattern in polars and Python's ``re`` (unanchored: no ``$``, which
 #: ``re`` matches before a final newline).
-EMAIL_SHAPED = r"[^@＠﹫\s]+[@＠﹫][^@＠﹫\s.]+(\.[^@＠﹫\s.]+)+"
+EMAIL_SHAPED = r"[^@＠﹫\s]+[@＠﹫][^@＠﹫\s.．。｡]+([.．。｡][^@＠﹫\s.．。｡]+)+"
 
 
 def _extern_id_error(cells: int) -> NotHashedError:
@@ -1018,7 +1017,7 @@ def _bad_cells(key: str, values: list[Any]) -> int:
         return sum(1 for v in values if not (v == "" if type(v) is str else _is_value(v)))
     if key == "MADID":
         return sum(1 for v in values if not (type(v) is str and (v == "" or _is_device_id(v))))
-    return sum(1 for v in values if type(v) is not str or v.lower() == EMPTY_DIGEST)
+    return sum(1 for v in values if type(v) is not str or v.strip().lower() == EMPTY_DIGEST)
 
 
 def check_chunk(chunk: Chunk) -> None:

@@ -24,9 +24,11 @@ __all__ = [
     "DIGEST",
     "EMPTY_DIGEST",
     "EMPTY_DIGEST_ANY_CASE",
+    "INVISIBLE_CLASS",
     "PATTERNS",
     "VISIBLE",
     "ZERO_UUID",
+    "blank_extern_id",
     "check_hashed",
     "check_normalized",
     "hashed_schema",
@@ -40,10 +42,14 @@ DIGEST = r"^[0-9a-f]{64}$"
 #: The SHA-256 of an empty string: never sent. A missing cell is ``""`` in a payload, and
 #: a cell holding this digest (what tools that hash blanks upload) is missing too.
 EMPTY_DIGEST = hashlib.sha256(b"").hexdigest()
-#: A whole cell that is :data:`EMPTY_DIGEST`, in any case (an EXTERN_ID a tool hashed).
-EMPTY_DIGEST_ANY_CASE = f"(?i)^{EMPTY_DIGEST}$"
-#: A character that shows: neither whitespace nor invisible (Unicode Cf, default-ignorable).
-VISIBLE = r"[^\s\p{Cf}\p{Default_Ignorable_Code_Point}]"
+#: A whole cell that is :data:`EMPTY_DIGEST`, in any case, whitespace around it (an
+#: EXTERN_ID a tool hashed).
+EMPTY_DIGEST_ANY_CASE = rf"(?i)^\s*{EMPTY_DIGEST}\s*$"
+#: Invisible characters (regex class body): Unicode format characters (Cf: zero-width
+#: space, BOM, soft hyphen, direction marks) and the other default-ignorable ones.
+INVISIBLE_CLASS = r"\p{Cf}\p{Default_Ignorable_Code_Point}"
+#: A character that shows: neither whitespace nor invisible.
+VISIBLE = rf"[^\s{INVISIBLE_CLASS}]"
 _LETTERS = r"^\p{L}[\p{L}\p{M}]*$"
 _UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
@@ -95,10 +101,16 @@ def _well_formed(key: str, *, digest: bool = True) -> pl.Expr:
     if key == "MADID":
         ok = ok & (col != ZERO_UUID)
     if key == "EXTERN_ID":
-        ok = ok & col.str.contains(VISIBLE) & ~col.str.contains(EMPTY_DIGEST_ANY_CASE)
+        ok = ok & ~blank_extern_id(col)
     if key in HASHED_KEYS and digest:
         ok = ok | (col.str.contains(DIGEST) & (col != EMPTY_DIGEST))
     return ok
+
+
+def blank_extern_id(text: pl.Expr) -> pl.Expr:
+    """Boolean: an EXTERN_ID cell (String) that holds no id though it is not null:
+    whitespace or invisible characters alone, or the SHA-256 of an empty string."""
+    return ~text.str.contains(VISIBLE) | text.str.contains(EMPTY_DIGEST_ANY_CASE)
 
 
 def not_normalized(key: str, *, digest: bool = True) -> pl.Expr:

@@ -183,6 +183,9 @@ def test_a_header_that_names_a_column_twice_is_refused(
     assert status == 2
     assert "names the columns 'email', 'phone' more than once in its header" in err
     assert not (tmp_path / "out").exists()
+    # a repeated name no key reads (notes, the blank names of Excel's empty columns) is fine
+    source.write_text("email,notes,notes,,\na@b.co,x,y,,\n")
+    assert run([command, str(source), *extra], capsys)[0] == 0
 
 
 def test_a_reader_that_stops_early_is_no_error(tmp_path: Path) -> None:

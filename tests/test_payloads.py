@@ -233,10 +233,12 @@ def test_the_digest_of_an_empty_string_is_sent_as_missing(
 
 def test_an_extern_id_that_is_the_digest_of_an_empty_string_is_never_sent() -> None:
     empty = hashlib.sha256(b"").hexdigest()
-    df = pl.DataFrame({"EXTERN_ID": [empty.upper(), "c-1"], "EMAIL": [h("a"), h("b")]})
+    df = pl.DataFrame({"EXTERN_ID": [empty.upper(), "c-1", f" {empty} "],
+                       "EMAIL": [h("a"), h("b"), h("c")]})
     fields = [f for _session, f in to_payloads(df, session_id=1).fields()]
-    assert orjson.loads(fields[0]["payload"])["data"] == [["", h("a")], ["c-1", h("b")]]
-    for cell in (empty, empty.upper()):
+    assert orjson.loads(fields[0]["payload"])["data"] == [["", h("a")], ["c-1", h("b")],
+                                                          ["", h("c")]]
+    for cell in (empty, empty.upper(), f" {empty}\n"):
         with pytest.raises(ValidationError, match=r"EXTERN_ID \(1 cells\).*empty string"):
             check_chunk({"payload": {"schema": ["EXTERN_ID"], "data": [["c-1"], [cell]]}})
 
@@ -623,17 +625,18 @@ def test_an_extern_id_that_is_an_email_address_is_refused_unless_hashed(lazy: bo
     # An extern id is sent as it is: one that is an email address would leave raw
     # (alone, or with whitespace or text around it: to_payloads does not trim)
     mails = ["Jane.Doe@example.com", " john@x.com ", "jane@y.com\n", "Jo <jo@z.org>",
-             "jo＠example.com", "jo﹫example.com"]  # full-width and small at signs too
+             "jo＠example.com", "jo﹫example.com",  # full-width and small at signs too
+             "ｊｏ＠ｅｘａｍｐｌｅ．ｃｏｍ", "jo@example。com"]  # and dots, as CJK keyboards type
     frame = pl.DataFrame({"EXTERN_ID": ["c-1", "a@b", *mails, None]})
     source: Any = frame.lazy() if lazy else frame
-    with pytest.raises(NotHashedError, match="EXTERN_ID holds 6 cells shaped like email") as info:
+    with pytest.raises(NotHashedError, match="EXTERN_ID holds 8 cells shaped like email") as info:
         list(to_payloads(source))
     assert "Jane" not in str(info.value)
     for mail in mails:
         with pytest.raises(NotHashedError, match="EXTERN_ID holds 1 cells"):
             check_chunk({"payload": {"schema": ["EXTERN_ID"], "data": [[mail], ["c-1"]]}})
     (chunk,) = to_payloads(audframe.hash(frame, hash_extern_id=True))
-    assert [len(row[0]) for row in chunk["payload"]["data"]] == [64] * 8
+    assert [len(row[0]) for row in chunk["payload"]["data"]] == [64] * 10
 
 
 def test_an_extern_id_of_invisible_characters_alone_is_missing() -> None:

@@ -535,7 +535,7 @@ def test_a_fatal_code_with_batches_in_flight_starts_no_new_request(
     with GraphEmulator(token=TOKEN, faults=plan, latency=0.02) as emu:
         with pytest.raises(GraphAPIError) as info:
             make_sender(emu.url, concurrency=4, session=session).add(
-                "5", make_chunks(make_rows(200), 10))
+                "5", make_chunks(make_rows(2000), 10))
         received = len(emu.requests)
     session.close()
     events = session.events
@@ -543,9 +543,10 @@ def test_a_fatal_code_with_batches_in_flight_starts_no_new_request(
     assert ("answer", 200) in events[:stop]  # the stop follows the fatal answer
     # Once the sender stops, no batch is started: the only requests that may still start
     # are those whose worker had already begun its attempt (at most one for each of the
-    # other concurrency - 1 workers). Without the stop, every one of the 20 would go.
+    # other concurrency - 1 workers). The stop comes at once: without it, all 200 batches
+    # would go (the margin is for a machine that pauses the worker holding the answer).
     assert sum(kind == "start" for kind, _ in events[stop:]) <= 3
-    assert received == sum(kind == "start" for kind, _ in events)
+    assert received == sum(kind == "start" for kind, _ in events) < 100
     assert info.value.code == 200
 
 

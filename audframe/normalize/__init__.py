@@ -359,10 +359,6 @@ def _each_key(
         if key == DOB:
             # a Date or Datetime column is read as the date it holds, not with dob_format
             given = None if _family(schema[column]) == _DATE else dob_format
-            if given and _family(schema[column]) in (_INT, _FLOAT):
-                dates.check_format(given)
-                if width := dates.digits_width(given):  # 1021997 was 01021997 (%d%m%Y)
-                    raw = raw.str.zfill(width)
             for i, part in enumerate(("DOBY", "DOBM", "DOBD")):
                 def make_part(c: Mapping[str, pl.Expr], i: int = i,
                               fmt: str | None = given) -> Rule:

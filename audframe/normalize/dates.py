@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 
 import polars as pl
 
@@ -70,17 +71,17 @@ def check_format(dob_format: str) -> None:
     if not isinstance(dob_format, str):
         raise ValueError(f"dob_format is a strftime format such as '%d.%m.%Y', got "
                          f"{type(dob_format).__name__}")
+    _check_readable(dob_format)
+
+
+@cache
+def _check_readable(dob_format: str) -> None:
     sample = dt.datetime(1997, 2, 16, 10, 30, tzinfo=dt.UTC)  # so %H, %z … write something
     written = sample.strftime(dob_format)
     try:
         back = pl.Series([written]).str.to_date(dob_format, strict=True).item()
     except (pl.exceptions.PolarsError, ValueError):
         back = None
-    if "%y" in dob_format.replace("%%", ""):
-        raise ValueError(
-            f"dob_format {dob_format!r} has a two-digit year (%y), which cannot tell 1925 "
-            "from 2025 in a birth date: give the four-digit year (%Y)"
-        )
     if back != sample.date():
         raise ValueError(
             f"dob_format {dob_format!r} cannot read back the date it writes (1997-02-16 "
@@ -89,18 +90,31 @@ def check_format(dob_format: str) -> None:
         )
 
 
+@cache
 def digits_width(dob_format: str) -> int | None:
     """How many digits ``dob_format`` writes when it writes digits alone (``%d%m%Y``: 8),
-    else None: an integer column read with it lost its leading zero (``01021997`` is
-    ``1021997``) and gets it back by padding to this width."""
+    else None: a value read with it that lost its leading zero (``01021997`` stored as
+    the number ``1021997``) gets it back by padding to this width."""
     written = dt.date(1997, 2, 16).strftime(dob_format)
     return len(written) if written.isdigit() and written.isascii() else None
 
 
-def _reads_slashed(dob_format: str) -> bool:
-    """Whether ``dob_format`` reads dates written like the US form (``01/02/1997``): then
-    a value it refuses is not read the US way instead."""
-    return pl.Series(["01/02/1997"]).str.to_date(dob_format, strict=False).item() is not None
+@cache
+def _two_digit_year(dob_format: str) -> bool:
+    """Whether ``dob_format`` writes the year with two digits (``%y``, ``%D``, ``%x``)."""
+    return "1905" not in dt.date(1905, 2, 16).strftime(dob_format)
+
+
+def _by_format(text: pl.Expr, dob_format: str) -> pl.Expr:
+    """``text`` read with ``dob_format`` (Date, null where it does not read). Digits alone
+    get back a lost leading zero; a two-digit year is the latest that is not in the
+    future (``16.02.30`` is 1930, ``16.02.05`` 2005), not polars' POSIX pivot."""
+    if width := digits_width(dob_format):
+        text = pl.when(text.str.contains(r"^[0-9]+$")).then(text.str.zfill(width)).otherwise(text)
+    date = text.str.to_date(dob_format, strict=False)
+    if _two_digit_year(dob_format):
+        date = pl.when(date > dt.date.today()).then(date.dt.offset_by("-100y")).otherwise(date)
+    return date
 
 
 def birth_date(raw: pl.Expr, *, dob_format: str | None = None) -> tuple[Rule, Rule, Rule]:
@@ -109,9 +123,9 @@ def birth_date(raw: pl.Expr, *, dob_format: str | None = None) -> tuple[Rule, Ru
     Accepts ``YYYY-MM-DD``, ``YYYY/MM/DD``, ``YYYYMMDD`` and US ``M/D/YYYY`` (a time
     of day after it, 24-hour or with AM/PM, with or without a time zone, is ignored);
     ``dob_format`` (strftime) is tried first, on the value as given and without its time
-    part, and must read back a date it writes (else ValueError); a format that reads
-    ``01/02/1997`` (``%d/%m/%Y``) replaces the US form, so that a column is never read
-    under two conventions (``12/13/1997`` is then missing, not December 13).
+    part, and must read back a date it writes (else ValueError); with a digits-only
+    format, a value of fewer digits is padded with zeros (an integer column lost them),
+    and a two-digit year is the latest that is not in the future.
     Date and Datetime columns arrive here as ``YYYY-MM-DD`` strings. A date that does
     not exist, lies in the future or before 1900 makes all three missing.
     """
@@ -122,17 +136,12 @@ def birth_date(raw: pl.Expr, *, dob_format: str | None = None) -> tuple[Rule, Ru
     iso = (
         v.str.replace(r"^([0-9]{4})/([0-9]{1,2})/([0-9]{1,2})$", "${1}-${2}-${3}")
         .str.replace(r"^([0-9]{4})([0-9]{2})([0-9]{2})$", "${1}-${2}-${3}")
+        .str.replace(r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$", "${3}-${1}-${2}")
     )
-    if not (dob_format and _reads_slashed(dob_format)):  # else 13/12/1997 and 12/13/1997
-        # would be read under two conventions in one column
-        iso = iso.str.replace(r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$", "${3}-${1}-${2}")
     # One parse of the rewritten text: every accepted form is now YYYY-M-D.
     date: pl.Expr = pl.when(iso.str.contains(_ISO)).then(iso.str.to_date("%Y-%m-%d", strict=False))
     if dob_format:  # a format may name the time part itself, or leave it out
-        date = pl.coalesce(
-            text.str.to_date(dob_format, strict=False), v.str.to_date(dob_format, strict=False),
-            date,
-        )
+        date = pl.coalesce(_by_format(text, dob_format), _by_format(v, dob_format), date)
     today, first = dt.date.today(), dt.date(_FIRST, 1, 1)
     usable = pl.when(date.is_between(pl.lit(first), pl.lit(today))).then(date)
     reason = (

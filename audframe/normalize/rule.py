@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 import polars as pl
 
 from audframe.distinct import per_distinct
+from audframe.schemas import INVISIBLE_CLASS
 from audframe.whitespace import trim
 
 __all__ = [
@@ -41,7 +42,7 @@ def staged(
     )
 
 
-_INVISIBLE = r"[\p{Cf}\p{Default_Ignorable_Code_Point}]"
+_INVISIBLE = f"[{INVISIBLE_CLASS}]"
 
 
 def whole_floats(text: pl.Series) -> pl.Series:
