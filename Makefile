@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/audframe upload data/customers.parquet --audience-id 120210000000000001 --emulator
+	$(BIN)/audframe upload data/customers.parquet --audience-id 120210000000000001 --default-country US --emulator
 
 lint: $(STAMP)
 	$(BIN)/ruff check audframe tests benchmarks data

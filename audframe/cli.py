@@ -147,7 +147,8 @@ def _int_between(low: int, high: int) -> Callable[[str], int]:
 def _common(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("input", help="Parquet, CSV or NDJSON file")
     sub.add_argument("--map", action="append", metavar="KEY=column",
-                     help="map a Meta key to a column (repeat); default: recognise by name")
+                     help="map a Meta key to a column (repeat); only the keys given are "
+                     "used. Without --map, columns are recognised by name")
     sub.add_argument("--default-country", metavar="CC",
                      help="country for PHONE and ZIP where a row has none (US, GB, …)")
     sub.add_argument("--dob-format", metavar="FMT",
@@ -219,13 +220,18 @@ def _input(args: argparse.Namespace) -> tuple[pl.LazyFrame, dict[str, str]]:
             f"{', '.join(map(repr, twice))} more than once in its header, and only the "
             "first would be read: give each column a name of its own"
         )
-    if not args.map:
-        _say("columns recognised by name: " + ", ".join(f"{k}={c}" for k, c in mapping.items()))
+    _say(f"columns {'used' if args.map else 'recognised by name'}: "
+         + ", ".join(f"{k}={c}" for k, c in mapping.items()))
+    if unused := [c for c in columns if c not in used]:
+        shown = ", ".join(map(repr, unused[:12])) + (f" and {len(unused) - 12} more"
+                                                    if len(unused) > 12 else "")
+        _say(f"columns not used: {shown}" + ("" if args.map else
+                                             " (give --map KEY=column for any that holds a key)"))
     if "PHONE" in mapping and "COUNTRY" not in mapping and not args.default_country:
-        print("audframe: PHONE without a COUNTRY column or --default-country: only numbers "
-              "written with their calling code (+1 650 555 1212, 44 20 7183 8750) are read; "
-              "national ones (650 555 1212) are not: pass --default-country",
-              file=sys.stderr, flush=True)
+        print("audframe: PHONE without a COUNTRY column or --default-country: every number "
+              "is read as if it began with its calling code, right for +1 650 555 1212 and "
+              "44 20 7183 8750, wrong for national ones (650 555 1212 would be read as +65, "
+              "Singapore): pass --default-country", file=sys.stderr, flush=True)
     return frame, mapping
 
 
@@ -441,8 +447,14 @@ def _write_report(args: argparse.Namespace, validation: pl.DataFrame, extra: str
 
 def cmd_emulator(args: argparse.Namespace) -> int:
     """``audframe emulator``: a local Graph API until Ctrl-C."""
+    token = os.environ.get(args.token_env) or None
+    if token is not None:  # one the uploader would refuse is refused here too
+        try:
+            check_credentials(token, None)
+        except ValueError as exc:
+            raise UsageError(f"{_token_variable(args.token_env)}: {exc}") from None
     try:
-        serve(args.port, os.environ.get(args.token_env))
+        serve(args.port, token)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise UsageError(f"port {args.port} is in use: give another --port, or leave "

@@ -261,10 +261,13 @@ class Journal:
         if first_rows is not None and stored_rows is None:
             self._set("first_batch_rows", str(first_rows))
         elif first_rows is not None and stored_rows != str(first_rows):
+            shorter = first_rows < int(stored_rows or 0)  # a smaller input, or smaller batches
             raise JournalError(
                 f"journal {self.path} was written for batches of {int(stored_rows or 0):,} "
-                f"rows, this input comes in batches of {first_rows:,}; rerun with the same "
-                "batch size (--batch-size, batch_size=), or pass a new journal path"
+                f"rows, this input's first batch has {first_rows:,}"
+                f"{' (other data, or another batch size)' if shorter else ''}; rerun with "
+                "the input and batch size (--batch-size, batch_size=) that started it, or "
+                "pass a new journal path"
             )
         stored = self._get("fingerprint")
         if stored is None:

@@ -43,7 +43,7 @@ KEYS: dict[str, Key] = {
         Key("EXTERN_ID", False, pl.String,
             ("extern_id", "external_id", "customer_id", "user_id", "client_id", "crm_id")),
         Key("EMAIL", True, pl.String,
-            ("email", "e_mail", "email_address", "mail", "emailaddress")),
+            ("email", "e_mail", "email_address", "e_mail_address", "mail", "emailaddress")),
         Key("PHONE", True, pl.String,
             ("phone", "mobile", "phone_number", "tel", "telephone", "mobile_phone", "cell",
              "phonenumber")),

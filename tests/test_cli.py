@@ -169,6 +169,29 @@ def test_validate_warns_of_extern_ids_that_prepare_would_refuse(
                capsys)[0] == 0
 
 
+def test_the_mapping_used_and_the_columns_not_used_are_printed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # one --map turns recognition off: what is left out is said, not silently dropped
+    source = tmp_path / "crm.csv"
+    source.write_text("E-mail Address,phone,cust_no\na@b.co,+16505551212,c-1\n")
+    status, out, _ = run(["validate", str(source)], capsys)
+    assert status == 0
+    assert "columns recognised by name: EMAIL=E-mail Address, PHONE=phone" in out
+    assert "columns not used: 'cust_no' (give --map KEY=column" in out
+    status, out, _ = run(["validate", str(source), "--map", "EXTERN_ID=cust_no"], capsys)
+    assert status == 0
+    assert "columns used: EXTERN_ID=cust_no\ncolumns not used: 'E-mail Address', 'phone'" in out
+
+
+def test_the_emulator_command_refuses_a_token_the_uploader_would(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUDFRAME_ACCESS_TOKEN", "tok abc")
+    status, _, err = run(["emulator"], capsys)
+    assert status == 2 and "AUDFRAME_ACCESS_TOKEN" in err and "tok abc" not in err
+
+
 @pytest.mark.parametrize("command", ["validate", "prepare"])
 def test_a_header_that_names_a_column_twice_is_refused(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, command: str

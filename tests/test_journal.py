@@ -439,9 +439,11 @@ def test_the_sender_refuses_a_journal_made_for_other_data_or_batch_size(
         sender.remove("43", make_chunks(make_rows(50), 10), journal=path)
     with pytest.raises(JournalError, match="session"):
         sender.add("43", make_chunks(make_rows(50), 10), journal=path, session_id=1)
-    with pytest.raises(JournalError, match="batches of 10 rows, this input comes in batches "
-                                           "of 25; rerun with the same batch size"):
+    with pytest.raises(JournalError, match=r"batches of 10 rows, this input's first batch "
+                                           r"has 25; rerun with the input and batch size"):
         sender.add("43", make_chunks(make_rows(50), 25), journal=path)
+    with pytest.raises(JournalError, match=r"has 5 \(other data, or another batch size\)"):
+        sender.add("43", make_chunks(make_rows(5), 10), journal=path)  # a shorter input
     assert len(emulator.requests) == count  # refused before any request
     assert sender.add("43", make_chunks(make_rows(50), 10), journal=path).rows == 50  # resumes
 
