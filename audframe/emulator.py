@@ -62,6 +62,8 @@ SESSION_WINDOW: Final = 90 * 60.0
 _HEX64: Final = re.compile(r"[0-9a-f]{64}")
 _LOWER_HEX: Final = b"0123456789abcdef"
 _VERSION: Final = re.compile(r"v\d+\.\d+")
+#: What a form field's name looks like (an error echoes names, never other text).
+_FIELD_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 _ID: Final = re.compile(r"\d{1,20}")
 _COMMON_PARAMS: Final = frozenset({"access_token", "appsecret_proof", "method"})
 _USERS_PARAMS: Final = frozenset({"payload", "session"})
@@ -183,9 +185,10 @@ class RequestRecord:
 
     n: int
     method: str
-    url: str
-    # Not in the repr: the headers hold the token, the body and form the proof (and
-    # a payload of megabytes). Read them as attributes.
+    # Not in the repr: the query may hold a token (a client's mistake, recorded as a
+    # violation), the headers hold the token, the body and form the proof (and a
+    # payload of megabytes). Read them as attributes; ``path`` is in the repr.
+    url: str = field(repr=False)
     headers: dict[str, str] = field(repr=False)
     body: bytes = field(repr=False)
     form: dict[str, str] = field(repr=False)
@@ -198,6 +201,10 @@ class RequestRecord:
     def path(self) -> str:
         """The URL path without the query string."""
         return urlsplit(self.url).path
+
+    def __repr__(self) -> str:
+        return (f"RequestRecord(n={self.n}, method={self.method!r}, path={self.path!r}, "
+                f"fault={self.fault!r}, status={self.status!r}, outcome={self.outcome!r})")
 
     @property
     def session(self) -> dict[str, Any] | None:
@@ -703,7 +710,8 @@ class GraphEmulator:
                                 "token")
         if self._app_secret is not None:
             proof = params.get("appsecret_proof", "")
-            if not hmac.compare_digest(proof, appsecret_proof(self._app_secret, token)):
+            if not hmac.compare_digest(proof.encode(),
+                                       appsecret_proof(self._app_secret, token).encode()):
                 return _param_error("Invalid appsecret_proof provided in the API argument")
         if method == "POST" and params.get("method", "").upper() in ("DELETE", "GET"):
             method = params["method"].upper()
@@ -740,8 +748,10 @@ class GraphEmulator:
 
     def _unknown_params(self, params: Mapping[str, str], allowed: frozenset[str]) -> _Reply | None:
         unknown = sorted(set(params) - allowed - _COMMON_PARAMS)
-        if unknown:
-            return _param_error(f"Unexpected parameter(s): {', '.join(unknown)[:200]}")
+        if unknown:  # names only: a body that is no form (JSON) would echo its content
+            named = [u if _FIELD_NAME.fullmatch(u) else "(a field that is no name)"
+                     for u in unknown]
+            return _param_error(f"Unexpected parameter(s): {', '.join(named)[:200]}")
         return None
 
     def _create(self, account: str, params: Mapping[str, str]) -> _Reply:

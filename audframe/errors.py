@@ -1,6 +1,7 @@
 """The exceptions audframe raises.
 
-Every error derives from :class:`AudframeError`, so one ``except`` catches them all::
+What goes wrong with the data, a journal or the Graph API derives from
+:class:`AudframeError`, so one ``except`` catches it all::
 
     AudframeError
     ├── ColumnNotFoundError      a mapped column is not in the frame
@@ -13,7 +14,10 @@ Every error derives from :class:`AudframeError`, so one ``except`` catches them 
     └── GraphAPIError            the Graph API answered with an error body
         └── RateLimitError       a throttling code that outlived the retry policy
 
-Messages say what to do next and never carry tokens, secrets or row values.
+A wrong argument (``batch_size=0``, a pandas frame, ``retry={…}``) raises Python's own
+``ValueError`` or ``TypeError``, as the standard library does, before any row is read or
+any request sent. Messages say what to do next and never carry tokens, secrets or row
+values.
 """
 
 from __future__ import annotations

@@ -155,6 +155,26 @@ def check_api_version(api_version: str) -> None:
                          "v21.0")
 
 
+
+def _check_options(concurrency: Any, timeout: Any, progress: Any, session: Any,
+                   retry: Any) -> None:
+    """Refuse Sender options of the wrong kind before anything is sent (they would fail
+    mid-upload: a dict for ``retry`` at the first throttle)."""
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not (
+        1 <= concurrency <= MAX_CONCURRENCY
+    ):
+        raise ValueError(f"concurrency must be a whole number between 1 and "
+                         f"{MAX_CONCURRENCY}, got {concurrency!r}")
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    if not (progress is None or isinstance(progress, bool) or callable(progress)):
+        raise TypeError("progress is True, False, None (a bar in a terminal or notebook) or "
+                        f"a function (done, total), got {type(progress).__name__}")
+    if session is not None and not isinstance(session, requests.Session):
+        raise TypeError(f"session is a requests.Session, got {type(session).__name__}")
+    if retry is not None and not isinstance(retry, RetryPolicy):
+        raise TypeError(f"retry is an audframe.RetryPolicy(...), got {type(retry).__name__}")
+
 class Sender:
     """Uploads hashed rows to Meta custom audiences through the Graph API.
 
@@ -222,12 +242,7 @@ class Sender:
         check_base_url(base_url)
         check_credentials(access_token, app_secret, base_url)
         check_api_version(api_version)
-        if not 1 <= concurrency <= MAX_CONCURRENCY:
-            raise ValueError(
-                f"concurrency must be between 1 and {MAX_CONCURRENCY}, got {concurrency}"
-            )
-        if timeout <= 0:
-            raise ValueError(f"timeout must be positive, got {timeout}")
+        _check_options(concurrency, timeout, progress, session, retry)
         self.concurrency = concurrency
         self.progress = progress
         self._clock = clock
@@ -235,7 +250,7 @@ class Sender:
         self._transport = Transport(
             access_token, app_secret=app_secret, base_url=base_url, api_version=api_version,
             timeout=timeout, session=session, pool_size=max(10, concurrency),
-            retry=retry or RetryPolicy(
+            retry=retry if retry is not None else RetryPolicy(
                 max_attempts=max_attempts, backoff_base=backoff_base, backoff_max=backoff_max
             ),
             sleep=sleep, rng=rng or random.Random(),

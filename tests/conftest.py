@@ -97,6 +97,27 @@ class FakeClock:
         self.now += seconds
 
 
+@pytest.fixture(autouse=True)
+def _no_protocol_violations(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """Every emulator a test starts must end without a session-protocol violation (a
+    last batch before the others were acknowledged, a replace's batch before batch 1 …),
+    unless the test is marked ``violations`` (it makes them on purpose, and checks them)."""
+    made: list[GraphEmulator] = []
+    start = GraphEmulator.__init__
+
+    def noted(self: GraphEmulator, *args: Any, **kwargs: Any) -> None:
+        start(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(GraphEmulator, "__init__", noted)
+    yield
+    if request.node.get_closest_marker("violations") is None:
+        for emu in made:
+            assert emu.violations == [], "the emulator saw session-protocol violations"
+
+
 @pytest.fixture
 def emulator() -> Iterator[GraphEmulator]:
     """A Graph API emulator on 127.0.0.1 accepting :data:`TOKEN`, without faults."""

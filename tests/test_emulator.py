@@ -45,6 +45,7 @@ def test_add_keeps_members_and_running_num_received(emulator: GraphEmulator) -> 
     assert emulator.session(9)["last_seq"] == 2  # type: ignore[index]
 
 
+@pytest.mark.violations  # made on purpose, and checked
 def test_token_is_checked(emulator: GraphEmulator) -> None:
     assert code(post(emulator, "1/users", users(make_rows(1)),
                      headers={"Authorization": "Bearer nope"})) == 190
@@ -222,6 +223,7 @@ def test_multipart_bodies_are_accepted(emulator: GraphEmulator) -> None:
     assert len(emulator.members("3")) == 2
 
 
+@pytest.mark.violations  # made on purpose, and checked
 def test_a_batch_after_the_last_is_rejected_but_the_last_may_be_repeated(
     emulator: GraphEmulator,
 ) -> None:
@@ -238,11 +240,13 @@ def test_a_batch_after_the_last_is_rejected_but_the_last_may_be_repeated(
     assert any("batch_seq 3 after the last batch" in v for v in emulator.violations)
 
 
+@pytest.mark.violations  # made on purpose, and checked
 def test_last_batch_before_the_others_is_a_violation(emulator: GraphEmulator) -> None:
     post(emulator, "1/users", users(make_rows(1), seq=3, last=True))
     assert any("before batches [1, 2]" in v for v in emulator.violations)
 
 
+@pytest.mark.violations  # made on purpose, and checked
 def test_replace_semantics(emulator: GraphEmulator) -> None:
     old, new = make_rows(3, prefix="old"), make_rows(4, prefix="new")
     post(emulator, "5/users", users(old, sid=1, last=True))
@@ -311,6 +315,7 @@ def test_faults_are_seeded_and_change_nothing() -> None:
     assert {"200", "400", "500", "502", "dropped"} <= set(first)
 
 
+@pytest.mark.violations  # made on purpose, and checked
 def test_applied_then_dropped_changes_state_but_sends_no_reply(
     emulator: GraphEmulator,
 ) -> None:
@@ -329,6 +334,7 @@ def test_applied_then_dropped_changes_state_but_sends_no_reply(
     assert emulator.violations == ["session 9: last batch 1 received twice"]
 
 
+@pytest.mark.violations  # made on purpose, and checked
 def test_a_second_replace_batch_1_is_a_violation(emulator: GraphEmulator) -> None:
     post(emulator, "5/usersreplace", users(make_rows(2), sid=3, seq=1))
     assert emulator.violations == []
@@ -432,3 +438,27 @@ def test_serve_stops_cleanly_when_ctrl_c_lands_while_it_prints(
     monkeypatch.setattr(builtins, "print", print_then_interrupt)
     module.serve(0, None)  # returns: a Ctrl-C is a clean stop, not an error
     assert capsys.readouterr().out.endswith("press Ctrl-C to stop\nstopped\n")
+
+
+@pytest.mark.violations  # made on purpose, and checked
+def test_the_emulator_never_echoes_a_body_or_a_url_that_holds_the_token() -> None:
+    # a JSON body is no form: its "field name" is the whole text, token included
+    with GraphEmulator(token=TOKEN) as emu:
+        answer = requests.post(f"{emu.url}/v21.0/5/users", timeout=10,
+                               json={"access_token": TOKEN, "payload": {"schema": ["EMAIL"]}},
+                               headers={"Authorization": f"Bearer {TOKEN}"})
+        assert answer.status_code == 400 and "Unexpected parameter" in answer.text
+        assert TOKEN not in answer.text and "payload" not in answer.text
+        requests.get(f"{emu.url}/v21.0/5/sessions?session_id=1&access_token={TOKEN}",
+                     timeout=10)
+        assert TOKEN in emu.requests[-1].url and TOKEN not in repr(emu.requests)
+        assert emu.violations == ["access_token in the URL (it belongs in a header or the body)"]
+        assert "path='/v21.0/5/sessions'" in repr(emu.requests[-1])
+
+
+def test_a_non_ascii_appsecret_proof_is_an_error_100_not_a_dropped_connection() -> None:
+    with GraphEmulator(token=TOKEN, app_secret=APP_SECRET) as emu:
+        answer = requests.post(f"{emu.url}/v21.0/5/users", timeout=10,
+                               data={"appsecret_proof": "é" * 64},
+                               headers={"Authorization": f"Bearer {TOKEN}"})
+    assert answer.status_code == 400 and answer.json()["error"]["code"] == 100

@@ -1066,6 +1066,25 @@ def test_a_base_url_requests_cannot_send_to_fails_at_once(make_sender: MakeSende
     assert waits == []  # not retried with backoff
 
 
+@pytest.mark.parametrize(("option", "value", "error", "message"), [
+    ("retry", {"max_attempts": 2}, TypeError, "retry is an audframe.RetryPolicy"),
+    ("retry", {}, TypeError, "retry is an audframe.RetryPolicy"),  # not the default, silently
+    ("progress", "yes", TypeError, "progress is True, False, None"),
+    ("session", {}, TypeError, "session is a requests.Session"),
+    ("concurrency", True, ValueError, "concurrency must be a whole number"),
+    ("concurrency", 2.5, ValueError, "concurrency must be a whole number"),
+    ("concurrency", 0, ValueError, "concurrency must be a whole number"),
+    ("timeout", "5", ValueError, "timeout must be a positive number"),
+    ("timeout", 0, ValueError, "timeout must be a positive number"),
+])
+def test_sender_options_of_the_wrong_kind_are_refused_before_anything_is_sent(
+    option: str, value: Any, error: type[Exception], message: str
+) -> None:
+    # they used to fail mid-upload: a dict for retry at the first throttle
+    with pytest.raises(error, match=message):
+        Sender(TOKEN, **{option: value})
+
+
 @pytest.mark.parametrize("api_version", ["21", "v21", "21.0", "v21.0/"])
 def test_an_api_version_graph_has_not_is_refused(api_version: str) -> None:
     with pytest.raises(ValueError, match="is not a Graph API version"):
