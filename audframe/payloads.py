@@ -158,11 +158,12 @@ def _cleaned(key: str) -> pl.Expr:
         number = col.cast(pl.Float64)
         return pl.when(number.is_finite() & (number >= 0)).then(number).alias(key)
     text = col.cast(pl.String)
-    present = text.str.contains(r"\S")
-    if key in HASHED_KEYS:
-        present = present & (text != EMPTY_DIGEST)
-    elif key == "EXTERN_ID":
+    if key == "EXTERN_ID":
         present = ~blank_extern_id(text)
+    else:
+        present = text.str.contains(r"\S")
+        if key in HASHED_KEYS:
+            present = present & (text != EMPTY_DIGEST)
     return pl.when(present).then(text).alias(key)
 
 
@@ -436,9 +437,9 @@ class _Spool:
         return _rechunk(parts(), rows)
 
 
-#: The dtypes a key column other than LOOKALIKE_VALUE may have: its cells are sent as
-#: text (a Null column is all missing).
-_TEXT_DTYPES = frozenset({pl.String, pl.Categorical, pl.Enum, pl.Null, pl.Decimal})
+#: The dtypes a key column other than LOOKALIKE_VALUE may have besides numbers: its
+#: cells are sent as text (a Null column is all missing).
+_TEXT_DTYPES = frozenset({pl.String, pl.Categorical, pl.Enum, pl.Null})
 
 
 def _check_dtypes(keys: list[str], dtypes: Mapping[str, pl.DataType], where: str = "") -> None:
@@ -1027,9 +1028,8 @@ def check_chunk(chunk: Chunk) -> None:
     every row has a cell per key. Hashed-key cells are 64 lowercase hex or ``""`` (and
     never the digest of an empty string), LOOKALIKE_VALUE cells numbers or ``""``,
     MADID cells device ids (lowercase UUIDs) or ``""``, EXTERN_ID cells text (not the
-    digest of an empty string). Cells are
-    checked by their exact type: a ``str`` subclass may serialize as other text than it
-    shows.
+    digest of an empty string). Cells are checked by their exact type: a ``str``
+    subclass may serialize as other text than it shows.
 
     Raises NotHashedError (hashed keys) or ValidationError naming the keys and counts,
     never the values.
@@ -1068,8 +1068,7 @@ def check_chunk(chunk: Chunk) -> None:
         raise ValidationError(
             f"cells that cannot be sent in {listed}: LOOKALIKE_VALUE takes numbers or "
             '"", MADID device ids (lowercase UUIDs) or "", EXTERN_ID text (not the SHA-256 '
-            "of an empty string); normalize the "
-            "frame with audframe.normalize(...)"
+            "of an empty string); normalize the frame with audframe.normalize(...)"
         )
     empty = {k: n for k in HASHED_KEYS & cols.keys() if (n := cols[k].count(EMPTY_DIGEST))}
     if empty:

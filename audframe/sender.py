@@ -155,7 +155,6 @@ def check_api_version(api_version: str) -> None:
                          "v21.0")
 
 
-
 def _check_options(concurrency: Any, timeout: Any, progress: Any, session: Any,
                    retry: Any) -> None:
     """Refuse Sender options of the wrong kind before anything is sent (they would fail
@@ -174,6 +173,7 @@ def _check_options(concurrency: Any, timeout: Any, progress: Any, session: Any,
         raise TypeError(f"session is a requests.Session, got {type(session).__name__}")
     if retry is not None and not isinstance(retry, RetryPolicy):
         raise TypeError(f"retry is an audframe.RetryPolicy(...), got {type(retry).__name__}")
+
 
 class Sender:
     """Uploads hashed rows to Meta custom audiences through the Graph API.

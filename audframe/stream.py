@@ -115,11 +115,10 @@ def _read_with_polars(
     """:func:`_read` through polars' streaming engine, for a file pyarrow cannot open (it
     buffers more row groups ahead than pyarrow's reader)."""
     lazy = pl.scan_parquet(path)
-    schema = lazy.collect_schema()
-    resolved = resolve_mapping(pl.DataFrame(schema=schema), mapping)
+    resolved = resolve_mapping(lazy, mapping)
     picked = lazy.select(list(dict.fromkeys(resolved.values())))
-    return resolved, schema, at_least_one(picked.collect_batches(chunk_size=rows),
-                                          picked.collect_schema())
+    return resolved, lazy.collect_schema(), at_least_one(picked.collect_batches(chunk_size=rows),
+                                                         picked.collect_schema())
 
 
 def _check_rows(rows: int) -> None:

@@ -66,7 +66,7 @@ def day(raw: pl.Expr) -> Rule:
     return _number(raw, 1, 31, r"^[0-9]{1,2}$", "day")
 
 
-def check_format(dob_format: str) -> None:
+def _check_format(dob_format: str) -> None:
     """Refuse a ``dob_format`` that cannot read back a date it writes (``%Q``, no day…)."""
     if not isinstance(dob_format, str):
         raise ValueError(f"dob_format is a strftime format such as '%d.%m.%Y', got "
@@ -91,7 +91,7 @@ def _check_readable(dob_format: str) -> None:
 
 
 @cache
-def digits_width(dob_format: str) -> int | None:
+def _digits_width(dob_format: str) -> int | None:
     """How many digits ``dob_format`` writes when it writes digits alone (``%d%m%Y``: 8),
     else None: a value read with it that lost its leading zero (``01021997`` stored as
     the number ``1021997``) gets it back by padding to this width."""
@@ -109,7 +109,7 @@ def _by_format(text: pl.Expr, dob_format: str) -> pl.Expr:
     """``text`` read with ``dob_format`` (Date, null where it does not read). Digits alone
     get back a lost leading zero; a two-digit year is the latest that is not in the
     future (``16.02.30`` is 1930, ``16.02.05`` 2005), not polars' POSIX pivot."""
-    if width := digits_width(dob_format):
+    if width := _digits_width(dob_format):
         text = pl.when(text.str.contains(r"^[0-9]+$")).then(text.str.zfill(width)).otherwise(text)
     date = text.str.to_date(dob_format, strict=False)
     if _two_digit_year(dob_format):
@@ -130,7 +130,7 @@ def birth_date(raw: pl.Expr, *, dob_format: str | None = None) -> tuple[Rule, Ru
     not exist, lies in the future or before 1900 makes all three missing.
     """
     if dob_format:
-        check_format(dob_format)
+        _check_format(dob_format)
     text = clean(raw)
     v = text.str.replace(_TIME_PART, "")
     iso = (
