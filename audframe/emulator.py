@@ -440,6 +440,14 @@ class GraphEmulator:
         Well-formed cell values to count as invalid entries all the same, as Meta counts
         cells it cannot use (the sender refuses malformed ones before sending).
 
+    Attributes
+    ----------
+    violations:
+        What a client did that the spec forbids, as it happened: a batch sent before the
+        batches it must follow were acknowledged, after the last batch, or a last batch
+        applied twice; a replace restarted; a token or a payload in a URL. A correct
+        client leaves it empty.
+
     Examples
     --------
     >>> with GraphEmulator(token="t0ken") as emu:
@@ -478,6 +486,7 @@ class GraphEmulator:
         self._count = 0
         self._audiences: dict[str, _Audience] = {}
         self._sessions: dict[int, _Session] = {}
+        self._last_sent: dict[int, int] = {}  # session id → the batch_seq sent as its last
         self.violations: list[str] = []
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -611,6 +620,7 @@ class GraphEmulator:
             if self.log_limit is not None and len(self._requests) > self.log_limit:
                 del self._requests[: len(self._requests) - self.log_limit]
             record.fault = self._draw_fault(record)
+            broke = self._order_on_arrival(handler.path, form)
         if record.fault == "applied_late":
             answer_at += self.faults.late
         if (wait := answer_at - time.monotonic()) > 0:
@@ -631,7 +641,7 @@ class GraphEmulator:
             reply = _param_error("the request body cannot be parsed")
         else:
             with self._lock:
-                reply = self._dispatch(method, handler.path, headers, form)
+                reply = self._dispatch(method, handler.path, headers, form, broke)
         if record.fault == "applied_then_dropped":  # applied, then the reply is lost
             record.outcome = reply.outcome
             handler.close_connection = True
@@ -643,6 +653,42 @@ class GraphEmulator:
                            outcome=reply.outcome)
         record.status, record.outcome = reply.status, reply.outcome
         self._send(handler, reply)
+
+    def _order_on_arrival(self, path: str, form: Mapping[str, str]) -> str | None:
+        """The session-protocol violation a batch makes as it arrives (the lock held), to
+        be recorded if it is handled (a request refused before, for its token say,
+        reaches no session).
+
+        A batch is acknowledged once applied (its reply follows). So a last batch that
+        arrives while an earlier batch is still in flight (latency, or a retry not yet
+        answered), or a replace's batch sent before batch 1 was applied, broke the rule,
+        even when latency has the earlier one applied first; and a batch sent after the
+        last did, while one sent before it (a retry still in flight) did not, whenever
+        it is applied.
+        """
+        edge = urlsplit(path).path.strip("/").split("/")[-1]
+        try:
+            session = orjson.loads(form.get("session", ""))
+            sid, seq = int(session["session_id"]), int(session["batch_seq"])
+            last = session.get("last_batch_flag") is True
+        except (orjson.JSONDecodeError, TypeError, KeyError, ValueError):
+            return None  # refused when it is handled
+        s = self._sessions.get(sid)
+        if s is not None and self._clock() - s.started_at > SESSION_WINDOW:
+            return None  # discarded when it is handled
+        applied = s.rows_by_seq if s is not None else {}
+        sent_last = self._last_sent.get(sid)
+        if sent_last is not None and seq != sent_last:
+            return f"session {sid}: batch_seq {seq} after the last batch"
+        if edge == "usersreplace" and seq > 1 and 1 not in applied:
+            return f"session {sid}: replace batch {seq} before batch 1 was acknowledged"
+        if last and sent_last is None:
+            self._last_sent[sid] = seq
+            missing = [i for i in range(1, seq) if i not in applied]
+            if missing:
+                return (f"session {sid}: last batch {seq} before batches {missing[:10]} were "
+                        "acknowledged")
+        return None
 
     def _send(self, handler: _Handler, reply: _Reply) -> None:
         if isinstance(reply.body, bytes):
@@ -690,13 +736,16 @@ class GraphEmulator:
     # -- the Graph API --------------------------------------------------------
 
     def _dispatch(
-        self, method: str, raw_url: str, headers: Mapping[str, str], form: Mapping[str, str]
+        self, method: str, raw_url: str, headers: Mapping[str, str], form: Mapping[str, str],
+        broke: str | None,
     ) -> _Reply:
         url = urlsplit(raw_url)
         params = dict(parse_qsl(url.query, keep_blank_values=True))
         if "access_token" in params:  # Graph takes it there; URLs end up in logs
             self.violations.append("access_token in the URL (it belongs in a header or the "
                                    "body)")
+        if "payload" in params:  # removals above ~1,500 rows break there (the SDK's DELETE)
+            self.violations.append("payload in the URL (it belongs in the body)")
         params.update(form)
         token = params.get("access_token")
         auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
@@ -739,7 +788,7 @@ class GraphEmulator:
                                     "not exist: " + node)
             if operation is None:
                 return self._status(audience, params)
-            return self._users(audience, operation, params)
+            return self._users(audience, operation, params, broke)
         return _param_error(
             f"Unsupported {method} request. Object with ID '{node[:40]}' does not exist, "
             f"cannot be loaded due to missing permissions, or does not support edge "
@@ -808,7 +857,9 @@ class GraphEmulator:
             })
         return _Reply(200, {"data": data})
 
-    def _users(self, audience: _Audience, operation: str, params: Mapping[str, str]) -> _Reply:
+    def _users(
+        self, audience: _Audience, operation: str, params: Mapping[str, str], broke: str | None,
+    ) -> _Reply:
         error = self._unknown_params(params, _USERS_PARAMS)
         if error is not None:
             return error
@@ -854,6 +905,8 @@ class GraphEmulator:
         session = self._parse_session(params.get("session"), required=operation == "replace")
         if isinstance(session, _Reply):
             return session
+        if broke is not None:  # (see _order_on_arrival)
+            self.violations.append(broke)
         reply = self._apply(audience, operation, schema, data, *session)
         if reply.status == 200 and len(match_keys) > 1:
             audience.multi_key = True
@@ -959,7 +1012,8 @@ class GraphEmulator:
             if seq == s.last_seq:
                 self.violations.append(f"session {sid}: last batch {seq} received twice")
                 return _Reply(200, s.responses[seq], outcome="replayed")
-            self.violations.append(f"session {sid}: batch_seq {seq} after the last batch")
+            # a violation when it was sent after the last (see _order_on_arrival), not when
+            # it was a retry in flight while the last was sent
             return _param_error(
                 f"session {sid} already received its last batch (batch_seq {s.last_seq}); "
                 "start a new session"
@@ -981,16 +1035,9 @@ class GraphEmulator:
                 s.rows_by_seq.clear()
                 s.num_received = s.num_matched = s.num_invalid_entries = 0
                 audience.members = {}
-            elif not s.replace_started:
-                self.violations.append(f"session {sid}: replace batch {seq} before batch 1")
+            elif not s.replace_started:  # a violation, recorded as it arrived
                 return _param_error("a replace session must start with batch_seq 1, "
                                     "acknowledged before any other batch")
-        if last:
-            missing = [i for i in range(1, seq) if i not in s.rows_by_seq]
-            if missing:
-                self.violations.append(
-                    f"session {sid}: last batch {seq} before batches {missing[:10]}"
-                )
         groups, matched, invalid, samples = self._check_rows(schema, data)
         for keys, values in groups.items():
             held = audience.members.setdefault(keys, set())

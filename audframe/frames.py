@@ -8,7 +8,7 @@ from typing import TypeVar
 
 import polars as pl
 
-from audframe.errors import ColumnNotFoundError
+from audframe.errors import ColumnNotFoundError, ValidationError
 from audframe.keys import KEYS
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "listed_columns",
     "refuse_pandas",
     "require_columns",
+    "require_key_columns",
 ]
 
 #: A DataFrame or a LazyFrame; functions return the kind they were given.
@@ -49,6 +50,19 @@ def key_columns(frame: pl.DataFrame | pl.LazyFrame) -> list[str]:
     """The Meta-key columns of a normalized or hashed frame, in catalogue order."""
     present = set(column_names(frame))
     return [k for k in KEYS if k in present]
+
+
+def require_key_columns(frame: pl.DataFrame | pl.LazyFrame) -> list[str]:
+    """:func:`key_columns`, or ValidationError naming the frame's columns when it has none
+    (they are named by the source, not yet by Meta's keys)."""
+    keys = key_columns(frame)
+    if not keys:
+        raise ValidationError(
+            f"the frame has no Meta-key column (EMAIL, PHONE, …); its columns are "
+            f"{listed_columns(column_names(frame))}: call "
+            "audframe.normalize(frame, mapping) first, which names them by their keys"
+        )
+    return keys
 
 
 #: Columns an error message names at most (a wide export has thousands).

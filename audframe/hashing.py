@@ -16,7 +16,7 @@ import polars as pl
 
 from audframe.distinct import collect_select, per_distinct_batch
 from audframe.errors import ColumnTypeError, ValidationError
-from audframe.frames import Frame, column_names, key_columns, listed_columns
+from audframe.frames import Frame, require_key_columns
 from audframe.keys import HASHED_KEYS, ROW_UNIQUE_KEYS
 from audframe.schemas import DIGEST, EMPTY_DIGEST, not_normalized
 from audframe.whitespace import trim
@@ -238,13 +238,7 @@ def hash(
     ColumnTypeError
         when a hashed-key column is not a String (or Categorical) column.
     """
-    keys = key_columns(frame)
-    if not keys:
-        raise ValidationError(
-            f"the frame has no Meta-key column (EMAIL, PHONE, …); its columns are "
-            f"{listed_columns(column_names(frame))}: call "
-            "audframe.normalize(frame, mapping) first, which names them by their keys"
-        )
+    keys = require_key_columns(frame)
     targets = [k for k in keys if k in HASHED_KEYS or (hash_extern_id and k == "EXTERN_ID")]
     checked = [k for k in targets if k in HASHED_KEYS]
     dtypes = frame.collect_schema()

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from audframe.errors import ValidationError
-from audframe.frames import Frame
+from audframe.frames import Frame, require_key_columns
 from audframe.keys import HASHED_KEYS, KEYS
 
 if TYPE_CHECKING:  # pandera (and pandas under it) load only when a schema is used
@@ -167,6 +167,7 @@ def hashed_schema() -> pa.DataFrameSchema:
 def _run(schema: pa.DataFrameSchema, frame: Frame) -> Frame:
     import pandera.polars as pa
 
+    require_key_columns(frame)  # every key column is optional: a raw frame would pass
     try:  # pandera checks only the schema of a LazyFrame: its data is collected here
         schema.validate(frame.collect() if isinstance(frame, pl.LazyFrame) else frame,
                         lazy=True)
@@ -188,11 +189,13 @@ def _run(schema: pa.DataFrameSchema, frame: Frame) -> Frame:
 
 def check_normalized(frame: Frame) -> Frame:
     """Validate a normalized DataFrame or LazyFrame (collected to be checked) with
-    pandera; return it as it is, or raise ValidationError (no values)."""
+    pandera; return it as it is, or raise ValidationError (no values; also when no column
+    is named by a Meta key)."""
     return _run(normalized_schema(), frame)
 
 
 def check_hashed(frame: Frame) -> Frame:
     """Validate a hashed DataFrame or LazyFrame (collected to be checked) with pandera;
-    return it as it is, or raise ValidationError (no values)."""
+    return it as it is, or raise ValidationError (no values; also when no column is
+    named by a Meta key)."""
     return _run(hashed_schema(), frame)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from threading import Thread
 from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
 import requests
-from conftest import APP_SECRET, TOKEN, FakeClock, digest, make_rows
+from conftest import APP_SECRET, TOKEN, FakeClock, digest, eventually, make_rows
 
 from audframe.emulator import FaultPlan, GraphEmulator
 
@@ -63,6 +64,16 @@ def test_token_is_checked(emulator: GraphEmulator) -> None:
                           timeout=10)
     assert leaky.status_code == 200
     assert emulator.violations == ["access_token in the URL (it belongs in a header or the body)"]
+
+
+@pytest.mark.violations  # made on purpose, and checked
+def test_a_payload_in_the_url_is_a_violation(emulator: GraphEmulator) -> None:
+    # The official SDK's DELETE does this; Graph takes it while it is short
+    fields = {k: json.dumps(v) for k, v in users(make_rows(2), sid=2, last=True).items()}
+    query = "&".join(f"{k}={requests.utils.quote(v)}" for k, v in fields.items())
+    gone = requests.delete(f"{emulator.url}/v21.0/1/users?{query}", headers=AUTH, timeout=10)
+    assert gone.status_code == 200 and gone.json()["num_received"] == 2
+    assert emulator.violations == ["payload in the URL (it belongs in the body)"]
 
 
 def test_appsecret_proof_is_required_when_the_app_secret_is_set() -> None:
@@ -244,6 +255,69 @@ def test_a_batch_after_the_last_is_rejected_but_the_last_may_be_repeated(
 def test_last_batch_before_the_others_is_a_violation(emulator: GraphEmulator) -> None:
     post(emulator, "1/users", users(make_rows(1), seq=3, last=True))
     assert any("before batches [1, 2]" in v for v in emulator.violations)
+
+
+def _in_flight(emu: GraphEmulator, path: str, fields: dict[str, Any]) -> Thread:
+    """``fields`` posted from another thread, returned once the emulator has received them
+    (and, with latency, not yet answered)."""
+    seen = len(emu.requests)
+    thread = Thread(target=post, args=(emu, path, fields))
+    thread.start()
+    eventually(lambda: len(emu.requests) > seen)
+    return thread
+
+
+@pytest.mark.violations  # made on purpose, and checked
+@pytest.mark.parametrize("edge", ["users", "usersreplace"])
+def test_a_batch_sent_while_the_one_it_must_follow_is_in_flight_is_a_violation(
+    edge: str,
+) -> None:
+    # With latency, batch 1 is applied before the batch sent after it: only the arrival
+    # tells that it was sent before batch 1 was acknowledged.
+    with GraphEmulator(token=TOKEN, latency=0.5) as emu:
+        first = _in_flight(emu, f"3/{edge}", users(make_rows(1), seq=1))
+        second = post(emu, f"3/{edge}", users(make_rows(1, start=1), seq=2, last=True))
+        first.join()
+        assert second.status_code == 200
+        expected = ("session 9: replace batch 2 before batch 1 was acknowledged"
+                    if edge == "usersreplace" else
+                    "session 9: last batch 2 before batches [1] were acknowledged")
+        assert emu.violations == [expected]
+
+
+@pytest.mark.violations  # made on purpose, and checked
+def test_a_batch_sent_after_the_last_is_a_violation_even_if_applied_first() -> None:
+    with GraphEmulator(token=TOKEN, faults=FaultPlan(script={2: "applied_late"}, late=0.5)) as emu:
+        post(emu, "3/users", users(make_rows(1), seq=1))
+        last = _in_flight(emu, "3/users", users(make_rows(1, start=1), seq=2, last=True))
+        late = post(emu, "3/users", users(make_rows(1, start=2), seq=3))
+        last.join()
+        assert late.status_code == 200  # applied: the last had not been, yet
+        assert emu.violations == ["session 9: batch_seq 3 after the last batch"]
+
+
+def test_a_batch_refused_before_it_reaches_the_session_breaks_no_order(
+    emulator: GraphEmulator,
+) -> None:
+    post(emulator, "3/users", users(make_rows(1), seq=1, last=True))
+    again = post(emulator, "3/users", users(make_rows(1, start=1), seq=1, last=True),
+                 headers={"Authorization": "Bearer wrong"})
+    out_of_order = post(emulator, "3/users", users(make_rows(1, start=1), seq=2),
+                        headers={"Authorization": "Bearer wrong"})
+    assert code(again) == code(out_of_order) == 190
+    assert emulator.violations == []
+
+
+def test_a_retry_in_flight_when_the_last_batch_is_sent_is_no_violation() -> None:
+    # Batch 1's first request is still on its way (a timeout, say) when its retry is
+    # acknowledged and the last batch sent: the sender kept the order.
+    with GraphEmulator(token=TOKEN, faults=FaultPlan(script={1: "applied_late"}, late=0.5)) as emu:
+        stale = _in_flight(emu, "3/users", users(make_rows(1), seq=1))
+        assert post(emu, "3/users", users(make_rows(1), seq=1)).status_code == 200
+        assert post(emu, "3/users", users(make_rows(1, start=1), seq=2, last=True)).ok
+        stale.join()
+        assert [r.outcome for r in emu.requests] == ["error:100", "ok", "ok"]  # applied last
+        assert emu.violations == []
 
 
 @pytest.mark.violations  # made on purpose, and checked

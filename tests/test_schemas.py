@@ -94,6 +94,15 @@ def test_a_lazyframe_is_checked_on_its_data_and_comes_back_lazy() -> None:
     assert check_hashed(fine) is fine
 
 
+@pytest.mark.parametrize("frame", [pl.DataFrame, pl.LazyFrame])
+def test_a_frame_without_any_key_column_fails_naming_its_columns(frame: type) -> None:
+    raw = frame({"email": ["John@Example.com"], "Phone": ["+1 (650) 555"]})
+    for check in (check_normalized, check_hashed):
+        with pytest.raises(ValidationError,
+                           match=r"no Meta-key column.*columns are 'email', 'Phone'.*normalize"):
+            check(raw)
+
+
 @pytest.mark.parametrize("bad", [SECRET, h("x").upper(), h("x")[:63], " " + h("x"), ""])
 def test_a_hashed_frame_holds_only_lowercase_digests(bad: str) -> None:
     df = pl.DataFrame({"EMAIL": [h("y"), bad, None]})
