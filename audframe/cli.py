@@ -18,6 +18,7 @@ import signal
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -28,7 +29,7 @@ import polars as pl
 from audframe import __version__
 from audframe.charts import coverage, report_html
 from audframe.emulator import GraphEmulator, serve
-from audframe.errors import AudframeError, GraphAPIError, TransportError
+from audframe.errors import AudframeError, GraphAPIError, PhoneRegionWarning, TransportError
 from audframe.mapping import resolve_mapping
 from audframe.payloads import EMAIL_SHAPED, MAX_BATCH_SIZE, Payloads
 from audframe.report import validate
@@ -539,7 +540,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     previous = _on_sigterm()
     try:
-        status: int = args.run(args)
+        with warnings.catch_warnings():  # _input says it, naming the option
+            warnings.simplefilter("ignore", PhoneRegionWarning)
+            status: int = args.run(args)
     except BrokenPipeError:  # the reader stopped (audframe validate … | head): not an error
         _stdout_to_devnull()
         return 0

@@ -14,6 +14,9 @@ What goes wrong with the data, a journal or the Graph API derives from
     └── GraphAPIError            the Graph API answered with an error body
         └── RateLimitError       a throttling code that outlived the retry policy
 
+One warning, :class:`PhoneRegionWarning` (a ``UserWarning``), says that phone numbers
+have no region to be read in.
+
 A wrong argument (``batch_size=0``, a pandas frame, ``retry={…}``) raises Python's own
 ``ValueError`` or ``TypeError``, as the standard library does, before any row is read or
 any request sent. Messages say what to do next and never carry tokens, secrets or row
@@ -29,6 +32,7 @@ __all__ = [
     "GraphAPIError",
     "JournalError",
     "NotHashedError",
+    "PhoneRegionWarning",
     "RateLimitError",
     "TransportError",
     "UnknownKeyError",
@@ -111,3 +115,9 @@ class GraphAPIError(AudframeError):
 
 class RateLimitError(GraphAPIError):
     """A throttling code (80003, 17, 4, 32, 613, …) that outlived every retry."""
+
+
+class PhoneRegionWarning(UserWarning):
+    """PHONE is normalized without a region (no COUNTRY column, no ``default_country``):
+    every number is read as if it began with its calling code, so national numbers are
+    misread. Pass ``default_country=``."""

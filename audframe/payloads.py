@@ -631,6 +631,10 @@ def _rows(df: pl.DataFrame) -> list[list[Any]]:
     return list(map(list, zip(*columns, strict=True)))
 
 
+_READ_ONCE = ("a Payloads iterator can be consumed only once: call to_payloads(frame, …) "
+              "again for another pass (with the same session_id to resend that session)")
+
+
 class Payloads(Iterator[Chunk]):
     """The chunks of one upload session, as :func:`to_payloads` returns them.
 
@@ -711,6 +715,16 @@ class Payloads(Iterator[Chunk]):
         self._chunks: Iterator[Chunk] | None = None
         self._lock = threading.RLock()
 
+    def __repr__(self) -> str:
+        st = self.stats
+        state = "iterated already" if self._started else "not iterated yet"
+        dropped = f", {st.rows_dropped:,} dropped without a match key" if st.rows_dropped else ""
+        return (
+            f"<Payloads of session {st.session_id}: {st.estimated_num_total:,} of "
+            f"{st.rows_read:,} rows in {st.batches:,} chunk{'s' * (st.batches != 1)} of up to "
+            f"{st.batch_size:,}{dropped}; schema {self.schema}; {state}>"
+        )
+
     # -- the batches -------------------------------------------------------------
 
     def _blocks(self) -> Iterator[pl.DataFrame]:
@@ -718,7 +732,7 @@ class Payloads(Iterator[Chunk]):
         once per Payloads."""
         with self._lock:
             if self._started:
-                raise RuntimeError("a Payloads iterator can be consumed only once")
+                raise RuntimeError(_READ_ONCE)
             self._started = True
         return _blocks(self._source, self.stats.batch_size)
 
@@ -742,7 +756,7 @@ class Payloads(Iterator[Chunk]):
         iterator (use it instead of iterating the dict chunks).
         """
         if self._chunks is not None:
-            raise RuntimeError("a Payloads iterator can be consumed only once")
+            raise RuntimeError(_READ_ONCE)
         _heap_for_payloads()
         size, last = self.stats.batch_size, self.stats.batches
         schema = orjson.dumps(self.schema).decode()

@@ -30,7 +30,8 @@ def validate(
 ) -> ValidationReport:
     """Report, per Meta key, the cells present, valid after normalization and dropped.
 
-    Takes the same arguments as :func:`audframe.normalize`. Reads the input once and
+    Takes the arguments of :func:`audframe.normalize` but ``keep``, and ``examples``:
+    how many row positions to give per reason. Reads the input once and
     never copies a value into the report: a DataFrame at once, a LazyFrame in batches
     of 250,000 rows (its mapped columns only), each counted and let go. For a large
     Parquet file, :func:`audframe.validate_parquet` reads in smaller batches with

@@ -313,7 +313,8 @@ class Transport:
 
     @staticmethod
     def _exhausted(failure: _Failure, attempts: int, what: str) -> AudframeError:
-        advice = "rerun later (with the same journal, to resume where it stopped)"
+        advice = ("rerun later (with the same journal, if it had one, to resume where it "
+                  "stopped)")
         exc = failure.error
         if isinstance(exc, GraphAPIError):
             extra = ""

@@ -146,6 +146,18 @@ def test_dob_leap_day_and_bounds() -> None:
     ]
 
 
+def test_a_day_first_date_is_missing_with_a_reason_that_names_dob_format() -> None:
+    df = pl.DataFrame({"dob": ["16/02/1997", "02/30/1997", "3/4/1997"]})
+    reasons = audframe.validate(df).filter(key="DOBD").select("reason", "example_rows")
+    assert sorted(reasons.rows()) == [
+        ("date does not exist", [1]),  # no reading has a 30 February
+        ("date does not exist as M/D/YYYY (day first? pass dob_format='%d/%m/%Y')", [0]),
+    ]
+    assert dob(df["dob"].to_list(), dob_format="%d/%m/%Y") == [
+        ("1997", "02", "16"), (None, None, None), ("1997", "04", "03")
+    ]
+
+
 def test_dob_format_option() -> None:
     rows = dob(["16.02.1997", "1997-02-16", "31.02.1997"], dob_format="%d.%m.%Y")
     assert rows == [("1997", "02", "16"), ("1997", "02", "16"), NULLS]

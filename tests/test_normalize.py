@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import warnings
 from typing import Any
 
 import polars as pl
@@ -227,6 +228,10 @@ def test_default_country_applies_only_where_the_row_has_no_country() -> None:
         ("city", "CT"), ("state", "ST"), ("country", "COUNTRY"), ("gender", "GEN"),
         ("birth_date", "DOB"), ("dob", "DOB"), ("madid", "MADID"),
         ("external_id", "EXTERN_ID"),
+        # contact exports (Outlook, Google): headers seen in the wild
+        ("Cell Phone", "PHONE"), ("Mobile Number", "PHONE"), ("Home Phone", "PHONE"),
+        ("Phone 1 - Value", "PHONE"), ("E-mail 1 - Value", "EMAIL"), ("Post Code", "ZIP"),
+        ("Zip/Postal Code", "ZIP"), ("Country/Region", "COUNTRY"),
     ],
 )
 def test_alias_table(column: str, key: str) -> None:
@@ -549,3 +554,18 @@ def test_a_pandas_frame_is_refused_saying_how_to_convert_it(emulator: Any) -> No
             with pytest.raises(TypeError, match=r"pandas DataFrame; convert it with pl\."):
                 call()
     assert emulator.requests == []
+
+
+def test_phones_without_any_region_warn_in_python_too() -> None:
+    df = pl.DataFrame({"phone": ["650 555 1212"], "land": ["US"]})
+    for run in (audframe.normalize, audframe.prepare, audframe.validate):
+        with pytest.warns(audframe.PhoneRegionWarning, match="pass default_country="):
+            run(df, {"PHONE": "phone"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert audframe.normalize(df, {"PHONE": "phone"}, default_country="US").item() == (
+            "16505551212"
+        )
+        assert audframe.normalize(df, {"PHONE": "phone", "COUNTRY": "land"})["PHONE"].item() == (
+            "16505551212"
+        )

@@ -319,8 +319,23 @@ def test_a_payloads_iterator_is_consumed_once() -> None:
     assert iter(chunks) is chunks
     assert len(list(chunks)) == 1
     assert list(chunks) == []
-    with pytest.raises(RuntimeError, match="once"):
+    with pytest.raises(RuntimeError, match="once: call to_payloads"):
         list(chunks.fields())
+
+
+def test_a_payloads_repr_says_what_it_carries_and_holds_no_cell() -> None:
+    frame = pl.DataFrame({"EMAIL": [h("a"), None, h("b"), h("c")]})
+    chunks = to_payloads(frame, session_id=77, batch_size=2)
+    assert repr(chunks) == (
+        "<Payloads of session 77: 3 of 4 rows in 2 chunks of up to 2, 1 dropped without a "
+        "match key; schema ['EMAIL']; not iterated yet>"
+    )
+    next(chunks)
+    assert repr(chunks).endswith("iterated already>") and h("a") not in repr(chunks)
+    assert repr(to_payloads(frame.head(1), session_id=5)) == (
+        "<Payloads of session 5: 1 of 1 rows in 1 chunk of up to 10,000; schema ['EMAIL']; "
+        "not iterated yet>"
+    )
 
 
 def test_the_namespace_gives_the_same_chunks() -> None:

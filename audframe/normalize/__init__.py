@@ -8,6 +8,7 @@ expression for a user's own ``select``. One module per family holds the rules:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from typing import Any, TypeVar
@@ -15,7 +16,7 @@ from typing import Any, TypeVar
 import polars as pl
 
 from audframe.distinct import collect_select, per_distinct, per_distinct_batch
-from audframe.errors import ColumnTypeError, UnknownKeyError
+from audframe.errors import ColumnTypeError, PhoneRegionWarning, UnknownKeyError
 from audframe.frames import Frame, require_columns
 from audframe.hashing import digest_text
 from audframe.keys import DOB, KEYS, ROW_UNIQUE_KEYS, canonical_key
@@ -315,6 +316,14 @@ def _country_code(raw: pl.Expr) -> pl.Expr:
     return _plan("COUNTRY", {_RAW: raw}, lambda c: geo.country(c[_RAW])).value
 
 
+_NO_REGION = (
+    "PHONE without a COUNTRY column or a default_country: every number is read as if it "
+    "began with its calling code, right for +1 650 555 1212 and 44 20 7183 8750, wrong for "
+    "national ones (650 555 1212 would be read as +65, Singapore): pass default_country= "
+    "(--default-country on the command line)"
+)
+
+
 def build_rules(
     schema: pl.Schema,
     mapping: Mapping[str, str],
@@ -351,7 +360,12 @@ def _each_key(
     region: pl.Expr | None,
 ) -> dict[str, tuple[str, pl.Expr, _T]]:
     """Key → (source column, its text expression, ``plan(key, inputs, make)``), in
-    catalogue order: ``make`` builds the key's Rule over columns named like ``inputs``."""
+    catalogue order: ``make`` builds the key's Rule over columns named like ``inputs``.
+
+    Warns (PhoneRegionWarning) when PHONE has no region at all.
+    """
+    if "PHONE" in mapping and "COUNTRY" not in mapping and default_country is None:
+        warnings.warn(_NO_REGION, PhoneRegionWarning, stacklevel=2)
     country = _regions(schema, mapping, default_country) if region is None else region
     planned: dict[str, tuple[str, pl.Expr, _T]] = {}
     for key, column in mapping.items():

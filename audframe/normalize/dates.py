@@ -27,6 +27,7 @@ _TIME_PART = (
 #: on its own: "+1997-02-16" and "1997- 2-16" would pass).
 _ISO = r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}$"
 _FIRST = 1900
+_DAY_FIRST = "date does not exist as M/D/YYYY (day first? pass dob_format='%d/%m/%Y')"
 
 
 def _number(raw: pl.Expr, low: int, high: int, digits: str, what: str) -> Rule:
@@ -144,8 +145,13 @@ def birth_date(raw: pl.Expr, *, dob_format: str | None = None) -> tuple[Rule, Ru
         date = pl.coalesce(_by_format(text, dob_format), _by_format(v, dob_format), date)
     today, first = dt.date.today(), dt.date(_FIRST, 1, 1)
     usable = pl.when(date.is_between(pl.lit(first), pl.lit(today))).then(date)
+    # A day-first date (16/02/1997) that does not exist as M/D/YYYY says what to pass
+    day_first = (v.str.replace(r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$", "${3}-${2}-${1}")
+                 .str.to_date("%Y-%m-%d", strict=False).is_not_null()) & v.str.contains(
+                     r"^[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}$")
     reason = (
         pl.when(~present(raw)).then(None)
+        .when(date.is_null() & day_first).then(pl.lit(_DAY_FIRST))
         .when(date.is_null() & v.str.contains(_DATE_SHAPE)).then(pl.lit("date does not exist"))
         .when(date.is_null()).then(pl.lit("date not recognised"))
         .when(date > today).then(pl.lit("date in the future"))
