@@ -350,9 +350,13 @@ class Upload:
                 return batch
             self._held_last = batch
 
-    def _submit(self, pool: ThreadPoolExecutor, batch: Batch) -> None:
+    def _submit(self, pool: ThreadPoolExecutor, batch: Batch, now: float) -> None:
+        """Send ``batch``, in a new session if the current one has neared its window at
+        ``now``: the clock as the caller read it, so that a session is left only when
+        the caller saw no batch of it in flight (read again here, the window could end
+        in between, and batches in flight would be numbered again in the new session)."""
         sessions = self.sessions
-        if sessions.current.expired(self.clock()):
+        if sessions.current.expired(now):
             old = sessions.current
             # An earlier run may have sent it in the session now closing: Meta's status
             # says whether it was applied there, before it would go into a new one.
@@ -361,7 +365,7 @@ class Upload:
                 return
             sessions.rotate(self.audience_id)
             self._probe = True
-        sessions.start(self.clock())
+        sessions.start(now)
         if self._probe:
             self._gate, self._probe = batch, False
         # In flight before the pool has it: a Ctrl-C inside submit (which may start a
@@ -379,10 +383,11 @@ class Upload:
             batch = self._take()
             if batch is None:
                 return
-            if self._inflight and self.sessions.current.expired(self.clock()):
+            now = self.clock()
+            if self._inflight and self.sessions.current.expired(now):
                 self._requeue.appendleft(batch)  # the window neared while it was read
                 return
-            self._submit(pool, batch)
+            self._submit(pool, batch, now)
 
     def _settle(self, failure: BaseException | None) -> BaseException | None:
         """Wait for a batch in flight to end; ack it, requeue it or keep its failure."""
@@ -453,7 +458,7 @@ class Upload:
                     if self._held_last is None:
                         return
                     # every other batch is acknowledged: the last one goes, alone
-                    self._submit(pool, self._held_last)
+                    self._submit(pool, self._held_last, self.clock())
                     self._held_last = None
                 self._read_ahead()
                 failure = self._settle(failure)

@@ -740,6 +740,45 @@ def test_the_window_nearing_while_a_batch_is_read_waits_for_those_in_flight(
     assert report.batches == 6 and report.num_received == 60
 
 
+class _JumpsAtRead(FakeClock):
+    """Jumps past the session's window at the sending thread's ``k``-th reading."""
+
+    def __init__(self, k: int) -> None:
+        super().__init__()
+        self.k, self.reads = k, 0
+
+    def __call__(self) -> float:
+        if threading.current_thread() is threading.main_thread():
+            self.reads += 1
+            if self.reads == self.k:
+                self.advance(86 * 60)
+        return self.now
+
+
+def test_wherever_the_window_ends_no_batch_in_flight_is_numbered_again(
+    make_sender: MakeSender,
+) -> None:
+    # The 85-minute mark may pass between any two readings of the clock. It used to be
+    # read again when a batch was submitted: passing just before, the session was left
+    # with batches in flight, and their places in the new one were never sent (its last
+    # batch went before batches 1, 2 … that no request carried).
+    rows = make_rows(120)
+    jumped = []
+    for k in range(2, 40):  # (the first reading starts the session)
+        clock = _JumpsAtRead(k)
+        with GraphEmulator(token=TOKEN, clock=clock, latency=0.02) as emu:
+            report = make_sender(emu.url, clock=clock, concurrency=4).add(
+                "30", make_chunks(rows, 10))
+            assert emu.violations == [], k
+            assert emu.rows("30", ["EMAIL"]) == as_set(rows), k
+            check_session_protocol(emu)
+        if len(report.session_ids) == 2:
+            jumped.append(k)
+    # it went on in a new session when the mark passed at each reading before the last
+    # batch went (a run reads the clock about 37 times)
+    assert len(jumped) >= 25, jumped
+
+
 def test_a_replace_outliving_its_session_finishes_with_adds(make_sender: MakeSender) -> None:
     clock = FakeClock()
     old, new = make_rows(40, prefix="old"), make_rows(80, prefix="new")
