@@ -28,6 +28,7 @@ _TIME_PART = (
 _ISO = r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}$"
 _FIRST = 1900
 _DAY_FIRST = "date does not exist as M/D/YYYY (day first? pass dob_format='%d/%m/%Y')"
+_SLASHED = r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$"  # M/D/YYYY, or D/M/YYYY
 
 
 def _number(raw: pl.Expr, low: int, high: int, digits: str, what: str) -> Rule:
@@ -137,7 +138,7 @@ def birth_date(raw: pl.Expr, *, dob_format: str | None = None) -> tuple[Rule, Ru
     iso = (
         v.str.replace(r"^([0-9]{4})/([0-9]{1,2})/([0-9]{1,2})$", "${1}-${2}-${3}")
         .str.replace(r"^([0-9]{4})([0-9]{2})([0-9]{2})$", "${1}-${2}-${3}")
-        .str.replace(r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$", "${3}-${1}-${2}")
+        .str.replace(_SLASHED, "${3}-${1}-${2}")
     )
     # One parse of the rewritten text: every accepted form is now YYYY-M-D.
     date: pl.Expr = pl.when(iso.str.contains(_ISO)).then(iso.str.to_date("%Y-%m-%d", strict=False))
@@ -146,9 +147,8 @@ def birth_date(raw: pl.Expr, *, dob_format: str | None = None) -> tuple[Rule, Ru
     today, first = dt.date.today(), dt.date(_FIRST, 1, 1)
     usable = pl.when(date.is_between(pl.lit(first), pl.lit(today))).then(date)
     # A day-first date (16/02/1997) that does not exist as M/D/YYYY says what to pass
-    day_first = (v.str.replace(r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$", "${3}-${2}-${1}")
-                 .str.to_date("%Y-%m-%d", strict=False).is_not_null()) & v.str.contains(
-                     r"^[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}$")
+    day_first = v.str.contains(_SLASHED) & v.str.replace(_SLASHED, "${3}-${2}-${1}").str.to_date(
+        "%Y-%m-%d", strict=False).is_not_null()
     reason = (
         pl.when(~present(raw)).then(None)
         .when(date.is_null() & day_first).then(pl.lit(_DAY_FIRST))
