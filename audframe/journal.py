@@ -179,10 +179,20 @@ class Journal:
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[None]:
-        """One transaction; a failure to write (disk full, read-only) is a JournalError."""
+        """One transaction; a failure to write (disk full, read-only) is a JournalError.
+
+        Begun explicitly: the connection autocommits (``isolation_level=None``), where
+        ``with connection:`` begins nothing, and each statement would commit alone (a
+        crash between two would keep half of an acknowledgement).
+        """
         try:
-            with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
                 yield
+            except BaseException:
+                self._db.rollback()
+                raise
+            self._db.commit()
         except sqlite3.Error as exc:
             raise JournalError(
                 f"journal {self.path} could not be written ({exc}); what Meta acknowledged "

@@ -88,6 +88,35 @@ def test_the_same_ack_twice_is_recorded_once_and_another_is_refused(tmp_path: Pa
         assert journal.acked()[0].digest == "d" * 64
 
 
+_DIES_INSIDE_AN_ACK = """
+import os, signal, sys
+from audframe.journal import AckedBatch, Journal
+journal = Journal(sys.argv[1])
+journal.bind(operation="add", audience_id="1")
+journal.check_fingerprint("f" * 64)
+session = journal.add_session(77, "add")
+journal.ack(AckedBatch(0, session.n, 1, 10, "d" * 64, 1, 0.5, {}, 124.0))
+def die_at_the_batch_row(sql):  # after the input's end is noted, before the batch's row
+    if sql.lstrip().upper().startswith("INSERT INTO BATCHES"):
+        os.kill(os.getpid(), signal.SIGKILL)
+journal._db.set_trace_callback(die_at_the_batch_row)
+journal.ack(AckedBatch(1, session.n, 2, 10, "e" * 64, 1, 0.5, {}, 125.0), last=True)
+"""
+
+
+def test_a_crash_inside_an_acknowledgement_keeps_none_of_it(tmp_path: Path) -> None:
+    # Each statement used to commit alone: killed between them, the journal said the input
+    # ended at a batch it did not hold, and every rerun was refused as other data.
+    path = tmp_path / "j.sqlite"
+    died = subprocess.run([sys.executable, "-c", _DIES_INSIDE_AN_ACK, str(path)], timeout=60)
+    assert died.returncode == -signal.SIGKILL
+    with Journal(path) as journal:
+        journal.bind(operation="add", audience_id="1")
+        journal.check_fingerprint("f" * 64)
+        assert list(journal.acked()) == [0]
+        assert journal.last_batch is None  # the rerun sends (or finds) the last batch
+
+
 @pytest.mark.parametrize(
     ("operation", "audience", "fingerprint", "needle"),
     [("remove", "1", "f" * 64, "operation"), ("add", "2", "f" * 64, "audience_id"),
