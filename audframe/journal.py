@@ -311,6 +311,27 @@ class Journal:
             return max(self.acked(), default=None)
         return None
 
+    def note_sent_once(self, session_n: int, index: int, when: float) -> None:
+        """Record, before it is sent, when a batch that must reach its session once (the
+        last, a replace's batch 1) was sent: a rerun right after a crash waits for that
+        request to end before asking Meta whether it was applied (see
+        :meth:`sent_once_at`)."""
+        self._set("sent_once", orjson.dumps([session_n, index, when]).decode())
+
+    def sent_once_at(self, session_n: int, index: int) -> float | None:
+        """When an earlier run last sent the batch at input position ``index`` in the
+        journal's session ``session_n`` as one that must go once, if it did (see
+        :meth:`note_sent_once`), else None."""
+        stored = self._get("sent_once")
+        if stored is None:
+            return None
+        try:
+            n, i, when = orjson.loads(stored)
+        except (orjson.JSONDecodeError, TypeError, ValueError) as exc:
+            raise JournalError(f"journal {self.path} is damaged ({exc}); start over with a "
+                               "new path") from None
+        return float(when) if (n, i) == (session_n, index) else None
+
     def mark_completed(self, when: float | None = None) -> None:
         """Record that every batch was acknowledged."""
         self._set("completed_at", repr(time.time() if when is None else when))

@@ -328,6 +328,12 @@ class Transport:
         return TransportError(f"{exc} — {what} gave up after {attempts} attempts; check the "
                               f"network and base_url, then {advice}")
 
+    @property
+    def settle(self) -> float:
+        """Seconds a request without a reply may still be at work on the server: the
+        timeout, capped by the policy's ``backoff_max``."""
+        return min(self.timeout, self.retry.backoff_max)
+
     def _wait(self, seconds: float, abort: threading.Event | None) -> None:
         if self._sleep is not None:
             self._sleep(seconds)
@@ -360,6 +366,7 @@ class Transport:
         expired: Callable[[], bool] | None = None,
         confirm: Callable[[], dict[str, Any] | None] | None = None,
         check_first: bool = False,
+        wait_first: float = 0.0,
         not_again: str | None = None,
     ) -> tuple[dict[str, Any], int]:
         """Send with retries; return the body and the attempts it took.
@@ -376,7 +383,8 @@ class Transport:
         ``backoff_max``: the server may still be at work on it), and returns the body to
         answer with when the request was applied, ``None`` to go on retrying.
         ``check_first``: ask ``confirm`` before the first attempt too (an earlier run may
-        have sent the request). ``not_again``: for a request that must not be applied
+        have sent the request), ``wait_first`` seconds from now (that request may still be
+        at work on the server). ``not_again``: for a request that must not be applied
         twice and has no status to ask (creating an audience), what to do after an
         attempt that may have been applied: a TransportError saying so is raised.
         """
@@ -389,6 +397,8 @@ class Transport:
         attempts = 0
         failures: Counter[str] = Counter()  # by reason: "a few times" counts its own
         unsure = check_first
+        if check_first and wait_first > 0:
+            self._wait(wait_first, abort)
         while True:
             if abort is not None and abort.is_set():
                 raise Aborted
@@ -410,7 +420,7 @@ class Transport:
             # A request that must go once may still be at work on the server after a
             # timeout: it gets as long again (capped by the policy) before the status is
             # asked, so that the status can count it.
-            settle = min(self.timeout, self.retry.backoff_max) if unsure and confirm else 0.0
+            settle = self.settle if unsure and confirm else 0.0
             if (attempts >= self.retry.max_attempts
                     or failures[outcome.reason] >= self.retry.attempts_for(outcome.reason)):
                 if settle:

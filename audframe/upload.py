@@ -167,11 +167,18 @@ class Upload:
         with self.lock:
             self.retries[reason] += 1
 
-    def _send(self, batch: Batch, segment: Segment) -> _Sent:
+    def _send(self, batch: Batch, segment: Segment, sent_earlier: float | None) -> _Sent:
+        """Send one batch (in a worker thread). ``sent_earlier``: when an earlier run sent
+        this send-once batch in ``segment``, if it did."""
         session = segment.fields(batch.index, batch.last)
         seq = session["batch_seq"]
         method, edge = _EDGES[segment.operation]
         once = self._once(batch, segment)
+        check_first = self._sent_before(batch, segment)
+        # The earlier run's request may still be at work on the server (a rerun right
+        # after a crash): Meta's status is asked once it has had the time a reply gets.
+        wait_first = (0.0 if sent_earlier is None else
+                      max(0.0, sent_earlier + self.transport.settle - self.clock()))
         started = time.monotonic()
         try:
             response, attempts = self.transport.call(
@@ -181,7 +188,7 @@ class Upload:
                 on_retry=self._count_retry, abort=self.abort,
                 expired=lambda: segment.expired(self.clock()),
                 confirm=(lambda: self._counted(batch, segment)) if once else None,
-                check_first=self._sent_before(batch, segment),
+                check_first=check_first, wait_first=wait_first,
             )
         except (Expired, Aborted):
             raise
@@ -368,11 +375,15 @@ class Upload:
         sessions.start(now)
         if self._probe:
             self._gate, self._probe = batch, False
+        segment, earlier = sessions.current, None
+        if self._once(batch, segment):  # journaled from this (the journal's) thread
+            earlier = self.journal.sent_once_at(segment.n, batch.index)
+            self.journal.note_sent_once(segment.n, batch.index, now)
         # In flight before the pool has it: a Ctrl-C inside submit (which may start a
         # worker thread) still finds the batch, so its reply is waited for and journaled.
         future: Future[_Sent] = Future()
         self._inflight[future] = batch
-        pool.submit(_run_into, future, self._send, batch, sessions.current)
+        pool.submit(_run_into, future, self._send, batch, segment, earlier)
 
     def _fill(self, pool: ThreadPoolExecutor) -> None:
         """Submit batches while the rules allow."""

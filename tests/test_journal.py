@@ -283,6 +283,48 @@ def test_kill_9_mid_upload_then_rerun_finishes_the_same_session(
         assert journal.completed and len(journal.acked()) == 60
 
 
+@pytest.mark.parametrize("operation", ["add", "replace"])
+def test_a_rerun_right_after_a_crash_waits_for_its_last_request_before_asking(
+    tmp_path: Path, make_sender: MakeSender, operation: str
+) -> None:
+    # Killed while its send-once batch (the last; a replace's batch 1) was still at work
+    # on the server, and rerun at once: Meta's status did not count it yet, so the rerun
+    # sent it again, and the first was applied too (a replace restarted, losing rows).
+    path = tmp_path / "upload.sqlite"
+    rows = make_rows(30)
+    once = 3 if operation == "add" else 1  # the request that must go once
+    script = (
+        "import sys\n"
+        "sys.path.insert(0, sys.argv[4])\n"
+        "from conftest import make_chunks, make_rows\n"
+        "from audframe.sender import Sender\n"
+        "url, journal, token = sys.argv[1:4]\n"
+        "with Sender(token, base_url=url, concurrency=1, progress=False, timeout=3.0,\n"
+        "            backoff_max=3.0) as sender:\n"
+        f"    sender.{operation}('32', make_chunks(make_rows(30), 10), journal=journal)\n"
+    )
+    root = Path(audframe.__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    plan = FaultPlan(script={once: "applied_late"}, late=1.5)
+    with GraphEmulator(token=TOKEN, faults=plan) as emu:
+        proc = subprocess.Popen([sys.executable, "-c", script, emu.url, str(path), TOKEN,
+                                 str(Path(__file__).parent)], env=env)
+        try:
+            eventually(lambda: len(emu.requests) >= once)  # sent, not yet applied
+            os.kill(proc.pid, signal.SIGKILL)
+            assert proc.wait() == -signal.SIGKILL
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        sender = make_sender(emu.url, concurrency=1, timeout=3.0, backoff_max=3.0)
+        getattr(sender, operation)("32", make_chunks(rows, 10), journal=path)
+        assert emu.violations == []
+        assert emu.rows("32", ["EMAIL"]) == as_set(rows)
+        posts = [q for q in emu.requests if q.method == "POST"]
+        assert [q.session["batch_seq"] for q in posts].count(once) == 1  # type: ignore[index]
+
+
 def test_rerun_after_a_crash_skips_acked_batches(
     tmp_path: Path, make_sender: MakeSender, emulator: GraphEmulator
 ) -> None:

@@ -1051,8 +1051,8 @@ def test_a_second_ctrl_c_while_replies_are_awaited_loses_no_reply(
 
     third_sent, second_ctrl_c = threading.Event(), threading.Event()
 
-    def slow_reply(self: Any, batch: Any, segment: Any) -> Any:
-        sent = send(self, batch, segment)
+    def slow_reply(self: Any, batch: Any, *rest: Any) -> Any:
+        sent = send(self, batch, *rest)
         if batch.index == 1:  # batch 2's reply (the first Ctrl-C) comes after batch 3 went
             assert third_sent.wait(30)
         if batch.index == 2:  # applied by Meta, its reply on its way until the second one
