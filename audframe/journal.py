@@ -164,10 +164,10 @@ class Journal:
                     f"reads format {_VERSION}; finish it with the audframe version that "
                     "wrote it, or use a new journal path"
                 )
-            with self._db:  # a real write (a new value), to find out now if it cannot be
-                self._db.executemany(
-                    _UPSERT, [("version", _VERSION), ("opened_at", repr(time.time()))]
-                )
+            # a real write (a new value), to find out now if it cannot be
+            self._db.executemany(
+                _UPSERT, [("version", _VERSION), ("opened_at", repr(time.time()))]
+            )
         except sqlite3.Error as exc:
             raise self._unusable(exc) from exc
 
@@ -187,13 +187,13 @@ class Journal:
         """
         try:
             self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield
-            except BaseException:
-                self._db.rollback()
-                raise
+            yield
             self._db.commit()
-        except sqlite3.Error as exc:
+        except BaseException as exc:
+            if self._db.in_transaction:  # nothing half-done stays, for this write or the next
+                self._db.rollback()
+            if not isinstance(exc, sqlite3.Error):
+                raise
             raise JournalError(
                 f"journal {self.path} could not be written ({exc}); what Meta acknowledged "
                 "since is not recorded: free space or fix permissions, then rerun with the "

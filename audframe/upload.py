@@ -177,8 +177,15 @@ class Upload:
         check_first = self._sent_before(batch, segment)
         # The earlier run's request may still be at work on the server (a rerun right
         # after a crash): Meta's status is asked once it has had the time a reply gets.
-        wait_first = (0.0 if sent_earlier is None else
-                      max(0.0, sent_earlier + self.transport.settle - self.clock()))
+        wait_first = 0.0
+        if check_first and sent_earlier is not None:
+            # (at most that long: a clock set back, or a journal from another machine)
+            settle = self.transport.settle
+            wait_first = min(settle, max(0.0, sent_earlier + settle - self.clock()))
+            if wait_first > 0:  # shown: a silent minute looks like a hang
+                log.warning("batch %d of session %d: the run that stopped sent it moments "
+                            "ago; Meta's status is asked in %.0f s, once its reply would "
+                            "have come", seq, segment.session_id, wait_first)
         started = time.monotonic()
         try:
             response, attempts = self.transport.call(

@@ -88,6 +88,26 @@ def test_the_same_ack_twice_is_recorded_once_and_another_is_refused(tmp_path: Pa
         assert journal.acked()[0].digest == "d" * 64
 
 
+def test_a_write_that_failed_leaves_nothing_and_the_next_one_works(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    batch = AckedBatch(0, 1, 1, 10, "d" * 64, 1, 0.5, {}, 124.0)
+    with Journal(path) as journal:
+        journal.bind(operation="add", audience_id="1")
+        journal.add_session(77, "add")
+        journal._db.execute("PRAGMA busy_timeout = 100")  # (not 5 s) while it is locked
+        with database(path) as reader:
+            reader.execute("BEGIN")
+            reader.execute("SELECT * FROM meta").fetchall()  # a reader holds the file
+            with pytest.raises(JournalError, match="could not be written"):
+                journal.ack(batch)
+            assert journal.acked() == {}  # not even as this connection sees it
+            reader.execute("COMMIT")
+        journal.ack(batch)  # it used to fail: a transaction was left open
+        journal.mark_completed()
+    with Journal(path) as journal:
+        assert list(journal.acked()) == [0] and journal.completed
+
+
 _DIES_INSIDE_AN_ACK = """
 import os, signal, sys
 from audframe.journal import AckedBatch, Journal
@@ -285,7 +305,7 @@ def test_kill_9_mid_upload_then_rerun_finishes_the_same_session(
 
 @pytest.mark.parametrize("operation", ["add", "replace"])
 def test_a_rerun_right_after_a_crash_waits_for_its_last_request_before_asking(
-    tmp_path: Path, make_sender: MakeSender, operation: str
+    tmp_path: Path, make_sender: MakeSender, operation: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Killed while its send-once batch (the last; a replace's batch 1) was still at work
     # on the server, and rerun at once: Meta's status did not count it yet, so the rerun
@@ -319,10 +339,33 @@ def test_a_rerun_right_after_a_crash_waits_for_its_last_request_before_asking(
                 proc.wait()
         sender = make_sender(emu.url, concurrency=1, timeout=3.0, backoff_max=3.0)
         getattr(sender, operation)("32", make_chunks(rows, 10), journal=path)
+        assert f"batch {once} of session 4242: the run that stopped sent it moments ago; " \
+            "Meta's status is asked in " in caplog.text
         assert emu.violations == []
         assert emu.rows("32", ["EMAIL"]) == as_set(rows)
         posts = [q for q in emu.requests if q.method == "POST"]
         assert [q.session["batch_seq"] for q in posts].count(once) == 1  # type: ignore[index]
+
+
+def test_a_rerun_waits_no_longer_than_a_reply_would_take_whatever_the_clock_says(
+    tmp_path: Path, make_sender: MakeSender
+) -> None:
+    path = tmp_path / "upload.sqlite"
+    rows = make_rows(30)
+
+    def die(seconds: float) -> None:  # the first wait: after the last batch got no reply
+        raise RuntimeError("died")
+
+    ahead = FakeClock(1_700_000_000.0 + 3600)  # the run that died: its clock an hour ahead
+    with GraphEmulator(token=TOKEN, faults=FaultPlan(script={3: "drop"})) as emu:
+        with pytest.raises(RuntimeError, match="died"):
+            make_sender(emu.url, clock=ahead, concurrency=1, timeout=0.5, backoff_max=0.5,
+                        sleep=die).add("33", make_chunks(rows, 10), journal=path)
+        waits: list[float] = []
+        make_sender(emu.url, clock=FakeClock(), concurrency=1, timeout=0.5, backoff_max=0.5,
+                    sleep=waits.append).add("33", make_chunks(rows, 10), journal=path)
+        assert waits == [0.5]  # not an hour and a half second
+        assert emu.rows("33", ["EMAIL"]) == as_set(rows)
 
 
 def test_rerun_after_a_crash_skips_acked_batches(
