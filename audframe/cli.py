@@ -31,6 +31,7 @@ from audframe.charts import coverage, report_html
 from audframe.emulator import GraphEmulator, serve
 from audframe.errors import AudframeError, GraphAPIError, PhoneRegionWarning, TransportError
 from audframe.mapping import resolve_mapping
+from audframe.normalize import phone_without_region
 from audframe.payloads import EMAIL_SHAPED, MAX_BATCH_SIZE, Payloads
 from audframe.report import validate
 from audframe.sender import (
@@ -228,11 +229,9 @@ def _input(args: argparse.Namespace) -> tuple[pl.LazyFrame, dict[str, str]]:
                                                     if len(unused) > 12 else "")
         _say(f"columns not used: {shown}" + ("" if args.map else
                                              " (give --map KEY=column for any that holds a key)"))
-    if "PHONE" in mapping and "COUNTRY" not in mapping and not args.default_country:
-        print("audframe: PHONE without a COUNTRY column or --default-country: every number "
-              "is read as if it began with its calling code, right for +1 650 555 1212 and "
-              "44 20 7183 8750, wrong for national ones (650 555 1212 would be read as +65, "
-              "Singapore): pass --default-country", file=sys.stderr, flush=True)
+    if told := phone_without_region(mapping, args.default_country,
+                                    option="--default-country"):
+        print(f"audframe: {told}", file=sys.stderr, flush=True)
     return frame, mapping
 
 

@@ -620,7 +620,7 @@ class GraphEmulator:
             if self.log_limit is not None and len(self._requests) > self.log_limit:
                 del self._requests[: len(self._requests) - self.log_limit]
             record.fault = self._draw_fault(record)
-            broke = self._order_on_arrival(handler.path, form)
+            self._check_order(handler.path, headers, form)
         if record.fault == "applied_late":
             answer_at += self.faults.late
         if (wait := answer_at - time.monotonic()) > 0:
@@ -641,7 +641,7 @@ class GraphEmulator:
             reply = _param_error("the request body cannot be parsed")
         else:
             with self._lock:
-                reply = self._dispatch(method, handler.path, headers, form, broke)
+                reply = self._dispatch(method, handler.path, headers, form)
         if record.fault == "applied_then_dropped":  # applied, then the reply is lost
             record.outcome = reply.outcome
             handler.close_connection = True
@@ -654,10 +654,11 @@ class GraphEmulator:
         record.status, record.outcome = reply.status, reply.outcome
         self._send(handler, reply)
 
-    def _order_on_arrival(self, path: str, form: Mapping[str, str]) -> str | None:
-        """The session-protocol violation a batch makes as it arrives (the lock held), to
-        be recorded if it is handled (a request refused before, for its token say,
-        reaches no session).
+    def _check_order(self, path: str, headers: Mapping[str, str], form: Mapping[str, str]
+                     ) -> None:
+        """Record the session-protocol violation a batch makes as it arrives (the lock
+        held), whatever becomes of it: a client sent it (a request without the token or
+        the proof, or with a session Graph refuses, reaches no session and is not judged).
 
         A batch is acknowledged once applied (its reply follows). So a last batch that
         arrives while an earlier batch is still in flight (latency, or a retry not yet
@@ -666,29 +667,32 @@ class GraphEmulator:
         last did, while one sent before it (a retry still in flight) did not, whenever
         it is applied.
         """
-        edge = urlsplit(path).path.strip("/").split("/")[-1]
-        try:
-            session = orjson.loads(form.get("session", ""))
-            sid, seq = int(session["session_id"]), int(session["batch_seq"])
-            last = session.get("last_batch_flag") is True
-        except (orjson.JSONDecodeError, TypeError, KeyError, ValueError):
-            return None  # refused when it is handled
+        url = urlsplit(path)
+        edge = url.path.strip("/").split("/")[-1]
+        params = dict(parse_qsl(url.query, keep_blank_values=True))
+        params.update(form)
+        if edge not in ("users", "usersreplace") or "session" not in params:
+            return
+        session = self._parse_session(params["session"], required=True)
+        if isinstance(session, _Reply) or self._refused(headers, params) is not None:
+            return
+        sid, seq, last, _ = session
         s = self._sessions.get(sid)
         if s is not None and self._clock() - s.started_at > SESSION_WINDOW:
-            return None  # discarded when it is handled
+            return  # discarded when it is handled
         applied = s.rows_by_seq if s is not None else {}
         sent_last = self._last_sent.get(sid)
         if sent_last is not None and seq != sent_last:
-            return f"session {sid}: batch_seq {seq} after the last batch"
-        if edge == "usersreplace" and seq > 1 and 1 not in applied:
-            return f"session {sid}: replace batch {seq} before batch 1 was acknowledged"
-        if last and sent_last is None:
+            self.violations.append(f"session {sid}: batch_seq {seq} after the last batch")
+        elif edge == "usersreplace" and seq > 1 and 1 not in applied:
+            self.violations.append(
+                f"session {sid}: replace batch {seq} before batch 1 was acknowledged")
+        elif last and sent_last is None:
             self._last_sent[sid] = seq
             missing = [i for i in range(1, seq) if i not in applied]
             if missing:
-                return (f"session {sid}: last batch {seq} before batches {missing[:10]} were "
-                        "acknowledged")
-        return None
+                self.violations.append(f"session {sid}: last batch {seq} before batches "
+                                       f"{missing[:10]} were acknowledged")
 
     def _send(self, handler: _Handler, reply: _Reply) -> None:
         if isinstance(reply.body, bytes):
@@ -736,8 +740,7 @@ class GraphEmulator:
     # -- the Graph API --------------------------------------------------------
 
     def _dispatch(
-        self, method: str, raw_url: str, headers: Mapping[str, str], form: Mapping[str, str],
-        broke: str | None,
+        self, method: str, raw_url: str, headers: Mapping[str, str], form: Mapping[str, str]
     ) -> _Reply:
         url = urlsplit(raw_url)
         params = dict(parse_qsl(url.query, keep_blank_values=True))
@@ -747,21 +750,9 @@ class GraphEmulator:
         if "payload" in params:  # removals above ~1,500 rows break there (the SDK's DELETE)
             self.violations.append("payload in the URL (it belongs in the body)")
         params.update(form)
-        token = params.get("access_token")
-        auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
-        if auth.lower().startswith("bearer ") or auth.lower().startswith("oauth "):
-            token = auth.split(" ", 1)[1].strip()
-        if not token:
-            return _graph_error(400, 190, "An access token is required to request this "
-                                "resource.")
-        if not hmac.compare_digest(token.encode(), self._token.encode()):
-            return _graph_error(400, 190, "Invalid OAuth access token - Cannot parse access "
-                                "token")
-        if self._app_secret is not None:
-            proof = params.get("appsecret_proof", "")
-            if not hmac.compare_digest(proof.encode(),
-                                       appsecret_proof(self._app_secret, token).encode()):
-                return _param_error("Invalid appsecret_proof provided in the API argument")
+        refused = self._refused(headers, params)
+        if refused is not None:
+            return refused
         if method == "POST" and params.get("method", "").upper() in ("DELETE", "GET"):
             method = params["method"].upper()
         parts = url.path.strip("/").split("/")
@@ -788,12 +779,31 @@ class GraphEmulator:
                                     "not exist: " + node)
             if operation is None:
                 return self._status(audience, params)
-            return self._users(audience, operation, params, broke)
+            return self._users(audience, operation, params)
         return _param_error(
             f"Unsupported {method} request. Object with ID '{node[:40]}' does not exist, "
             f"cannot be loaded due to missing permissions, or does not support edge "
             f"'{edge[:40]}'"
         )
+
+    def _refused(self, headers: Mapping[str, str], params: Mapping[str, str]) -> _Reply | None:
+        """The reply to a request without the token (190) or the proof (100), else None."""
+        token = params.get("access_token")
+        auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+        if auth.lower().startswith("bearer ") or auth.lower().startswith("oauth "):
+            token = auth.split(" ", 1)[1].strip()
+        if not token:
+            return _graph_error(400, 190, "An access token is required to request this "
+                                "resource.")
+        if not hmac.compare_digest(token.encode(), self._token.encode()):
+            return _graph_error(400, 190, "Invalid OAuth access token - Cannot parse access "
+                                "token")
+        if self._app_secret is not None:
+            proof = params.get("appsecret_proof", "")
+            if not hmac.compare_digest(proof.encode(),
+                                       appsecret_proof(self._app_secret, token).encode()):
+                return _param_error("Invalid appsecret_proof provided in the API argument")
+        return None
 
     def _unknown_params(self, params: Mapping[str, str], allowed: frozenset[str]) -> _Reply | None:
         unknown = sorted(set(params) - allowed - _COMMON_PARAMS)
@@ -857,9 +867,7 @@ class GraphEmulator:
             })
         return _Reply(200, {"data": data})
 
-    def _users(
-        self, audience: _Audience, operation: str, params: Mapping[str, str], broke: str | None,
-    ) -> _Reply:
+    def _users(self, audience: _Audience, operation: str, params: Mapping[str, str]) -> _Reply:
         error = self._unknown_params(params, _USERS_PARAMS)
         if error is not None:
             return error
@@ -905,8 +913,6 @@ class GraphEmulator:
         session = self._parse_session(params.get("session"), required=operation == "replace")
         if isinstance(session, _Reply):
             return session
-        if broke is not None:  # (see _order_on_arrival)
-            self.violations.append(broke)
         reply = self._apply(audience, operation, schema, data, *session)
         if reply.status == 200 and len(match_keys) > 1:
             audience.multi_key = True
@@ -1012,7 +1018,7 @@ class GraphEmulator:
             if seq == s.last_seq:
                 self.violations.append(f"session {sid}: last batch {seq} received twice")
                 return _Reply(200, s.responses[seq], outcome="replayed")
-            # a violation when it was sent after the last (see _order_on_arrival), not when
+            # a violation when it was sent after the last (see _check_order), not when
             # it was a retry in flight while the last was sent
             return _param_error(
                 f"session {sid} already received its last batch (batch_seq {s.last_seq}); "

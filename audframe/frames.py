@@ -60,7 +60,8 @@ def require_key_columns(frame: pl.DataFrame | pl.LazyFrame) -> list[str]:
         raise ValidationError(
             f"the frame has no Meta-key column (EMAIL, PHONE, …); its columns are "
             f"{listed_columns(column_names(frame))}: call "
-            "audframe.normalize(frame, mapping) first, which names them by their keys"
+            "audframe.normalize(frame, mapping) first, which names them by their keys "
+            "(audframe.prepare(frame, mapping) normalizes and hashes)"
         )
     return keys
 

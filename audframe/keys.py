@@ -48,7 +48,8 @@ KEYS: dict[str, Key] = {
         Key("PHONE", True, pl.String,
             ("phone", "mobile", "phone_number", "tel", "telephone", "mobile_phone", "cell",
              "phonenumber", "cell_phone", "mobile_number", "mobile_phone_number",
-             "cell_phone_number", "home_phone", "phone_1", "phone_1_value")),
+             "cell_phone_number", "phone_1", "phone_1_value")),  # not "home_phone": Outlook
+            # writes it before "Mobile Phone", and the first column named like a key wins
         Key("GEN", True, pl.String, ("gen", "gender", "sex")),
         Key("DOBY", True, pl.String, ("doby", "birth_year", "year_of_birth")),
         Key("DOBM", True, pl.String, ("dobm", "birth_month", "month_of_birth")),

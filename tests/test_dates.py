@@ -147,14 +147,19 @@ def test_dob_leap_day_and_bounds() -> None:
 
 
 def test_a_day_first_date_is_missing_with_a_reason_that_names_dob_format() -> None:
-    df = pl.DataFrame({"dob": ["16/02/1997", "02/30/1997", "3/4/1997"]})
+    df = pl.DataFrame({"dob": ["16/02/1997", "02/30/1997", "3/4/1997", "16/02/1850",
+                               f"16/02/{dt.date.today().year + 1}"]})
     reasons = audframe.validate(df).filter(key="DOBD").select("reason", "example_rows")
     assert sorted(reasons.rows()) == [
-        ("date does not exist", [1]),  # no reading has a 30 February
+        # no reading has a 30 February, and day first the others would be dropped too
+        ("date does not exist", [1, 3, 4]),
         ("date does not exist as M/D/YYYY (day first? pass dob_format='%d/%m/%Y')", [0]),
     ]
+    given = audframe.validate(df, dob_format="%Y.%m.%d").filter(key="DOBD")
+    assert set(given["reason"]) == {"date does not exist"}  # a format given: no advice
     assert dob(df["dob"].to_list(), dob_format="%d/%m/%Y") == [
-        ("1997", "02", "16"), (None, None, None), ("1997", "04", "03")
+        ("1997", "02", "16"), (None, None, None), ("1997", "04", "03"), (None, None, None),
+        (None, None, None),
     ]
 
 

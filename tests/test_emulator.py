@@ -299,13 +299,35 @@ def test_a_batch_sent_after_the_last_is_a_violation_even_if_applied_first() -> N
 def test_a_batch_refused_before_it_reaches_the_session_breaks_no_order(
     emulator: GraphEmulator,
 ) -> None:
-    post(emulator, "3/users", users(make_rows(1), seq=1, last=True))
-    again = post(emulator, "3/users", users(make_rows(1, start=1), seq=1, last=True),
+    # without the token, or with a session Graph refuses, no session is reached
+    early = post(emulator, "3/users", users(make_rows(1, start=1), seq=2, last=True),
                  headers={"Authorization": "Bearer wrong"})
-    out_of_order = post(emulator, "3/users", users(make_rows(1, start=1), seq=2),
-                        headers={"Authorization": "Bearer wrong"})
-    assert code(again) == code(out_of_order) == 190
+    odd = post(emulator, "3/users", {**users(make_rows(1), seq=2, last=True),
+                                     "session": {"session_id": "9", "batch_seq": 2,
+                                                 "last_batch_flag": True}})
+    assert code(early) == 190 and code(odd) == 100
+    post(emulator, "3/users", users(make_rows(1), seq=1))
+    post(emulator, "3/users", users(make_rows(1, start=1), seq=2, last=True))
+    late = post(emulator, "3/users", users(make_rows(1, start=1), seq=3),
+                headers={"Authorization": "Bearer wrong"})
+    assert code(late) == 190
     assert emulator.violations == []
+
+
+@pytest.mark.violations  # made on purpose, and checked
+def test_a_batch_sent_out_of_order_is_a_violation_whatever_its_answer() -> None:
+    # a throttled last batch was still sent before batch 1; so was one whose session
+    # came in the URL (with its payload, as the official SDK's DELETE sends them)
+    with GraphEmulator(token=TOKEN, faults=FaultPlan(script={1: "rate_limit"})) as emu:
+        assert code(post(emu, "3/users", users(make_rows(1), sid=5, seq=2, last=True))) == 80003
+        fields = {k: json.dumps(v) for k, v in users(make_rows(2), sid=6, seq=3, last=True).items()}
+        query = "&".join(f"{k}={requests.utils.quote(v)}" for k, v in fields.items())
+        requests.delete(f"{emu.url}/v21.0/3/users?{query}", headers=AUTH, timeout=10)
+        assert emu.violations == [
+            "session 5: last batch 2 before batches [1] were acknowledged",
+            "session 6: last batch 3 before batches [1, 2] were acknowledged",
+            "payload in the URL (it belongs in the body)",
+        ]
 
 
 def test_a_retry_in_flight_when_the_last_batch_is_sent_is_no_violation() -> None:

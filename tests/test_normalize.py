@@ -229,7 +229,7 @@ def test_default_country_applies_only_where_the_row_has_no_country() -> None:
         ("birth_date", "DOB"), ("dob", "DOB"), ("madid", "MADID"),
         ("external_id", "EXTERN_ID"),
         # contact exports (Outlook, Google): headers seen in the wild
-        ("Cell Phone", "PHONE"), ("Mobile Number", "PHONE"), ("Home Phone", "PHONE"),
+        ("Cell Phone", "PHONE"), ("Mobile Number", "PHONE"),
         ("Phone 1 - Value", "PHONE"), ("E-mail 1 - Value", "EMAIL"), ("Post Code", "ZIP"),
         ("Zip/Postal Code", "ZIP"), ("Country/Region", "COUNTRY"),
     ],
@@ -237,6 +237,13 @@ def test_default_country_applies_only_where_the_row_has_no_country() -> None:
 def test_alias_table(column: str, key: str) -> None:
     df = pl.DataFrame({column: ["x"], "unrelated": ["y"]})
     assert detect_mapping(df) == {key: column}
+
+
+def test_an_outlook_export_gives_its_mobile_phone_not_its_home_phone() -> None:
+    columns = ["First Name", "Last Name", "E-mail Address", "Home Phone", "Mobile Phone",
+               "Business Phone", "Home Postal Code", "Home Country/Region"]
+    found = detect_mapping(pl.DataFrame({c: ["x"] for c in columns}))
+    assert found["PHONE"] == "Mobile Phone" and found["EMAIL"] == "E-mail Address"
 
 
 @pytest.mark.parametrize("column", ["ltv", "customer_value", "region", "value", "name", "id"])
@@ -559,8 +566,12 @@ def test_a_pandas_frame_is_refused_saying_how_to_convert_it(emulator: Any) -> No
 def test_phones_without_any_region_warn_in_python_too() -> None:
     df = pl.DataFrame({"phone": ["650 555 1212"], "land": ["US"]})
     for run in (audframe.normalize, audframe.prepare, audframe.validate):
-        with pytest.warns(audframe.PhoneRegionWarning, match="pass default_country="):
+        with pytest.warns(audframe.PhoneRegionWarning, match="pass default_country=") as told:
             run(df, {"PHONE": "phone"})
+        assert told[0].filename == __file__  # the user's line (shown once per line)
+    with pytest.warns(audframe.PhoneRegionWarning) as told:
+        audframe.validate(pl.concat([df] * 3).lazy(), {"PHONE": "phone"})
+    assert told[0].filename == __file__
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert audframe.normalize(df, {"PHONE": "phone"}, default_country="US").item() == (

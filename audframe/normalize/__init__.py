@@ -8,9 +8,12 @@ expression for a user's own ``select``. One module per family holds the rules:
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
+from types import FrameType
 from typing import Any, TypeVar
 
 import polars as pl
@@ -32,6 +35,7 @@ __all__ = [
     "check_keys",
     "normalize",
     "normalize_key",
+    "phone_without_region",
     "select_keys",
 ]
 
@@ -316,12 +320,32 @@ def _country_code(raw: pl.Expr) -> pl.Expr:
     return _plan("COUNTRY", {_RAW: raw}, lambda c: geo.country(c[_RAW])).value
 
 
-_NO_REGION = (
-    "PHONE without a COUNTRY column or a default_country: every number is read as if it "
-    "began with its calling code, right for +1 650 555 1212 and 44 20 7183 8750, wrong for "
-    "national ones (650 555 1212 would be read as +65, Singapore): pass default_country= "
-    "(--default-country on the command line)"
-)
+def phone_without_region(
+    mapping: Mapping[str, str], default_country: str | None, *, option: str = "default_country="
+) -> str | None:
+    """What to tell a user whose PHONE has no region at all (no COUNTRY column, no default
+    country; ``option`` names the way to give one), else None."""
+    if "PHONE" not in mapping or "COUNTRY" in mapping or default_country:
+        return None
+    return (
+        "PHONE without a COUNTRY column or a default country: every number is read as if "
+        "it began with its calling code, right for +1 650 555 1212 and 44 20 7183 8750, "
+        "wrong for national ones (650 555 1212 would be read as +65, Singapore): pass "
+        f"{option}"
+    )
+
+
+def _outside_audframe() -> int:
+    """The ``stacklevel`` of the caller's first caller outside audframe: a warning names
+    the user's line (and Python shows it once per line), not audframe's."""
+    frame: FrameType | None = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
 def build_rules(
@@ -364,8 +388,8 @@ def _each_key(
 
     Warns (PhoneRegionWarning) when PHONE has no region at all.
     """
-    if "PHONE" in mapping and "COUNTRY" not in mapping and default_country is None:
-        warnings.warn(_NO_REGION, PhoneRegionWarning, stacklevel=2)
+    if (told := phone_without_region(mapping, default_country)) is not None:
+        warnings.warn(told, PhoneRegionWarning, stacklevel=_outside_audframe())
     country = _regions(schema, mapping, default_country) if region is None else region
     planned: dict[str, tuple[str, pl.Expr, _T]] = {}
     for key, column in mapping.items():

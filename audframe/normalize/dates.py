@@ -146,9 +146,13 @@ def birth_date(raw: pl.Expr, *, dob_format: str | None = None) -> tuple[Rule, Ru
         date = pl.coalesce(_by_format(text, dob_format), _by_format(v, dob_format), date)
     today, first = dt.date.today(), dt.date(_FIRST, 1, 1)
     usable = pl.when(date.is_between(pl.lit(first), pl.lit(today))).then(date)
-    # A day-first date (16/02/1997) that does not exist as M/D/YYYY says what to pass
-    day_first = v.str.contains(_SLASHED) & v.str.replace(_SLASHED, "${3}-${2}-${1}").str.to_date(
-        "%Y-%m-%d", strict=False).is_not_null()
+    # A day-first date (16/02/1997) that does not exist as M/D/YYYY, but would be kept
+    # read day first, says what to pass (unless a format was given)
+    day_first = pl.lit(False)
+    if not dob_format:
+        flipped = v.str.replace(_SLASHED, "${3}-${2}-${1}").str.to_date("%Y-%m-%d",
+                                                                       strict=False)
+        day_first = v.str.contains(_SLASHED) & flipped.is_between(pl.lit(first), pl.lit(today))
     reason = (
         pl.when(~present(raw)).then(None)
         .when(date.is_null() & day_first).then(pl.lit(_DAY_FIRST))
