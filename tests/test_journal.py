@@ -235,6 +235,21 @@ def test_a_journal_whose_record_cannot_be_read_is_refused(tmp_path: Path) -> Non
         journal.acked()
 
 
+def kill_once(proc: subprocess.Popen[bytes], ready: Callable[[], bool]) -> None:
+    """SIGKILL the upload ``proc`` once ``ready()`` (it must not end first); never leave
+    it running."""
+    try:
+        while not ready():
+            assert proc.poll() is None, "the upload ended before it could be killed"
+            time.sleep(0.01)
+        os.kill(proc.pid, signal.SIGKILL)
+        assert proc.wait() == -signal.SIGKILL
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def test_kill_9_mid_upload_then_rerun_finishes_the_same_session(
     tmp_path: Path, make_sender: MakeSender
 ) -> None:
@@ -259,16 +274,7 @@ def test_kill_9_mid_upload_then_rerun_finishes_the_same_session(
     with GraphEmulator(token=TOKEN, latency=0.05) as emu:
         proc = subprocess.Popen([sys.executable, "-c", script, emu.url, str(path), TOKEN],
                                 env=env)
-        try:
-            while batches_in(path) < 8:
-                assert proc.poll() is None, "the upload ended before it could be killed"
-                time.sleep(0.01)
-            os.kill(proc.pid, signal.SIGKILL)
-            assert proc.wait() == -signal.SIGKILL
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+        kill_once(proc, lambda: batches_in(path) >= 8)
         def settled() -> bool:  # the dead client's last requests, read and answered
             seen = len(emu.requests)
             time.sleep(0.5)
@@ -329,14 +335,7 @@ def test_a_rerun_right_after_a_crash_waits_for_its_last_request_before_asking(
     with GraphEmulator(token=TOKEN, faults=plan) as emu:
         proc = subprocess.Popen([sys.executable, "-c", script, emu.url, str(path), TOKEN,
                                  str(Path(__file__).parent)], env=env)
-        try:
-            eventually(lambda: len(emu.requests) >= once)  # sent, not yet applied
-            os.kill(proc.pid, signal.SIGKILL)
-            assert proc.wait() == -signal.SIGKILL
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+        kill_once(proc, lambda: len(emu.requests) >= once)  # sent, not yet applied
         sender = make_sender(emu.url, concurrency=1, timeout=3.0, backoff_max=3.0)
         getattr(sender, operation)("32", make_chunks(rows, 10), journal=path)
         assert f"batch {once} of session 4242: the run that stopped sent it moments ago; " \
