@@ -16,10 +16,10 @@ audframe
     one pass) → ``audframe.to_payloads(...).fields()``: the POST form fields of every
     request, ready to send (what the sender posts). Four variants: the same pipeline
     calling ``audframe.normalize`` then ``audframe.hash`` (same output), from the
-    Parquet file by ``audframe.parquet_payloads`` (pyarrow batches; the command line's
-    route), from ``pl.scan_parquet`` (a LazyFrame, streamed), and through plain dict
-    chunks each encoded by ``audframe.payloads.form_fields``. The two that read the
-    file include reading it.
+    Parquet file by ``audframe.parquet_payloads`` (pyarrow batches in bounded memory,
+    as the command line reads a file), from ``pl.scan_parquet`` (a LazyFrame,
+    streamed), and through plain dict chunks each encoded by
+    ``audframe.payloads.form_fields``. The two that read the file include reading it.
 official SDK
     ``facebook_business`` ``CustomAudience.format_params(schema=[...], users=rows,
     is_raw=True)`` per 10,000-row chunk (the Graph limit), then the SDK's own form
@@ -356,7 +356,8 @@ def run(args: argparse.Namespace) -> tuple[dict[str, str], list[Result], list[st
                 note=lambda i: f"{i['chunks']} chunks, same output"),
             Job("audframe, same pipeline from the Parquet file (parquet_payloads, batches)",
                 rows, lambda: _file_route(af, path),
-                note=lambda i: "the command line's route; includes reading the file"),
+                note=lambda i: "pyarrow batches in bounded memory, as the command line "
+                "reads a file; includes reading the file"),
             Job("audframe, same pipeline from pl.scan_parquet (LazyFrame, streaming)", rows,
                 lambda: audframe_pipeline(pl.scan_parquet(path)),
                 note=lambda i: "includes reading the Parquet file"),
