@@ -580,3 +580,23 @@ def test_phones_without_any_region_warn_in_python_too() -> None:
         assert audframe.normalize(df, {"PHONE": "phone", "COUNTRY": "land"})["PHONE"].item() == (
             "16505551212"
         )
+
+
+def test_a_phone_missing_for_want_of_a_region_says_so() -> None:
+    # 415 555 0100 in a row without a country reads as +41 (Switzerland): too short for
+    # libphonenumber, but the missing country is what to fix
+    df = pl.DataFrame({"phone": ["(415) 555-0100", "+1 650 555", "415 555 0100", "650 555 1212"],
+                       "country": [None, None, "US", "Narnia"]})
+    mapping = {"PHONE": "phone", "COUNTRY": "country"}
+    reasons = dict(audframe.validate(df, mapping).filter(key="PHONE")
+                   .select("reason", "example_rows").iter_rows())
+    assert reasons == {
+        "phone has no calling code, and its row no country (set a default country)": [0],
+        "phone too short": [1],  # written with its calling code: libphonenumber's reason
+    }  # (650 555 1212 in a row of an unknown country: +65, Singapore, as the spec reads it)
+    fixed = audframe.validate(df, mapping, default_country="US").filter(key="PHONE")
+    assert set(fixed["reason"].drop_nulls()) == {"phone too short"}
+    with pytest.warns(audframe.PhoneRegionWarning):
+        alone = audframe.validate(df.drop("country"), {"PHONE": "phone"}).filter(key="PHONE")
+    assert "phone has no calling code, and its row no country (set a default country)" in set(
+        alone["reason"])

@@ -156,7 +156,22 @@ def _unlike_a_digest(rule: Rule) -> Rule:
 def _phone(raw: pl.Expr, region: pl.Expr | None) -> Rule:
     from audframe.normalize.phone import phone, phone_reason
 
-    return Rule(phone(raw, region=region), phone_reason(raw, region=region))
+    reason = phone_reason(raw, region=region)
+    return Rule(phone(raw, region=region), _without_region(reason, raw, region))
+
+
+def _without_region(reason: pl.Expr, raw: pl.Expr, region: pl.Expr | None) -> pl.Expr:
+    """PHONE's ``reason``, naming the missing region when that is why: a number written
+    without its calling code ('+', '00') in a row with no region is read as if it began
+    with one, and when that fails libphonenumber's reason misleads (it calls 415 555 0100
+    too short for Switzerland, +41)."""
+    from audframe.normalize import phone as rules
+
+    failed = [rules.TOO_SHORT, rules.TOO_LONG, rules.BAD_LENGTH, rules.BAD_COUNTRY_CODE]
+    unread = reason.is_in(failed) & ~raw.str.contains(r"^\s*([+＋]|00)")
+    if region is not None:
+        unread = unread & region.is_null()
+    return pl.when(unread).then(pl.lit(rules.NO_REGION)).otherwise(reason)
 
 
 def _rule(
@@ -470,13 +485,17 @@ def _check(
 
         region = pl.col(_COUNTRY) if _COUNTRY in inputs else None
         flawed = [pl.col(_FLAW)] if _FLAW in inputs else []
+        regions = [region] if region is not None else []
         found = pl.struct(
-            pl.col(_RAW), *flawed, phone_with_reason(pl.col(_RAW), region=region).alias("phone")
+            pl.col(_RAW), *flawed, *regions,
+            phone_with_reason(pl.col(_RAW), region=region).alias("phone"),
         )
 
         def judge(out: pl.Expr) -> pl.Expr:
             raw, phone = out.struct.field(_RAW), out.struct.field("phone")
-            number = Rule(phone.struct.field("phone"), phone.struct.field("reason"))
+            reason = _without_region(phone.struct.field("reason"), raw,
+                                     out.struct.field(_COUNTRY) if regions else None)
+            number = Rule(phone.struct.field("phone"), reason)
             flaw = out.struct.field(_FLAW) if flawed else None
             rule = _prehashed(raw, _unless_flawed(number, flaw))
             valid, *value = fields(rule.value)

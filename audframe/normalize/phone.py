@@ -77,6 +77,8 @@ TOO_LONG = "phone too long"
 ALL_ZEROS = "phone is all zeros"
 BAD_LENGTH = "phone length not possible for its country"
 BAD_COUNTRY_CODE = "phone has no valid country calling code"
+#: (given by audframe.normalize, which knows the row has no region)
+NO_REGION = "phone has no calling code, and its row no country (set a default country)"
 NOT_A_NUMBER = "phone is not a phone number"
 
 #: E.164 bounds the spec puts on the result (country code + national number).
