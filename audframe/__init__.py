@@ -7,6 +7,7 @@ and Expr. The typed functions below are the same operations.
 from __future__ import annotations
 
 from audframe import namespace as _namespace  # noqa: F401  (registers the namespaces)
+from audframe.charts import ValidationReport
 from audframe.emulator import GraphEmulator
 from audframe.errors import (
     AudframeError,
@@ -25,7 +26,7 @@ from audframe.hashing import hash
 from audframe.keys import KEYS
 from audframe.mapping import detect_mapping
 from audframe.normalize import normalize, normalize_key
-from audframe.payloads import form_fields, to_payloads
+from audframe.payloads import Payloads, PayloadStats, form_fields, to_payloads
 from audframe.prepare import prepare
 from audframe.report import validate
 from audframe.retry import RetryPolicy
@@ -45,6 +46,8 @@ __all__ = [
     "GraphEmulator",
     "JournalError",
     "NotHashedError",
+    "PayloadStats",
+    "Payloads",
     "PhoneRegionWarning",
     "RateLimitError",
     "RetryPolicy",
@@ -53,6 +56,7 @@ __all__ = [
     "UnknownKeyError",
     "UploadReport",
     "ValidationError",
+    "ValidationReport",
     "__version__",
     "check_hashed",
     "check_normalized",

@@ -415,7 +415,8 @@ def cmd_upload(args: argparse.Namespace) -> int:
         return 1
     finally:
         if emulator is not None:
-            held = (emulator.audience(audience) or {}).get("size") or 0
+            state = emulator.audience(audience)
+            held = state["size"] if state is not None else 0
             emulator.stop()
     seconds = time.perf_counter() - started
     earlier = upload.batches_table.filter("resumed")

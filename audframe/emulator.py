@@ -40,7 +40,7 @@ import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Final
+from typing import Any, Final, TypedDict
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import orjson
@@ -51,9 +51,11 @@ __all__ = [
     "AMBIGUOUS_FAULTS",
     "FATAL_FAULTS",
     "RETRYABLE_FAULTS",
+    "AudienceState",
     "FaultPlan",
     "GraphEmulator",
     "RequestRecord",
+    "SessionState",
     "serve",
 ]
 
@@ -230,6 +232,34 @@ class RequestRecord:
             return []
         data = value.get("data") if isinstance(value, dict) else None
         return data if isinstance(data, list) else []
+
+
+class SessionState(TypedDict):
+    """What :meth:`GraphEmulator.session` tells of a session."""
+
+    session_id: int
+    audience_id: str
+    operation: str
+    started_at: float
+    #: rows received per batch_seq
+    batches: dict[int, int]
+    num_received: int
+    num_invalid_entries: int
+    last_seq: int | None
+    discarded: int
+
+
+class AudienceState(TypedDict):
+    """What :meth:`GraphEmulator.audience` tells of an audience."""
+
+    id: str
+    name: str
+    ad_account_id: str
+    description: str
+    customer_file_source: str
+    is_value_based: bool
+    #: people it holds
+    size: int
 
 
 @dataclass
@@ -568,7 +598,7 @@ class GraphEmulator:
             tuple(dict(member).get(k, "") for k in keys) for member in self.members(audience_id)
         }
 
-    def session(self, session_id: int) -> dict[str, Any] | None:
+    def session(self, session_id: int) -> SessionState | None:
         """A session's state: audience, operation, batches by seq, counts, last batch."""
         with self._lock:
             s = self._sessions.get(int(session_id))
@@ -586,7 +616,7 @@ class GraphEmulator:
                 "discarded": s.discarded,
             }
 
-    def audience(self, audience_id: str) -> dict[str, Any] | None:
+    def audience(self, audience_id: str | int) -> AudienceState | None:
         """An audience's attributes as created, and its member count."""
         with self._lock:
             a = self._audiences.get(str(audience_id))

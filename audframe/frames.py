@@ -23,8 +23,9 @@ __all__ = [
     "require_key_columns",
 ]
 
-#: A DataFrame or a LazyFrame; functions return the kind they were given.
-Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
+#: A DataFrame or a LazyFrame; functions return the kind they were given (and, given a
+#: value typed as either, a value typed as either: the union is a constraint of its own).
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame, pl.DataFrame | pl.LazyFrame)
 
 
 def refuse_pandas(data: object) -> None:

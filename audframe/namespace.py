@@ -6,8 +6,8 @@ namespaces; the typed functions (:func:`audframe.normalize` …) are the same th
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Generic
+from collections.abc import Iterable, Mapping
+from typing import Generic
 
 import polars as pl
 
@@ -15,10 +15,10 @@ from audframe.charts import ValidationReport
 from audframe.frames import Frame
 from audframe.hashing import hash, hash_key
 from audframe.normalize import normalize, normalize_key
-from audframe.payloads import Chunk, Payloads, to_payloads
+from audframe.payloads import MAX_BATCH_SIZE, Payloads, to_payloads
 from audframe.prepare import prepare
 from audframe.report import validate
-from audframe.stream import payloads_and_report
+from audframe.stream import DEFAULT_ROWS, payloads_and_report
 
 __all__ = ["AudienceExpr", "AudienceFrame"]
 
@@ -79,15 +79,40 @@ class AudienceFrame(Generic[Frame]):
         """See :func:`audframe.hash`."""
         return hash(self._frame, hash_extern_id=hash_extern_id, use_plugin=use_plugin)
 
-    def to_payloads(self, **options: Any) -> Iterator[Chunk]:
+    def to_payloads(
+        self,
+        *,
+        batch_size: int = MAX_BATCH_SIZE,
+        session_id: int | None = None,
+        app_ids: Iterable[int | str] | None = None,
+        page_ids: Iterable[int | str] | None = None,
+    ) -> Payloads:
         """See :func:`audframe.to_payloads`."""
-        return to_payloads(self._frame, **options)
+        return to_payloads(
+            self._frame, batch_size=batch_size, session_id=session_id, app_ids=app_ids,
+            page_ids=page_ids,
+        )
 
     def payloads_and_report(
-        self, mapping: Mapping[str, str] | None = None, **options: Any
+        self,
+        mapping: Mapping[str, str] | None = None,
+        *,
+        default_country: str | None = None,
+        dob_format: str | None = None,
+        hash_extern_id: bool = False,
+        batch_size: int = MAX_BATCH_SIZE,
+        session_id: int | None = None,
+        app_ids: Iterable[int | str] | None = None,
+        page_ids: Iterable[int | str] | None = None,
+        examples: int = 3,
+        rows: int = DEFAULT_ROWS,
     ) -> tuple[Payloads, ValidationReport]:
         """See :func:`audframe.payloads_and_report`."""
-        return payloads_and_report(self._frame, mapping, **options)
+        return payloads_and_report(
+            self._frame, mapping, default_country=default_country, dob_format=dob_format,
+            hash_extern_id=hash_extern_id, batch_size=batch_size, session_id=session_id,
+            app_ids=app_ids, page_ids=page_ids, examples=examples, rows=rows,
+        )
 
 
 class AudienceExpr:

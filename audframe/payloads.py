@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import orjson
 import polars as pl
@@ -63,8 +63,10 @@ from audframe.schemas import (
 __all__ = [
     "MAX_BATCH_SIZE",
     "Chunk",
+    "Payload",
     "PayloadStats",
     "Payloads",
+    "Session",
     "check_chunk",
     "check_session_id",
     "form_fields",
@@ -106,7 +108,36 @@ _MANY_BUFFERS = 64
 #: above any payload (10,000 rows of every key), within glibc's 32 MiB limit.
 _HEAP_HINT_BYTES = 24 << 20
 
-Chunk = dict[str, Any]
+class Session(TypedDict):
+    """A request's Graph API ``session`` field, as :func:`to_payloads` writes it."""
+
+    session_id: int
+    batch_seq: int
+    last_batch_flag: bool
+    estimated_num_total: int
+
+
+class Payload(TypedDict):
+    """A request's Graph API ``payload`` field, as :func:`to_payloads` writes it: the keys,
+    and one row per person (digests and other cells as ``str``, missing ``""``;
+    LOOKALIKE_VALUE an ``int`` or ``float``). ``app_ids``/``page_ids`` when given."""
+
+    schema: list[str]
+    data: list[list[str | int | float]]
+    app_ids: NotRequired[list[int]]
+    page_ids: NotRequired[list[int]]
+
+
+class _Ids(TypedDict, total=False):
+    app_ids: list[int]
+    page_ids: list[int]
+
+
+class Chunk(TypedDict):
+    """One request of an upload session, as :func:`to_payloads` yields it."""
+
+    payload: Payload
+    session: Session
 
 
 def new_session_id() -> int:
@@ -676,7 +707,7 @@ class Payloads(Iterator[Chunk]):
         _check_dtypes(keys, dtypes)
         self.schema: list[str] = keys
         self._hashed = [k for k in keys if k in HASHED_KEYS]
-        self._extra: dict[str, Any] = {}
+        self._extra: _Ids = {}
         if app_ids is not None:
             self._extra["app_ids"] = _ids("app_ids", app_ids)
         if page_ids is not None:
@@ -748,7 +779,7 @@ class Payloads(Iterator[Chunk]):
                                             self._extra)
             return next(self._chunks)
 
-    def fields(self) -> Iterator[tuple[dict[str, Any], dict[str, str]]]:
+    def fields(self) -> Iterator[tuple[Session, dict[str, str]]]:
         """Yield ``(session, form_fields)`` per request, the JSON built by polars and pyarrow.
 
         ``session`` is the chunk's session dict; ``form_fields`` equals
@@ -801,7 +832,7 @@ def _blocks(source: pl.DataFrame | _Spool, size: int) -> Iterator[pl.DataFrame]:
         source.cleanup()
 
 
-def _session(stats: PayloadStats, seq: int, last: bool) -> dict[str, Any]:
+def _session(stats: PayloadStats, seq: int, last: bool) -> Session:
     return {
         "session_id": stats.session_id,
         "batch_seq": seq,
@@ -812,7 +843,7 @@ def _session(stats: PayloadStats, seq: int, last: bool) -> dict[str, Any]:
 
 def _dict_chunks(
     blocks: Iterator[pl.DataFrame], stats: PayloadStats, schema: list[str],
-    extra: dict[str, Any],
+    extra: _Ids,
 ) -> Iterator[Chunk]:
     """The dict chunks of ``blocks``: a payload and a session each."""
     seq = 0
@@ -962,7 +993,7 @@ def to_payloads(
 _PAYLOAD_FIELDS = frozenset({"schema", "data", "is_raw", "app_ids", "page_ids", "data_source"})
 
 
-def _check_schema(payload: Chunk) -> list[str]:
+def _check_schema(payload: Mapping[str, Any]) -> list[str]:
     """The payload's schema: Meta keys (the catalogue's names), each once; and no
     field but the Graph API's."""
     schema = payload.get("schema")
@@ -996,7 +1027,7 @@ def _check_schema(payload: Chunk) -> list[str]:
 _ENUM = re.compile(r"[A-Z][A-Z0-9_]*")
 
 
-def _check_options_fields(payload: Chunk) -> None:
+def _check_options_fields(payload: Mapping[str, Any]) -> None:
     """``is_raw`` a bool; ``app_ids`` and ``page_ids`` lists of whole numbers;
     ``data_source`` ``{"type": …, "sub_type": …}`` of Meta's enum names. Nothing else can
     ride along (a raw value among them would leave unhashed)."""
@@ -1035,7 +1066,7 @@ def _bad_cells(key: str, values: list[Any]) -> int:
     return sum(1 for v in values if type(v) is not str or v.strip().lower() == EMPTY_DIGEST)
 
 
-def check_chunk(chunk: Chunk) -> None:
+def check_chunk(chunk: Mapping[str, Any]) -> None:
     """Refuse a chunk that is not what the Graph API takes, or that would send a raw value.
 
     The payload holds Graph API fields only; its schema names Meta keys, each once;
@@ -1120,7 +1151,7 @@ def _is_device_id(v: str) -> bool:
     return _DEVICE_ID.fullmatch(v) is not None and v != ZERO_UUID  # "…\n" is none
 
 
-def form_fields(chunk: Chunk) -> dict[str, str]:
+def form_fields(chunk: Mapping[str, Any]) -> dict[str, str]:
     """The form fields a POST sends for one chunk: ``payload`` and ``session`` as compact JSON.
 
     orjson writes them: about 2 ms for 10,000 rows of 8 keys.

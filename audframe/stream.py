@@ -19,8 +19,9 @@ and hashed together (:class:`audframe.report.Tally`), so every cell is normalize
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator, Mapping
-from pathlib import Path
+from os import PathLike
 
 import polars as pl
 
@@ -41,7 +42,7 @@ DEFAULT_ROWS = 250_000
 
 
 def hashed_batches(
-    path: str | Path,
+    path: str | PathLike[str],
     mapping: Mapping[str, str] | None = None,
     *,
     default_country: str | None = None,
@@ -77,7 +78,7 @@ def hashed_batches(
 
 
 def _read(
-    path: str | Path, mapping: Mapping[str, str] | None, rows: int
+    path: str | PathLike[str], mapping: Mapping[str, str] | None, rows: int
 ) -> tuple[dict[str, str], pl.Schema, Iterator[pl.DataFrame]]:
     """The resolved mapping, the file's schema, and its mapped columns ``rows`` at a time.
 
@@ -110,11 +111,11 @@ def _read(
 
 
 def _read_with_polars(
-    path: str | Path, mapping: Mapping[str, str] | None, rows: int
+    path: str | PathLike[str], mapping: Mapping[str, str] | None, rows: int
 ) -> tuple[dict[str, str], pl.Schema, Iterator[pl.DataFrame]]:
     """:func:`_read` through polars' streaming engine, for a file pyarrow cannot open (it
     buffers more row groups ahead than pyarrow's reader)."""
-    lazy = pl.scan_parquet(path)
+    lazy = pl.scan_parquet(os.fspath(path))
     resolved = resolve_mapping(lazy, mapping)
     picked = lazy.select(list(dict.fromkeys(resolved.values())))
     return resolved, lazy.collect_schema(), at_least_one(picked.collect_batches(chunk_size=rows),
@@ -127,7 +128,7 @@ def _check_rows(rows: int) -> None:
 
 
 def validate_parquet(
-    path: str | Path,
+    path: str | PathLike[str],
     mapping: Mapping[str, str] | None = None,
     *,
     default_country: str | None = None,
@@ -155,7 +156,7 @@ def validate_parquet(
 
 
 def parquet_payloads(
-    path: str | Path,
+    path: str | PathLike[str],
     mapping: Mapping[str, str] | None = None,
     *,
     default_country: str | None = None,
@@ -190,7 +191,7 @@ def parquet_payloads(
 
 
 def payloads_and_report(
-    source: str | Path | pl.DataFrame | pl.LazyFrame,
+    source: str | PathLike[str] | pl.DataFrame | pl.LazyFrame,
     mapping: Mapping[str, str] | None = None,
     *,
     default_country: str | None = None,
@@ -235,7 +236,7 @@ def payloads_and_report(
     >>> report.select("key", "present", "valid", "reason").row(0)
     ('EMAIL', 2, 1, 'email has no @')
     """
-    if isinstance(source, str | Path):
+    if isinstance(source, str | PathLike):
         resolved, schema, raw = _read(source, mapping, rows)
     else:
         _check_rows(rows)

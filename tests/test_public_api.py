@@ -48,6 +48,8 @@ def test_namespaces_are_registered_on_frames_and_exprs() -> None:
         (AudienceFrame, "prepare", audframe.prepare, "frame"),
         (AudienceFrame, "validate", audframe.validate, "frame"),
         (AudienceFrame, "hash", audframe.hash, "frame"),
+        (AudienceFrame, "to_payloads", audframe.to_payloads, "frame"),
+        (AudienceFrame, "payloads_and_report", audframe.payloads_and_report, "source"),
         (AudienceExpr, "normalize", audframe.normalize_key, "expr"),
         (AudienceExpr, "hash", hash_key, "expr"),
     ],
@@ -55,9 +57,14 @@ def test_namespaces_are_registered_on_frames_and_exprs() -> None:
 def test_each_namespace_method_takes_every_option_of_its_function(
     namespace: type, method: str, function: Any, own: str
 ) -> None:
-    wanted = set(inspect.signature(function).parameters) - {own}
-    offered = set(inspect.signature(getattr(namespace, method)).parameters) - {"self"}
-    assert wanted <= offered, f"{namespace.__name__}.{method} lacks {wanted - offered}"
+    wanted = dict(inspect.signature(function).parameters)
+    del wanted[own]
+    offered = dict(inspect.signature(getattr(namespace, method)).parameters)
+    del offered["self"]
+    assert wanted.keys() <= offered.keys(), (
+        f"{namespace.__name__}.{method} lacks {wanted.keys() - offered.keys()}")
+    for name, p in wanted.items():
+        assert (offered[name].default, offered[name].kind) == (p.default, p.kind), name
 
 
 def test_the_namespace_validate_passes_examples_on() -> None:

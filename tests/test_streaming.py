@@ -303,6 +303,30 @@ def test_one_pass_gives_the_payloads_and_report_of_two(
     assert sum(seen) == 303 and max(seen) <= 16  # the file read once, 16 rows at a time
 
 
+class _Place:
+    """A path-like that is no ``pathlib.Path`` (as ``fsspec``'s or ``upath``'s are)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __fspath__(self) -> str:
+        return str(self.path)
+
+
+def test_files_are_read_from_any_path_like(tmp_path: Path) -> None:
+    raw = _raw_sample(tmp_path)
+    want_fields, want_report = _both(*payloads_and_report(raw, default_country="US",
+                                                          session_id=9))
+    got_fields, got_report = _both(*payloads_and_report(_Place(raw), default_country="US",
+                                                        session_id=9))
+    assert got_fields == want_fields
+    assert_frame_equal(got_report, want_report)
+    assert_frame_equal(validate_parquet(_Place(raw), default_country="US"), want_report)
+    fields = [f for _, f in parquet_payloads(_Place(raw), default_country="US",
+                                              session_id=9).fields()]
+    assert fields == want_fields
+
+
 def test_one_pass_with_digests_dates_ids_and_values() -> None:
     digest = "AB" * 32
     df = pl.DataFrame({
