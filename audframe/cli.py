@@ -30,6 +30,7 @@ from audframe import __version__
 from audframe.charts import coverage, report_html
 from audframe.emulator import GraphEmulator, serve
 from audframe.errors import AudframeError, GraphAPIError, PhoneRegionWarning, TransportError
+from audframe.frames import listed_columns
 from audframe.mapping import resolve_mapping
 from audframe.normalize import phone_without_region
 from audframe.payloads import EMAIL_SHAPED, MAX_BATCH_SIZE, Payloads
@@ -77,9 +78,16 @@ def read_input(path: str) -> pl.LazyFrame:
     if suffix in _PARQUET:
         return pl.scan_parquet(file)
     if suffix in (".csv", ".tsv", ".txt"):
-        with file.open("rb") as head:
-            if head.read(2) in (b"\xff\xfe", b"\xfe\xff"):  # Excel's "Unicode Text"
-                raise UsageError(f"{path!r} is UTF-16 text; save it as CSV UTF-8")
+        with file.open("rb") as handle:
+            head = handle.read(1 << 16)
+        if head[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Excel's "Unicode Text"
+            raise UsageError(f"{path!r} is UTF-16 text; save it as CSV UTF-8")
+        if b"\r" in head and b"\n" not in head:  # Excel's "CSV (Macintosh)"
+            raise UsageError(
+                f"{path!r} ends its lines with a carriage return alone (old Mac text), so "
+                "it would read as one line: save it as CSV UTF-8, or convert it with "
+                "tr '\\r' '\\n' < old.csv > new.csv"
+            )
         return pl.scan_csv(file, infer_schema=False, separator="\t" if suffix == ".tsv" else ",")
     if suffix in (".ndjson", ".jsonl"):
         return pl.scan_ndjson(file, infer_schema_length=None)  # a field may start late
@@ -225,9 +233,7 @@ def _input(args: argparse.Namespace) -> tuple[pl.LazyFrame, dict[str, str]]:
     _say(f"columns {'used' if args.map else 'recognised by name'}: "
          + ", ".join(f"{k}={c}" for k, c in mapping.items()))
     if unused := [c for c in columns if c not in used]:
-        shown = ", ".join(map(repr, unused[:12])) + (f" and {len(unused) - 12} more"
-                                                    if len(unused) > 12 else "")
-        _say(f"columns not used: {shown}" + ("" if args.map else
+        _say(f"columns not used: {listed_columns(unused)}" + ("" if args.map else
                                              " (give --map KEY=column for any that holds a key)"))
     if told := phone_without_region(mapping, args.default_country,
                                     option="--default-country"):
@@ -585,6 +591,9 @@ def _read_error(path: str, first: str) -> str:
     suffix = Path(path).suffix.lower()
     hint = ("save the file as UTF-8" if "utf-8" in first.lower() else
             "give each column a name of its own" if "more than one occurrence" in first else
+            "a line has more fields than the header: a separator at its end, or a comma in a "
+            "value that is not in quotes (put such values in double quotes)"
+            if "more fields than defined" in first else
             "check that it is a Parquet file (not another file renamed)" if suffix in _PARQUET
             else "check that each line is one JSON object" if suffix in (".ndjson", ".jsonl")
             else "check that it has a header row, one separator and closed quotes")

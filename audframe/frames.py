@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TypeVar
@@ -12,10 +13,12 @@ from audframe.errors import ColumnNotFoundError, ValidationError
 from audframe.keys import KEYS
 
 __all__ = [
+    "HEADERLESS",
     "Frame",
     "at_least_one",
     "column_batches",
     "column_names",
+    "data_like",
     "key_columns",
     "listed_columns",
     "refuse_pandas",
@@ -71,10 +74,39 @@ def require_key_columns(frame: pl.DataFrame | pl.LazyFrame) -> list[str]:
 _LISTED = 40
 
 
+#: A column name that is a customer's value: an email address, or a phone number (seven
+#: digits or more, with separators; not a date). A table read without its header row has
+#: such names.
+_EMAIL_NAME = re.compile(r"\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*")
+_PHONE_NAME = re.compile(r"\s*\+?(?:[\s().\-/]*\d){7,}[\s().\-/]*")
+_DATE_NAME = re.compile(r"\s*(?:\d{4}([-/.])\d\d?\1\d\d?|\d\d?([-/.])\d\d?\2\d{4})\s*")
+#: What to do about a table read without its header row.
+HEADERLESS = ("give the table a header row (in polars: read_csv(…, has_header=False, "
+              "new_columns=[…]))")
+
+
+def data_like(name: str) -> str | None:
+    """What a column name looks like if it looks like a customer's value (``"an email
+    address"``, ``"a phone number"``), else None."""
+    if _EMAIL_NAME.fullmatch(name):
+        return "an email address"
+    if _PHONE_NAME.fullmatch(name) and not _DATE_NAME.fullmatch(name):
+        return "a phone number"
+    return None
+
+
 def listed_columns(names: Sequence[str]) -> str:
-    """``'a', 'b', …`` for messages: the first :data:`_LISTED` names, then how many more."""
-    shown = ", ".join(repr(c) for c in names[:_LISTED]) or "none"
-    return shown + (f" and {len(names) - _LISTED:,} more" if len(names) > _LISTED else "")
+    """``'a', 'b', …`` for messages: the first :data:`_LISTED` names, then how many more.
+
+    A name that looks like a customer's value (a table without its header row) is not
+    shown: ``<an email address>``, and the message says why.
+    """
+    shown = ", ".join(f"<{kind}>" if (kind := data_like(c)) else repr(c)
+                      for c in names[:_LISTED]) or "none"
+    more = f" and {len(names) - _LISTED:,} more" if len(names) > _LISTED else ""
+    if any(map(data_like, names)):
+        more += f"; the first row looks like a customer, not a header: {HEADERLESS}"
+    return shown + more
 
 
 def require_columns(frame: pl.DataFrame | pl.LazyFrame, wanted: Iterable[str]) -> None:

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from audframe.errors import ColumnNotFoundError, UnknownKeyError
-from audframe.frames import column_names, listed_columns, require_columns
+from audframe.errors import ColumnNotFoundError, UnknownKeyError, ValidationError
+from audframe.frames import HEADERLESS, column_names, data_like, listed_columns, require_columns
 from audframe.keys import DOB, DOB_ALIASES, INPUT_KEYS, KEYS, canonical_key
 
 __all__ = ["ALIASES", "detect_mapping", "resolve_mapping"]
@@ -60,7 +60,8 @@ def resolve_mapping(
     """Check a user's mapping (keys in any case) or detect one; return key → column.
 
     Raises UnknownKeyError for an empty mapping, or a key Meta does not know or given
-    twice, and ColumnNotFoundError naming the columns that do exist.
+    twice, ColumnNotFoundError naming the columns that do exist, and ValidationError for
+    a column named like a customer's value (a table read without its header row).
     """
     if mapping is None:
         found = detect_mapping(frame)
@@ -87,4 +88,11 @@ def resolve_mapping(
     if DOB in resolved and any(k in resolved for k in ("DOBY", "DOBM", "DOBD")):
         raise UnknownKeyError("map either DOB or DOBY/DOBM/DOBD, not both")
     require_columns(frame, resolved.values())
+    for key, column in resolved.items():
+        if kind := data_like(column):  # a table read without its header row
+            raise ValidationError(
+                f"{key} is mapped to a column named like {kind}: the first row looks like a "
+                f"customer, not a header, and would be lost; {HEADERLESS} (on the command "
+                "line: add a header line)"
+            )
     return resolved

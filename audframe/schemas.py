@@ -56,13 +56,16 @@ _UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 #: What wraps or lists addresses, for a regex character class (<>, brackets, quotes,
 #: ',', ';', ':', a backslash): "<john@x.com>" and "john@x.com;" are no address.
 ADDRESS_WRAPPERS = r'<>()\[\]\\,;:"'
+#: The control characters (C0, DEL, C1), for a regex character class: in no address
+#: (fixed-width and database exports pad with NUL).
+CONTROLS = r"\x00-\x1f\x7f-\x9f"
 
 #: The format of each normalized String key (LOOKALIKE_VALUE is a Float64 ≥ 0).
 PATTERNS: dict[str, str] = {
     "EXTERN_ID": r"^\S(?s:.*\S)?$",
-    # no whitespace, and nothing of ADDRESS_WRAPPERS
-    "EMAIL": rf"^[^@\s{ADDRESS_WRAPPERS}]+@[^@\s.{ADDRESS_WRAPPERS}]+"
-             rf"(\.[^@\s.{ADDRESS_WRAPPERS}]+)+$",
+    # no whitespace or control character, and nothing of ADDRESS_WRAPPERS
+    "EMAIL": rf"^[^@\s{CONTROLS}{ADDRESS_WRAPPERS}]+@[^@\s.{CONTROLS}{ADDRESS_WRAPPERS}]+"
+             rf"(\.[^@\s.{CONTROLS}{ADDRESS_WRAPPERS}]+)+$",
     "PHONE": r"^[1-9][0-9]{6,14}$",
     "GEN": r"^[mf]$",
     "DOBY": r"^(19[0-9]{2}|2[0-9]{3})$",

@@ -527,6 +527,10 @@ def test_a_base_url_that_is_no_url_is_refused_before_any_row_is_read(
     [
         (b"email;phone;zip\na@b.com;650;94035\n", "looks separated by ';'"),
         ("email,first_name\nj@x.com,J\u00fcrgen\n".encode("latin-1"), "save the file as UTF-8"),
+        # Excel's "CSV (Macintosh)": one line to polars, every row lost
+        (b"Email,Phone\rjohn@x.com,650 555 1212\rmary@y.com,650 555 1213\r",
+         "ends its lines with a carriage return alone"),
+        (b"email,phone,country\na@b.com,6505551212,US,\n", "more fields than the header"),
     ],
 )
 def test_a_csv_audframe_cannot_read_says_what_to_do(
@@ -536,6 +540,17 @@ def test_a_csv_audframe_cannot_read_says_what_to_do(
     path.write_bytes(content)
     status, _, err = run(["validate", str(path)], capsys)
     assert status == 2 and needle in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("options", [[], ["--map", "EMAIL=john@x.com"]])
+def test_a_csv_without_its_header_row_is_refused_without_showing_its_first_row(
+    options: list[str], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text("john@x.com,(650) 555-1212\nmary@y.com,650-555-1213\n")
+    status, out, err = run(["validate", str(path), *options], capsys)
+    assert status == 2 and "not a header" in err and "give the table a header row" in err
+    assert "john" not in err + out and "555" not in err + out  # never the customer's data
 
 
 def test_the_emulator_on_a_port_in_use_says_what_to_do(

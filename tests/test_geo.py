@@ -307,6 +307,20 @@ def test_a_zip4_text_that_lost_its_zeros_is_padded_like_a_number(raw: str) -> No
     assert one("ZIP", raw, default_country="US") == ("00601" if raw == "6011234" else "02134")
 
 
+@pytest.mark.parametrize(("raw", "country", "expected"), [
+    ('="02134"', "US", "02134"),  # a spreadsheet's formula text, kept by a CSV export
+    ("'02134", "US", "02134"),
+    ("'2134123", "US", "00213"),  # a ZIP+4 that lost its zeros, behind the mark
+    ("'K1A 0B1", "CA", "k1a0b1"),
+    ('"SW1A 1AA"', "GB", "sw1a1aa"),
+    ('=""', "US", None),
+    ("O'Neil", "GB", "o'neil"),  # an apostrophe inside is the value's
+])
+def test_zip_without_a_spreadsheets_text_marks(raw: str, country: str,
+                                               expected: str | None) -> None:
+    assert one("ZIP", raw, default_country=country) == expected
+
+
 @pytest.mark.parametrize("raw", [None, "", "   ", " - "])
 def test_zip_empty_is_missing(raw: str | None) -> None:
     assert one("ZIP", raw) is None

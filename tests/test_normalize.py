@@ -139,6 +139,44 @@ def test_keep_names_a_missing_column() -> None:
         audframe.normalize(customers(), {"EMAIL": "mail"}, keep=["nope"])
 
 
+def test_a_frame_read_without_its_header_row_is_refused_without_its_first_row() -> None:
+    # pl.read_csv of a file without a header: the first customer names the columns
+    df = pl.DataFrame({"john@x.com": ["mary@y.com"], "+1 (650) 555-1212": ["650 555 1213"],
+                       "Smith": ["Jones"]})
+    for mapping in (None, {"EMAIL": "email"}, {"LN": "Smith", "PHONE": "+1 (650) 555-1212"}):
+        with pytest.raises(audframe.AudframeError, match="not a header") as info:
+            audframe.normalize(df, mapping)
+        assert "john" not in str(info.value) and "555" not in str(info.value)
+        assert "give the table a header row" in str(info.value)
+    # named like data, but not like a value: a column of dates, an id
+    fine = pl.DataFrame({"2024-01-15": ["x"], "15.01.2024": ["x"], "id 1234": ["y"],
+                         "email": ["a@b.co"]})
+    assert audframe.normalize(fine)["EMAIL"].to_list() == ["a@b.co"]
+    with pytest.raises(audframe.ColumnNotFoundError) as info:
+        audframe.normalize(fine, {"EMAIL": "mail"})
+    assert "'2024-01-15', '15.01.2024', 'id 1234', 'email'" in str(info.value)
+    assert "header" not in str(info.value)
+
+
+def test_a_digest_of_another_kind_is_missing_with_its_reason_not_read_as_text() -> None:
+    md5, sha1 = hashlib.md5(b"mary").hexdigest(), hashlib.sha1(b"x").hexdigest().upper()
+    sha512, sha256 = hashlib.sha512(b"x").hexdigest(), hashlib.sha256(b"x").hexdigest()
+    cells = [md5, f" {sha1} ", sha512, "0x" + sha256, "SHA256:" + sha256]
+    df = pl.DataFrame({"v": [*cells, "Mary", "1" * 40, sha256],
+                       "id": [md5] * 8})
+    mapping = {k: "v" for k in ("EMAIL", "PHONE", "FN", "FI", "CT", "ST", "ZIP")}
+    out = audframe.normalize(df, {**mapping, "EXTERN_ID": "id"}, default_country="GB")
+    for key in ("FN", "CT", "ST", "ZIP", "FI"):  # before: their letters as a name, a city …
+        assert out[key].head(5).to_list() == [None] * 5, key
+    assert out["FN"].tail(3).to_list() == ["mary", None, sha256]
+    assert out["EXTERN_ID"].to_list() == [md5] * 8  # an id may be any text
+    report = audframe.validate(df, mapping, default_country="GB")
+    other = report.filter(pl.col("reason").str.contains("not SHA-256"))
+    assert sorted(other["key"]) == sorted(mapping) and set(other["count"]) == {5}
+    # digits alone keep the key's own reason
+    assert report.filter(key="PHONE", reason="phone too long")["count"].to_list() == [1]
+
+
 def test_fn_and_fi_from_one_column() -> None:
     df = pl.DataFrame({"name": ["Émilie", " o'Hara", "123", DIGEST]})
     out = audframe.normalize(df, {"FN": "name", "FI": "name"})

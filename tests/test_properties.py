@@ -58,6 +58,16 @@ def base(value: str) -> str:
     return "".join(ch for ch in text if not invisible(ch)).strip(WHITESPACE)
 
 
+#: Digests of other hash functions, or a SHA-256 behind a prefix: missing, not text.
+OTHER_DIGEST = re.compile(r"(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{56}|[0-9a-fA-F]{96}"
+                          r"|[0-9a-fA-F]{128}|(?i:0x|sha-?256:)[0-9a-fA-F]{64})")
+
+
+def other_digest(value: str) -> bool:
+    trimmed = base(value)
+    return bool(OTHER_DIGEST.fullmatch(trimmed)) and bool(re.search("[a-fA-F]", trimmed))
+
+
 def digest(value: str) -> str | None:
     """A cell that, trimmed, is 64 hex characters is a digest: lowercased, passed through."""
     trimmed = base(value)
@@ -102,13 +112,19 @@ def fold_latin(value: str) -> str:
     return "".join(UNFOLDED.get(ch, ch) for ch in unicodedata.normalize("NFC", "".join(out)))
 
 
+def control(ch: str) -> bool:
+    """C0, DEL and C1: in no email address."""
+    return ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F
+
+
 def ref_email(raw: str | None) -> str | None:
     if raw is None:
         return None
     if (d := digest(raw)) is not None:
         return d
     v = base(raw).lower()
-    if v.count("@") != 1 or any(ch in WHITESPACE or ch in '<>()[]\\,;:"' for ch in v):
+    if v.count("@") != 1 or any(ch in WHITESPACE or ch in '<>()[]\\,;:"' or control(ch)
+                                for ch in v):
         return None  # (what wraps or lists addresses: "<john@x.com>", "a@b.co;")
     local, domain = v.split("@")
     labels = domain.split(".")
@@ -127,7 +143,7 @@ PLACEHOLDERS = {"nan", "NaN", "None", "NULL", "null", "<NA>", "NaT", "N/A", "n/a
 
 
 def ref_name(raw: str | None) -> str | None:
-    if raw is None or raw.strip() in PLACEHOLDERS:
+    if raw is None or raw.strip() in PLACEHOLDERS or other_digest(raw):
         return None
     if (d := digest(raw)) is not None:
         return d
@@ -135,7 +151,7 @@ def ref_name(raw: str | None) -> str | None:
 
 
 def ref_city(raw: str | None) -> str | None:
-    if raw is None or raw.strip() in PLACEHOLDERS:
+    if raw is None or raw.strip() in PLACEHOLDERS or other_digest(raw):
         return None
     if (d := digest(raw)) is not None:
         return d
@@ -144,12 +160,15 @@ def ref_city(raw: str | None) -> str | None:
 
 
 def ref_zip(raw: str | None, region: str | None) -> str | None:
-    if raw is None or raw.strip() in PLACEHOLDERS:
+    if raw is None or raw.strip() in PLACEHOLDERS or other_digest(raw):
         return None
     if (d := digest(raw)) is not None:
         return d
+    text = base(raw)
+    if wrapped := re.fullmatch(r'=?"(.*)"|\'(.*)', text, flags=re.DOTALL):  # spreadsheet text
+        text = wrapped[1] if wrapped[1] is not None else wrapped[2]
     z = "".join(
-        ch for ch in base(raw).lower()
+        ch for ch in text.lower()
         if ch not in WHITESPACE and ch != "-" and unicodedata.category(ch) != "Pd"
     )
     if not z:
@@ -162,7 +181,7 @@ def ref_zip(raw: str | None, region: str | None) -> str | None:
         return unlike_a_digest(z)
     if re.fullmatch(r"[0-9]{3,4}", z):  # Decision: a US ZIP that lost its leading zeros
         z = z.zfill(5)
-    if re.fullmatch(r"[0-9]{7,8}", base(raw)):  # … and a ZIP+4 that did (no dash)
+    if re.fullmatch(r"[0-9]{7,8}", text):  # … and a ZIP+4 that did (no dash)
         z = z.zfill(9)
     return z[:5] if re.fullmatch(r"[0-9]{5,9}", z) else None
 
@@ -293,17 +312,26 @@ DIGESTS = st.binary(min_size=1, max_size=8).map(lambda b: hashlib.sha256(b).hexd
 )
 
 
+OTHER_DIGESTS = st.tuples(
+    st.binary(min_size=1, max_size=8),
+    st.sampled_from(["md5", "sha1", "sha224", "sha384", "sha512", "0x", "sha256:"]),
+).map(lambda t: hashlib.new(t[1], t[0]).hexdigest() if t[1][0] == "m" or t[1][-1].isdigit()
+      else t[1] + hashlib.sha256(t[0]).hexdigest()).flatmap(
+    lambda h: st.sampled_from([h, h.upper(), f" {h}\t"]))
+
+
 def cells(*extra: st.SearchStrategy[str]) -> st.SearchStrategy[list[str | None]]:
-    return st.lists(st.one_of(st.none(), TEXT, DIGESTS, *extra), min_size=1, max_size=25)
+    return st.lists(st.one_of(st.none(), TEXT, DIGESTS, OTHER_DIGESTS, *extra), min_size=1,
+                    max_size=25)
 
 
 EMAIL_LIKE = st.builds(
     lambda pre, local, dom, tld, post: f"{pre}{local}@{dom}.{tld}{post}",
-    st.sampled_from(["", " ", "\t", "\u3000"]),
+    st.sampled_from(["", " ", "\t", "\u3000", "\x1c", "\x00"]),
     TEXT,
     st.text(ALPHABET, max_size=8),
     st.text(ALPHABET, max_size=4),
-    st.sampled_from(["", " ", "\n", "."]),
+    st.sampled_from(["", " ", "\n", ".", "\x00", "\x7f", "\x85"]),
 )
 
 
@@ -376,7 +404,7 @@ def test_country_matches_reference(values: list[str | None]) -> None:
 @given(
     st.lists(
         st.tuples(
-            st.one_of(st.none(), TEXT, DIGESTS, US_ZIPS, UK_POSTCODES),
+            st.one_of(st.none(), TEXT, DIGESTS, OTHER_DIGESTS, US_ZIPS, UK_POSTCODES),
             st.sampled_from([None, "US", "United States", "GB", "DE", "Puerto Rico"]),
         ),
         min_size=1,

@@ -125,6 +125,16 @@ def test_email_invalid_is_missing(raw: str) -> None:
     assert one("EMAIL", raw) is None
 
 
+def test_email_with_a_control_character_is_missing_for_that_reason() -> None:
+    # NUL-padded (fixed-width and database exports), DEL, a file separator in front
+    raws = ["c@d.com\x00", "c@d.com\x00\x00 ", "c@d.com\x7f", "\x1cc@d.com", "c@d\x9f.com"]
+    df = pl.DataFrame({"e": [*raws, "c@d.com"]})
+    assert audframe.normalize(df, {"EMAIL": "e"})["EMAIL"].to_list() == [None] * 5 + ["c@d.com"]
+    report = audframe.validate(df, {"EMAIL": "e"})
+    want = [("email holds control characters (NUL …)", 5)]
+    assert report.select("reason", "count").rows() == want
+
+
 def test_email_trims_every_unicode_space_and_refuses_one_inside() -> None:
     # The rule tests the raw cell and trims it once: the value must be what trimming
     # (Unicode White_Space), lowercasing and the pattern give, for every kind of space

@@ -27,6 +27,7 @@ from audframe.mapping import resolve_mapping
 from audframe.normalize import dates, geo, ids, text
 from audframe.normalize.rule import Rule, nfc, nfc_series, present
 from audframe.schemas import DIGEST, EMPTY_DIGEST
+from audframe.whitespace import trim
 
 __all__ = [
     "CHECK",
@@ -153,6 +154,31 @@ def _unlike_a_digest(rule: Rule) -> Rule:
     return _rejected(rule, rule.value.str.contains(DIGEST), _LIKE_A_DIGEST_REASON)
 
 
+#: Hex digests of other hash functions (MD5, SHA-1, SHA-224, SHA-384, SHA-512), and a
+#: SHA-256 behind a prefix: Meta takes a SHA-256 as its 64 hex characters alone.
+_OTHER_DIGEST = (r"^(?:[0-9A-Fa-f]{32}|[0-9A-Fa-f]{40}|[0-9A-Fa-f]{56}|[0-9A-Fa-f]{96}|"
+                 r"[0-9A-Fa-f]{128}|(?i:0x|sha-?256:)[0-9A-Fa-f]{64})$")
+_OTHER_DIGEST_REASON = ("a digest, but not SHA-256 as 64 hex characters alone (MD5, SHA-1, "
+                        "SHA-512, a prefix …): give the raw value or its SHA-256")
+
+
+def _unless_another_digest(key: str, rule: Rule, raw: pl.Expr) -> Rule:
+    """``rule``, with a cell that is another digest (:data:`_OTHER_DIGEST`) missing for
+    that reason: normalized as text it would be garbage (an MD5 in FN leaves its letters).
+
+    Only cells of 32 bytes or more are matched, and only those with a letter (digits
+    alone are left to the key's own reason: a number too long). The rules of the row-unique keys
+    (EMAIL, PHONE) refuse such a cell anyway, so only their reason changes, and their
+    values cost nothing more.
+    """
+    long = trim(pl.when(raw.str.len_bytes() >= 32).then(raw))
+    other = (long.str.contains(_OTHER_DIGEST) & long.str.contains("[A-Fa-f]")).fill_null(False)
+    if key in ROW_UNIQUE_KEYS:
+        why = pl.when(other & rule.value.is_null()).then(pl.lit(_OTHER_DIGEST_REASON))
+        return Rule(rule.value, why.otherwise(rule.reason))
+    return _rejected(rule, other, _OTHER_DIGEST_REASON)
+
+
 def _phone(raw: pl.Expr, region: pl.Expr | None) -> Rule:
     from audframe.normalize.phone import phone, phone_reason
 
@@ -187,7 +213,7 @@ def _rule(
         case "FI":
             digest = digest_text(raw).is_not_null()
             rule = _rejected(text.first_initial(raw), digest, "first name is pre-hashed")
-            return _guarded(key, rule, raw, flaw)
+            return _unless_another_digest(key, _guarded(key, rule, raw, flaw), raw)
         case "CT":
             rule = _unlike_a_digest(text.city(raw))
         case "GEN":
@@ -214,7 +240,7 @@ def _rule(
             return ids.lookalike_value(raw)
         case _:
             raise UnknownKeyError(f"{key} has no single-column rule; use audframe.normalize")
-    return _prehashed(raw, _guarded(key, rule, raw, flaw))
+    return _prehashed(raw, _unless_another_digest(key, _guarded(key, rule, raw, flaw), raw))
 
 
 def _guarded(key: str, rule: Rule, raw: pl.Expr, flaw: pl.Expr | None) -> Rule:
@@ -497,7 +523,8 @@ def _check(
                                      out.struct.field(_COUNTRY) if regions else None)
             number = Rule(phone.struct.field("phone"), reason)
             flaw = out.struct.field(_FLAW) if flawed else None
-            rule = _prehashed(raw, _unless_flawed(number, flaw))
+            rule = _prehashed(raw, _unless_another_digest(key, _unless_flawed(number, flaw),
+                                                          raw))
             valid, *value = fields(rule.value)
             return pl.struct(present(raw).alias("present"), valid,
                              rule.reason.alias("reason"), *value)

@@ -252,6 +252,10 @@ def state(raw: pl.Expr) -> Rule:
     )
 
 
+#: How spreadsheets keep a ZIP's leading zeros in text: ``="02134"`` (a formula), ``'02134``.
+_SPREADSHEET_TEXT = r"^=?\"(.*)\"$|^'(.*)$"
+
+
 def zip_code(raw: pl.Expr, region: pl.Expr | None = None, *, from_integer: bool = False) -> Rule:
     """ZIP: lowercase, whitespace and dashes removed; US ZIPs cut to their first 5 digits.
 
@@ -271,6 +275,8 @@ def zip_code(raw: pl.Expr, region: pl.Expr | None = None, *, from_integer: bool 
     its number). A ZIP+4 cut short (``940351``, ``94035-12``) gives its first 5 digits;
     more than 9 digits, or anything but digits, is not a US ZIP (missing).
 
+    A spreadsheet's text marks go first: ``="02134"`` and ``'02134`` read ``02134``.
+
     Elsewhere, a postcode is letters and digits (``SW1A 1AA``, ``K1A 0B1``, ``01-234``):
     a cell with ``/``, a backslash or ``#`` is a placeholder (``N/A``, Excel's
     ``#N/A``), and one with no letter or digit (``?``, ``.``) no postcode; both missing.
@@ -280,9 +286,11 @@ def zip_code(raw: pl.Expr, region: pl.Expr | None = None, *, from_integer: bool 
     ``as``, Northern Mariana Islands ``mp``) follow the US rule. Every Unicode dash
     (``–``, ``—`` …) and the minus sign ``−`` are removed like ``-``.
     """
+    text = clean(raw).str.replace(_SPREADSHEET_TEXT, "${1}${2}")
     inputs = {
         "raw": raw,
-        "z": clean(raw).str.to_lowercase().str.replace_all(r"[\s\-\p{Pd}\u2212]", ""),
+        "text": text,
+        "z": text.str.to_lowercase().str.replace_all(r"[\s\-\p{Pd}\u2212]", ""),
     }
     if region is not None:
         inputs["region"] = region
@@ -296,7 +304,7 @@ def zip_code(raw: pl.Expr, region: pl.Expr | None = None, *, from_integer: bool 
         digits = z.str.contains(r"^[0-9]+$")
         n = z.str.len_chars()
         # (7–8 digits written without a dash: "94035-12" is a ZIP+4 cut short)
-        zip4 = clean(c["raw"]).str.contains(r"^[0-9]{7,8}$")
+        zip4 = c["text"].str.contains(r"^[0-9]{7,8}$")
         us = (pl.when(digits & n.is_between(3, 4)).then(z.str.zfill(5))
               .when(zip4).then(z.str.zfill(9)).otherwise(z))
         us_ok = us.str.contains(r"^[0-9]{5,9}$")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import polars as pl
 
 from audframe.normalize.rule import Rule, clean, make_rule
-from audframe.schemas import ADDRESS_WRAPPERS, PATTERNS
+from audframe.schemas import ADDRESS_WRAPPERS, CONTROLS, PATTERNS
 
 __all__ = [
     "city", "email", "first_initial", "fold_latin", "gender", "letters", "name", "only_letters",
@@ -50,6 +50,7 @@ def email(raw: pl.Expr) -> Rule:
             (v.str.starts_with("@"), "email has no local part"),
             (v.str.ends_with("@"), "email has no domain"),
             (v.str.contains(r"\s"), "email contains whitespace"),
+            (v.str.contains(f"[{CONTROLS}]"), "email holds control characters (NUL …)"),
             (v.str.contains(f"[{ADDRESS_WRAPPERS}]"),
              "email holds <>, brackets, quotes, ',', ';' or ':' (a wrapped or listed address)"),
             (~domain.str.contains(r"^[^.]+(\.[^.]+)+$"), "email domain is not valid"),
