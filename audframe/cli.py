@@ -336,6 +336,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     rows = payloads.stats.estimated_num_total
     _say("", f"{rows:,} rows in {batches} payload{'s' * (batches != 1)} written to "
              f"{out / 'payloads.ndjson'}",
+         f"rows without any valid match key (not written): {payloads.stats.rows_dropped:,}",
          f"report: {out / 'report.html'}, {out / 'report.csv'}")
     return 0
 

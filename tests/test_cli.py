@@ -136,6 +136,19 @@ def test_prepare_writes_one_request_per_line(
     assert f"payloads written to {tmp_path}" in out
 
 
+def test_prepare_counts_the_rows_it_does_not_write(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    source = tmp_path / "f.csv"
+    # blank lines read as rows without any value (as polars reads them)
+    source.write_text("email,zip\n\na@b.co,94035\nnot an email,\nc@d.co,\n\n")
+    status, out, err = run(["prepare", str(source), "--out", str(tmp_path / "out"),
+                            "--default-country", "US"], capsys)
+    assert status == 0, err
+    assert "rows read: 5" in out and "2 rows in 1 payload" in out
+    assert "rows without any valid match key (not written): 3" in out
+
+
 def test_an_interrupted_prepare_leaves_the_earlier_output_whole(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

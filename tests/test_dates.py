@@ -163,6 +163,16 @@ def test_a_day_first_date_is_missing_with_a_reason_that_names_dob_format() -> No
     ]
 
 
+def test_a_spreadsheets_day_number_is_missing_with_a_reason_that_says_so() -> None:
+    # Excel's serial day (35431 is 1997-01-01), as text or as a number column
+    for values in (["35431", "35431.0", "1997-01-01"], [35431, 35431, 19970101]):
+        df = pl.DataFrame({"dob": values})
+        reasons = audframe.validate(df).filter(key="DOBY").select("reason", "example_rows")
+        assert reasons.rows() == [
+            ("a number, not a date (a spreadsheet's day number?): export the column as dates",
+             [0, 1])]
+
+
 def test_dob_format_option() -> None:
     rows = dob(["16.02.1997", "1997-02-16", "31.02.1997"], dob_format="%d.%m.%Y")
     assert rows == [("1997", "02", "16"), ("1997", "02", "16"), NULLS]

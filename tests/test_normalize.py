@@ -620,6 +620,20 @@ def test_phones_without_any_region_warn_in_python_too() -> None:
         )
 
 
+def test_a_phone_of_two_numbers_or_in_scientific_notation_says_so() -> None:
+    df = pl.DataFrame({"phone": ["555-1234 / 555-9876", "650-555-1212, 650-555-1213",
+                                 "650 555 1212 or +1 650 555 1213", "6.505551212E+09",
+                                 "6,5E+09", "650-555-1212 x 23", "1-800-FLOWERS", "12"]})
+    reasons = dict(audframe.validate(df, {"PHONE": "phone"}, default_country="US")
+                   .filter(key="PHONE").select("reason", "example_rows").iter_rows())
+    assert reasons == {
+        "phone holds more than one number: keep one per cell": [0, 1, 2],
+        "phone in scientific notation (a spreadsheet's number format, which may have lost "
+        "digits): export the column as text": [3, 4],
+        "phone too short": [7],
+    }  # an extension and a vanity number are one number, and valid
+
+
 def test_a_phone_missing_for_want_of_a_region_says_so() -> None:
     # 415 555 0100 in a row without a country reads as +41 (Switzerland): too short for
     # libphonenumber, but the missing country is what to fix

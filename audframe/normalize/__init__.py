@@ -183,21 +183,39 @@ def _phone(raw: pl.Expr, region: pl.Expr | None) -> Rule:
     from audframe.normalize.phone import phone, phone_reason
 
     reason = phone_reason(raw, region=region)
-    return Rule(phone(raw, region=region), _without_region(reason, raw, region))
+    return Rule(phone(raw, region=region), _explained(reason, raw, region))
 
 
-def _without_region(reason: pl.Expr, raw: pl.Expr, region: pl.Expr | None) -> pl.Expr:
-    """PHONE's ``reason``, naming the missing region when that is why: a number written
-    without its calling code ('+', '00') in a row with no region is read as if it began
-    with one, and when that fails libphonenumber's reason misleads (it calls 415 555 0100
-    too short for Switzerland, +41)."""
+#: A cell of two phone numbers (7 digits or more each) between ``/``, ``,``, ``;``, ``&``,
+#: ``|`` or a word ``or``/``and``.
+_TWO_NUMBERS = (r"\d(?:[\s().-]*\d){6}.*?(?:[/,;&|]|\b(?:or|and|OR|AND)\b)\s*\+?\d"
+                r"(?:[\s().-]*\d){6}")
+#: A number as a spreadsheet writes it in scientific notation (6.505551212E+09).
+_SCIENTIFIC = r"^\s*[0-9](?:[.,][0-9]+)?[eE]\+?[0-9]{1,2}\s*$"
+_TWO_NUMBERS_REASON = "phone holds more than one number: keep one per cell"
+_SCIENTIFIC_REASON = ("phone in scientific notation (a spreadsheet's number format, which "
+                      "may have lost digits): export the column as text")
+
+
+def _explained(reason: pl.Expr, raw: pl.Expr, region: pl.Expr | None) -> pl.Expr:
+    """PHONE's ``reason``, saying what libphonenumber's does not: that the row has no
+    region (a number written without its calling code, '+' or '00', in a row with no
+    region is read as if it began with one, and when that fails libphonenumber's reason
+    misleads: it calls 415 555 0100 too short for Switzerland, +41), that the cell holds
+    two numbers, or that a spreadsheet wrote it in scientific notation."""
     from audframe.normalize import phone as rules
 
     failed = [rules.TOO_SHORT, rules.TOO_LONG, rules.BAD_LENGTH, rules.BAD_COUNTRY_CODE]
     unread = reason.is_in(failed) & ~raw.str.contains(r"^\s*([+＋]|00)")
     if region is not None:
         unread = unread & region.is_null()
-    return pl.when(unread).then(pl.lit(rules.NO_REGION)).otherwise(reason)
+    rejected = pl.when(reason.is_not_null()).then(raw)  # the patterns read only these
+    return (
+        pl.when(rejected.str.contains(_SCIENTIFIC)).then(pl.lit(_SCIENTIFIC_REASON))
+        .when(rejected.str.contains(_TWO_NUMBERS)).then(pl.lit(_TWO_NUMBERS_REASON))
+        .when(unread).then(pl.lit(rules.NO_REGION))
+        .otherwise(reason)
+    )
 
 
 def _rule(
@@ -519,7 +537,7 @@ def _check(
 
         def judge(out: pl.Expr) -> pl.Expr:
             raw, phone = out.struct.field(_RAW), out.struct.field("phone")
-            reason = _without_region(phone.struct.field("reason"), raw,
+            reason = _explained(phone.struct.field("reason"), raw,
                                      out.struct.field(_COUNTRY) if regions else None)
             number = Rule(phone.struct.field("phone"), reason)
             flaw = out.struct.field(_FLAW) if flawed else None

@@ -27,6 +27,8 @@ _TIME_PART = (
 #: on its own: "+1997-02-16" and "1997- 2-16" would pass).
 _ISO = r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}$"
 _FIRST = 1900
+_DAY_NUMBER = ("a number, not a date (a spreadsheet's day number?): export the column as "
+               "dates")
 _DAY_FIRST = "date does not exist as M/D/YYYY (day first? pass dob_format='%d/%m/%Y')"
 _SLASHED = r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$"  # M/D/YYYY, or D/M/YYYY
 
@@ -157,6 +159,7 @@ def birth_date(raw: pl.Expr, *, dob_format: str | None = None) -> tuple[Rule, Ru
         pl.when(~present(raw)).then(None)
         .when(date.is_null() & day_first).then(pl.lit(_DAY_FIRST))
         .when(date.is_null() & v.str.contains(_DATE_SHAPE)).then(pl.lit("date does not exist"))
+        .when(date.is_null() & v.str.contains(r"^[0-9]{5}(\.0)?$")).then(pl.lit(_DAY_NUMBER))
         .when(date.is_null()).then(pl.lit("date not recognised"))
         .when(date > today).then(pl.lit("date in the future"))
         .when(date < first).then(pl.lit("date before 1900"))
