@@ -227,6 +227,10 @@ def test_a_country_cell_with_a_digit_slash_or_hash_is_missing(raw: str) -> None:
         ("PQ", "qc"),
         ("Armed Forces Europe", "ae"),
         ("Washington State", "wa"),
+        ("New York State", "ny"),  # any state so, or its code so, or "State of …"
+        ("NY State", "ny"),
+        ("State of California", "ca"),
+        ("State College", "statecollege"),  # (a town: like CT)
     ],
 )
 def test_state(raw: str, expected: str | None) -> None:

@@ -47,7 +47,7 @@ _STATE_EXTRAS = {
     "territoiresdunordouest": "nt",
     # Canada's abbreviations in everyday use, and its former codes (Quebec's PQ, NF)
     "ont": "on", "que": "qc", "alta": "ab", "sask": "sk", "man": "mb", "nfld": "nl",
-    "pq": "qc", "nf": "nl", "washingtonstate": "wa", "tex": "tx",
+    "pq": "qc", "nf": "nl", "tex": "tx",
     # the US military's "states" (APO/FPO mail), by name
     "armedforcesamericas": "aa", "armedforceseurope": "ae", "armedforcespacific": "ap",
 }
@@ -140,6 +140,13 @@ def _subdivisions() -> dict[str, str]:
     }
 
 
+def _us_states() -> dict[str, str]:
+    """The 50 US states' English names → lowercase code."""
+    return {sub.name: sub.code.split("-", 1)[1].lower()
+            for sub in pycountry.subdivisions.get(country_code="US")  # type: ignore[no-untyped-call]
+            if sub.type == "State"}
+
+
 def _ap_abbreviations() -> dict[str, str]:
     """The AP style's abbreviations of the US states, DC and territories (``Calif.``,
     ``N.H.``, ``W.Va.``), from the us package → lowercase code."""
@@ -157,6 +164,10 @@ def _states() -> dict[str, str]:
     named |= {f"{name[0]}. {rest}": code for name, code in list(named.items())
               for first, _, rest in [name.partition(" ")] if first in ("North", "South", "West")}
     named |= _ap_abbreviations()
+    # "New York State", "State of Washington": the 50 states
+    named |= {f"{name} State": code for name, code in _us_states().items()}
+    named |= {f"State of {name}": code for name, code in _us_states().items()}
+    named |= {f"{code} State": code for code in _us_states().values()}  # "NY State"
     table = dict(zip(_fold_all(list(named)), named.values(), strict=True))
     table.update({code: code for code in named.values()})
     table.update(_STATE_EXTRAS)
