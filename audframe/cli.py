@@ -592,8 +592,8 @@ def _read_error(path: str, first: str) -> str:
     suffix = Path(path).suffix.lower()
     hint = ("save the file as UTF-8" if "utf-8" in first.lower() else
             "give each column a name of its own" if "more than one occurrence" in first else
-            "a line has more fields than the header: a separator at its end, or a comma in a "
-            "value that is not in quotes (put such values in double quotes)"
+            "a line has more fields than the header: a separator at its end, or one inside a "
+            "value that is not in double quotes (put such values in double quotes)"
             if "more fields than defined" in first else
             "check that it is a Parquet file (not another file renamed)" if suffix in _PARQUET
             else "check that each line is one JSON object" if suffix in (".ndjson", ".jsonl")

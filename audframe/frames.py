@@ -74,39 +74,36 @@ def require_key_columns(frame: pl.DataFrame | pl.LazyFrame) -> list[str]:
 _LISTED = 40
 
 
-#: A column name that is a customer's value: an email address, or a phone number (seven
-#: digits or more, with separators; not a date). A table read without its header row has
-#: such names.
+#: A column name that is a customer's value: an email address, or a phone number (10 to
+#: 15 digits with separators, and no date in it). A table read without its header row
+#: has such names (polars adds ``_duplicated_0`` … to a name repeated).
 _EMAIL_NAME = re.compile(r"\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*")
-_PHONE_NAME = re.compile(r"\s*\+?(?:[\s().\-/]*\d){7,}[\s().\-/]*")
-_DATE_NAME = re.compile(r"\s*(?:\d{4}([-/.])\d\d?\1\d\d?|\d\d?([-/.])\d\d?\2\d{4})\s*")
+_PHONE_NAME = re.compile(r"\s*\+?(?:[\s().\-/]*\d){10,15}[\s().\-/]*")
+_DATE_IN_NAME = re.compile(r"\d{1,4}([-/.])\d{1,2}\1\d{1,4}")
+_REPEATED = re.compile(r"_duplicated_[0-9]+$")
 #: What to do about a table read without its header row.
-HEADERLESS = ("give the table a header row (in polars: read_csv(…, has_header=False, "
-              "new_columns=[…]))")
+HEADERLESS = ("the first row looks like a customer, not a header: give the table a header "
+              "row (in polars: read_csv(…, has_header=False, new_columns=[…]))")
 
 
-def data_like(name: str) -> str | None:
-    """What a column name looks like if it looks like a customer's value (``"an email
-    address"``, ``"a phone number"``), else None."""
-    if _EMAIL_NAME.fullmatch(name):
-        return "an email address"
-    if _PHONE_NAME.fullmatch(name) and not _DATE_NAME.fullmatch(name):
-        return "a phone number"
-    return None
+def data_like(name: str) -> bool:
+    """Whether a column name looks like a customer's value (an email address, a phone
+    number): the name of a column of a table read without its header row."""
+    name = _REPEATED.sub("", name)
+    return bool(_EMAIL_NAME.fullmatch(name)) or (
+        bool(_PHONE_NAME.fullmatch(name)) and not _DATE_IN_NAME.search(name))
 
 
 def listed_columns(names: Sequence[str]) -> str:
     """``'a', 'b', …`` for messages: the first :data:`_LISTED` names, then how many more.
 
-    A name that looks like a customer's value (a table without its header row) is not
-    shown: ``<an email address>``, and the message says why.
+    When a name looks like a customer's value (a table without its header row), no name
+    is shown: the others are that customer's too.
     """
-    shown = ", ".join(f"<{kind}>" if (kind := data_like(c)) else repr(c)
-                      for c in names[:_LISTED]) or "none"
-    more = f" and {len(names) - _LISTED:,} more" if len(names) > _LISTED else ""
     if any(map(data_like, names)):
-        more += f"; the first row looks like a customer, not a header: {HEADERLESS}"
-    return shown + more
+        return f"{len(names):,}, not shown ({HEADERLESS})"
+    shown = ", ".join(repr(c) for c in names[:_LISTED]) or "none"
+    return shown + (f" and {len(names) - _LISTED:,} more" if len(names) > _LISTED else "")
 
 
 def require_columns(frame: pl.DataFrame | pl.LazyFrame, wanted: Iterable[str]) -> None:

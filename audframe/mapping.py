@@ -61,8 +61,15 @@ def resolve_mapping(
 
     Raises UnknownKeyError for an empty mapping, or a key Meta does not know or given
     twice, ColumnNotFoundError naming the columns that do exist, and ValidationError for
-    a column named like a customer's value (a table read without its header row).
+    a frame with a column named like a customer's value (a table read without its header
+    row: its first customer would be lost).
     """
+    if any(map(data_like, column_names(frame))):  # a table read without its header row
+        raise ValidationError(
+            "a column is named like an email address or a phone number, so the first row "
+            f"would be lost as the header; {HEADERLESS} (on the command line: add a header "
+            "line)"
+        )
     if mapping is None:
         found = detect_mapping(frame)
         log.info("columns recognised by name: %s", ", ".join(f"{k}={c}" for k, c in found.items()))
@@ -88,11 +95,4 @@ def resolve_mapping(
     if DOB in resolved and any(k in resolved for k in ("DOBY", "DOBM", "DOBD")):
         raise UnknownKeyError("map either DOB or DOBY/DOBM/DOBD, not both")
     require_columns(frame, resolved.values())
-    for key, column in resolved.items():
-        if kind := data_like(column):  # a table read without its header row
-            raise ValidationError(
-                f"{key} is mapped to a column named like {kind}: the first row looks like a "
-                f"customer, not a header, and would be lost; {HEADERLESS} (on the command "
-                "line: add a header line)"
-            )
     return resolved

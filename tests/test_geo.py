@@ -319,6 +319,11 @@ def test_a_zip4_text_that_lost_its_zeros_is_padded_like_a_number(raw: str) -> No
     ('"SW1A 1AA"', "GB", "sw1a1aa"),
     ('=""', "US", None),
     ("O'Neil", "GB", "o'neil"),  # an apostrophe inside is the value's
+    ("'02134'", "GB", "02134"),
+    ("'nan", "GB", None),  # the marks go first: a placeholder
+    ('="NULL"', "GB", None),
+    ("'" + hashlib.md5(b"x").hexdigest(), "GB", None),  # another digest
+    ("'" + hashlib.sha256(b"x").hexdigest().upper(), "GB", hashlib.sha256(b"x").hexdigest()),
 ])
 def test_zip_without_a_spreadsheets_text_marks(raw: str, country: str,
                                                expected: str | None) -> None:

@@ -141,20 +141,26 @@ def test_keep_names_a_missing_column() -> None:
 
 def test_a_frame_read_without_its_header_row_is_refused_without_its_first_row() -> None:
     # pl.read_csv of a file without a header: the first customer names the columns
-    df = pl.DataFrame({"john@x.com": ["mary@y.com"], "+1 (650) 555-1212": ["650 555 1213"],
-                       "Smith": ["Jones"]})
-    for mapping in (None, {"EMAIL": "email"}, {"LN": "Smith", "PHONE": "+1 (650) 555-1212"}):
-        with pytest.raises(audframe.AudframeError, match="not a header") as info:
-            audframe.normalize(df, mapping)
-        assert "john" not in str(info.value) and "555" not in str(info.value)
-        assert "give the table a header row" in str(info.value)
-    # named like data, but not like a value: a column of dates, an id
-    fine = pl.DataFrame({"2024-01-15": ["x"], "15.01.2024": ["x"], "id 1234": ["y"],
-                         "email": ["a@b.co"]})
+    first = {"Jane": ["Mary"], "Doe": ["Roe"], "jane.doe@corp.com": ["mary@y.com"],
+             "+1 650 555 1212": ["650 555 1213"], "1985-03-02": ["1990-01-01"],
+             "Boston": ["Salem"]}
+    repeated = {"john@x.com": ["a@b.co"], "6505551212": ["1"], "6505551212_duplicated_0": ["2"]}
+    for columns in (first, repeated):
+        df = pl.DataFrame(columns)
+        for mapping in (None, {"EMAIL": "email"}, {"FN": next(iter(columns))}):
+            with pytest.raises(audframe.AudframeError, match="not a header") as info:
+                audframe.normalize(df, mapping)
+            told = str(info.value)
+            assert "give the table a header row" in told
+            assert not any(name.split("_")[0] in told for name in columns)  # no name shown
+    # named like data, but not like a value: dates, years, ids, a 7-digit number
+    names = ["2024-01-15", "15.01.2024", "2022-2023", "2023 - 2024", "20240115",
+             "1/1/2023 - 12/31/2023", "1234567", "1234567.0", "id 1234", "Q1 2024"]
+    fine = pl.DataFrame({**{n: ["x"] for n in names}, "email": ["a@b.co"]})
     assert audframe.normalize(fine)["EMAIL"].to_list() == ["a@b.co"]
     with pytest.raises(audframe.ColumnNotFoundError) as info:
         audframe.normalize(fine, {"EMAIL": "mail"})
-    assert "'2024-01-15', '15.01.2024', 'id 1234', 'email'" in str(info.value)
+    assert ", ".join(map(repr, [*names, "email"])) in str(info.value)
     assert "header" not in str(info.value)
 
 
@@ -622,7 +628,7 @@ def test_phones_without_any_region_warn_in_python_too() -> None:
 
 def test_a_phone_of_two_numbers_or_in_scientific_notation_says_so() -> None:
     df = pl.DataFrame({"phone": ["555-1234 / 555-9876", "650-555-1212, 650-555-1213",
-                                 "650 555 1212 or +1 650 555 1213", "6.505551212E+09",
+                                 "650 555 1212 Or +1 650 555 1213", "6.505551212E+09",
                                  "6,5E+09", "650-555-1212 x 23", "1-800-FLOWERS", "12"]})
     reasons = dict(audframe.validate(df, {"PHONE": "phone"}, default_country="US")
                    .filter(key="PHONE").select("reason", "example_rows").iter_rows())

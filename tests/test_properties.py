@@ -159,14 +159,25 @@ def ref_city(raw: str | None) -> str | None:
     return unlike_a_digest(letters(fold_latin(letters(base(raw))).lower()) or None)
 
 
+def unmarked(text: str) -> str:
+    """A spreadsheet keeps a ZIP's zeros as text: ="02134", '02134 or '02134'."""
+    if text.startswith('"') and text.endswith('"') and len(text) > 1:
+        return text[1:-1]
+    if text.startswith('="') and text.endswith('"') and len(text) > 2:
+        return text[2:-1]
+    if text.startswith("'"):
+        return text[1:-1] if text.endswith("'") and len(text) > 1 else text[1:]
+    return text
+
+
 def ref_zip(raw: str | None, region: str | None) -> str | None:
-    if raw is None or raw.strip() in PLACEHOLDERS or other_digest(raw):
+    if raw is None:
         return None
-    if (d := digest(raw)) is not None:
+    text = unmarked(base(raw))  # before anything: '02134 is 02134, 'nan a placeholder
+    if text.strip() in PLACEHOLDERS or other_digest(text):
+        return None
+    if (d := digest(text)) is not None:
         return d
-    text = base(raw)
-    if wrapped := re.fullmatch(r'=?"(.*)"|\'(.*)', text, flags=re.DOTALL):  # spreadsheet text
-        text = wrapped[1] if wrapped[1] is not None else wrapped[2]
     z = "".join(
         ch for ch in text.lower()
         if ch not in WHITESPACE and ch != "-" and unicodedata.category(ch) != "Pd"
@@ -359,6 +370,12 @@ US_ZIPS = st.builds(
     st.sampled_from(["", "-", " ", "–"]),
 )
 UK_POSTCODES = st.sampled_from(["SW1A 1AA", "M1 1AE", "EC1A 1BB", "B33 8TH", "cr2 6xh"])
+#: Any cell behind a spreadsheet's text marks
+MARKED = st.tuples(
+    st.one_of(TEXT, DIGESTS, OTHER_DIGESTS, US_ZIPS, UK_POSTCODES,
+              st.sampled_from(sorted(PLACEHOLDERS))),
+    st.sampled_from(['="{}"', "'{}", "'{}'", '"{}"']),
+).map(lambda t: t[1].format(t[0]))
 
 
 # ============================================================================ properties
@@ -404,7 +421,8 @@ def test_country_matches_reference(values: list[str | None]) -> None:
 @given(
     st.lists(
         st.tuples(
-            st.one_of(st.none(), TEXT, DIGESTS, OTHER_DIGESTS, US_ZIPS, UK_POSTCODES),
+            st.one_of(st.none(), TEXT, DIGESTS, OTHER_DIGESTS, US_ZIPS, UK_POSTCODES,
+                      MARKED),
             st.sampled_from([None, "US", "United States", "GB", "DE", "Puerto Rico"]),
         ),
         min_size=1,

@@ -167,9 +167,9 @@ def _unless_another_digest(key: str, rule: Rule, raw: pl.Expr) -> Rule:
     that reason: normalized as text it would be garbage (an MD5 in FN leaves its letters).
 
     Only cells of 32 bytes or more are matched, and only those with a letter (digits
-    alone are left to the key's own reason: a number too long). The rules of the row-unique keys
-    (EMAIL, PHONE) refuse such a cell anyway, so only their reason changes, and their
-    values cost nothing more.
+    alone are left to the key's own reason: a number too long). For the row-unique keys
+    (EMAIL, PHONE), whose rules refuse nearly every such cell, only the reason of a
+    refused one changes, so that their values cost nothing more.
     """
     long = trim(pl.when(raw.str.len_bytes() >= 32).then(raw))
     other = (long.str.contains(_OTHER_DIGEST) & long.str.contains("[A-Fa-f]")).fill_null(False)
@@ -188,7 +188,7 @@ def _phone(raw: pl.Expr, region: pl.Expr | None) -> Rule:
 
 #: A cell of two phone numbers (7 digits or more each) between ``/``, ``,``, ``;``, ``&``,
 #: ``|`` or a word ``or``/``and``.
-_TWO_NUMBERS = (r"\d(?:[\s().-]*\d){6}.*?(?:[/,;&|]|\b(?:or|and|OR|AND)\b)\s*\+?\d"
+_TWO_NUMBERS = (r"\d(?:[\s().-]*\d){6}.*?(?:[/,;&|]|\b(?i:or|and)\b)\s*\+?\d"
                 r"(?:[\s().-]*\d){6}")
 #: A number as a spreadsheet writes it in scientific notation (6.505551212E+09).
 _SCIENTIFIC = r"^\s*[0-9](?:[.,][0-9]+)?[eE]\+?[0-9]{1,2}\s*$"
@@ -258,7 +258,9 @@ def _rule(
             return ids.lookalike_value(raw)
         case _:
             raise UnknownKeyError(f"{key} has no single-column rule; use audframe.normalize")
-    return _prehashed(raw, _unless_another_digest(key, _guarded(key, rule, raw, flaw), raw))
+    # ZIP's checks and digests read the cell without a spreadsheet's marks ('nan, '<digest>)
+    cell = geo.spreadsheet_text(raw) if key == "ZIP" else raw
+    return _prehashed(cell, _unless_another_digest(key, _guarded(key, rule, cell, flaw), cell))
 
 
 def _guarded(key: str, rule: Rule, raw: pl.Expr, flaw: pl.Expr | None) -> Rule:

@@ -27,6 +27,9 @@ _TIME_PART = (
 #: on its own: "+1997-02-16" and "1997- 2-16" would pass).
 _ISO = r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}$"
 _FIRST = 1900
+#: A spreadsheet's serial day of a birthday (10000 is 1927-05-18, 49999 2036-11-21), with
+#: the time of day as its fraction.
+_DAY_NUMBER_SHAPE = r"^[1-4][0-9]{4}(\.[0-9]+)?$"
 _DAY_NUMBER = ("a number, not a date (a spreadsheet's day number?): export the column as "
                "dates")
 _DAY_FIRST = "date does not exist as M/D/YYYY (day first? pass dob_format='%d/%m/%Y')"
@@ -159,7 +162,7 @@ def birth_date(raw: pl.Expr, *, dob_format: str | None = None) -> tuple[Rule, Ru
         pl.when(~present(raw)).then(None)
         .when(date.is_null() & day_first).then(pl.lit(_DAY_FIRST))
         .when(date.is_null() & v.str.contains(_DATE_SHAPE)).then(pl.lit("date does not exist"))
-        .when(date.is_null() & v.str.contains(r"^[0-9]{5}(\.0)?$")).then(pl.lit(_DAY_NUMBER))
+        .when(date.is_null() & v.str.contains(_DAY_NUMBER_SHAPE)).then(pl.lit(_DAY_NUMBER))
         .when(date.is_null()).then(pl.lit("date not recognised"))
         .when(date > today).then(pl.lit("date in the future"))
         .when(date < first).then(pl.lit("date before 1900"))

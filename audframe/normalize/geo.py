@@ -13,7 +13,7 @@ from audframe.errors import ValidationError
 from audframe.normalize.rule import Rule, clean, make_rule, nfc, staged
 from audframe.normalize.text import city, fold_latin, only_letters
 
-__all__ = ["country", "country_code", "fold_key", "state", "zip_code"]
+__all__ = ["country", "country_code", "fold_key", "spreadsheet_text", "state", "zip_code"]
 
 # English names in everyday use that ISO 3166 does not list under that spelling.
 _COUNTRY_EXTRAS = {
@@ -263,8 +263,15 @@ def state(raw: pl.Expr) -> Rule:
     )
 
 
-#: How spreadsheets keep a ZIP's leading zeros in text: ``="02134"`` (a formula), ``'02134``.
-_SPREADSHEET_TEXT = r"^=?\"(.*)\"$|^'(.*)$"
+#: How spreadsheets keep a ZIP's leading zeros in text: ``="02134"`` (a formula),
+#: ``'02134`` (and ``'02134'``).
+_SPREADSHEET_TEXT = r"^=?\"(.*)\"$|^'(.*?)'?$"
+
+
+def spreadsheet_text(raw: pl.Expr) -> pl.Expr:
+    """``raw`` trimmed, without a spreadsheet's text marks (``="02134"``, ``'02134``).
+    String in, String out, null kept."""
+    return clean(raw).str.replace(_SPREADSHEET_TEXT, "${1}${2}")
 
 
 def zip_code(raw: pl.Expr, region: pl.Expr | None = None, *, from_integer: bool = False) -> Rule:
@@ -297,7 +304,7 @@ def zip_code(raw: pl.Expr, region: pl.Expr | None = None, *, from_integer: bool 
     ``as``, Northern Mariana Islands ``mp``) follow the US rule. Every Unicode dash
     (``–``, ``—`` …) and the minus sign ``−`` are removed like ``-``.
     """
-    text = clean(raw).str.replace(_SPREADSHEET_TEXT, "${1}${2}")
+    text = spreadsheet_text(raw)
     inputs = {
         "raw": raw,
         "text": text,
