@@ -13,7 +13,7 @@ from audframe.errors import ColumnNotFoundError, ValidationError
 from audframe.keys import KEYS
 
 __all__ = [
-    "HEADERLESS",
+    "HEADER_ADVICE",
     "Frame",
     "at_least_one",
     "column_batches",
@@ -74,34 +74,42 @@ def require_key_columns(frame: pl.DataFrame | pl.LazyFrame) -> list[str]:
 _LISTED = 40
 
 
-#: A column name that is a customer's value: an email address, or a phone number (10 to
-#: 15 digits with separators, and no date in it). A table read without its header row
-#: has such names (polars adds ``_duplicated_0`` … to a name repeated).
+#: A column name that is a customer's value: an email address, or a phone number (9 to
+#: 15 digits between separators, maybe an extension after; not a date or a period). A
+#: table read without its header row has such names (polars adds ``_duplicated_0`` … to
+#: a name repeated).
 _EMAIL_NAME = re.compile(r"\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*")
-_PHONE_NAME = re.compile(r"\s*\+?(?:[\s().\-/]*\d){10,15}[\s().\-/]*")
-_DATE_IN_NAME = re.compile(r"\d{1,4}([-/.])\d{1,2}\1\d{1,4}")
+_PHONE_NAME = re.compile(r"(?i:tel:)?'?[\s().+\-/]*(?:\d[\s().\-/]*){9,15}"
+                         r"(?i:(?:x|ext\.?|extension|#)\s*\d{1,6}\s*)?")
+_PERIOD = r"(?:\d{4}[-/.]?\d{2}(?:[-/.]?\d{2})?|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|\d{1,2}[-/.]\d{4})"
+_DATE_NAME = re.compile(rf"\s*{_PERIOD}(?:\s*[-–]\s*{_PERIOD})?\s*")
 _REPEATED = re.compile(r"_duplicated_[0-9]+$")
 #: What to do about a table read without its header row.
-HEADERLESS = ("the first row looks like a customer, not a header: give the table a header "
-              "row (in polars: read_csv(…, has_header=False, new_columns=[…]))")
+HEADER_ADVICE = ("give the table a header row (in polars: read_csv(…, has_header=False, "
+                 "new_columns=[…]))")
 
 
-def data_like(name: str) -> bool:
-    """Whether a column name looks like a customer's value (an email address, a phone
-    number): the name of a column of a table read without its header row."""
+def data_like(name: str) -> str | None:
+    """``"email"`` or ``"phone"`` when a column name looks like a customer's email address
+    or phone number (the name of a column of a table read without its header row), else
+    None."""
     name = _REPEATED.sub("", name)
-    return bool(_EMAIL_NAME.fullmatch(name)) or (
-        bool(_PHONE_NAME.fullmatch(name)) and not _DATE_IN_NAME.search(name))
+    if _EMAIL_NAME.fullmatch(name):
+        return "email"
+    if _PHONE_NAME.fullmatch(name) and name.count("+") <= 1 and not _DATE_NAME.fullmatch(name):
+        return "phone"
+    return None
 
 
 def listed_columns(names: Sequence[str]) -> str:
     """``'a', 'b', …`` for messages: the first :data:`_LISTED` names, then how many more.
 
     When a name looks like a customer's value (a table without its header row), no name
-    is shown: the others are that customer's too.
+    is shown: the others would be that customer's too.
     """
     if any(map(data_like, names)):
-        return f"{len(names):,}, not shown ({HEADERLESS})"
+        return (f"{len(names):,}, not shown: one is named like an email address or a phone "
+                f"number, as in a table read without its header row (then {HEADER_ADVICE})")
     shown = ", ".join(repr(c) for c in names[:_LISTED]) or "none"
     return shown + (f" and {len(names) - _LISTED:,} more" if len(names) > _LISTED else "")
 

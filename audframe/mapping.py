@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
+from typing import NoReturn
 
 import polars as pl
 
 from audframe.errors import ColumnNotFoundError, UnknownKeyError, ValidationError
-from audframe.frames import HEADERLESS, column_names, data_like, listed_columns, require_columns
+from audframe.frames import HEADER_ADVICE, column_names, data_like, listed_columns, require_columns
 from audframe.keys import DOB, DOB_ALIASES, INPUT_KEYS, KEYS, canonical_key
 
 __all__ = ["ALIASES", "detect_mapping", "resolve_mapping"]
@@ -64,14 +65,12 @@ def resolve_mapping(
     a frame with a column named like a customer's value (a table read without its header
     row: its first customer would be lost).
     """
-    if any(map(data_like, column_names(frame))):  # a table read without its header row
-        raise ValidationError(
-            "a column is named like an email address or a phone number, so the first row "
-            f"would be lost as the header; {HEADERLESS} (on the command line: add a header "
-            "line)"
-        )
+    names = column_names(frame)
+    if any(data_like(c) == "email" for c in names):  # no header row: the first one lost
+        _headerless("a column is named like an email address")
     if mapping is None:
         found = detect_mapping(frame)
+        _check_header(found, names)
         log.info("columns recognised by name: %s", ", ".join(f"{k}={c}" for k, c in found.items()))
         return found
     if not isinstance(mapping, Mapping):
@@ -95,4 +94,21 @@ def resolve_mapping(
     if DOB in resolved and any(k in resolved for k in ("DOBY", "DOBM", "DOBD")):
         raise UnknownKeyError("map either DOB or DOBY/DOBM/DOBD, not both")
     require_columns(frame, resolved.values())
+    _check_header(resolved, names)
     return resolved
+
+
+def _headerless(what: str) -> NoReturn:
+    raise ValidationError(f"{what}: the table seems to have no header row, and its first "
+                          f"customer would be lost as one; {HEADER_ADVICE} (on the command "
+                          "line: add a header line)")
+
+
+def _check_header(resolved: Mapping[str, str], names: list[str]) -> None:
+    """Refuse a key column named like a phone number; warn of another (a numeric id
+    may be named so, but so is a column of a table without its header row)."""
+    if any(data_like(c) for c in resolved.values()):
+        _headerless("a key's column is named like a phone number")
+    if any(map(data_like, names)):
+        log.warning("a column is named like a phone number (not shown): if the table has no "
+                    "header row, its first customer is lost as one; %s", HEADER_ADVICE)

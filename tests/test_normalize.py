@@ -139,7 +139,9 @@ def test_keep_names_a_missing_column() -> None:
         audframe.normalize(customers(), {"EMAIL": "mail"}, keep=["nope"])
 
 
-def test_a_frame_read_without_its_header_row_is_refused_without_its_first_row() -> None:
+def test_a_frame_read_without_its_header_row_is_refused_without_its_first_row(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     # pl.read_csv of a file without a header: the first customer names the columns
     first = {"Jane": ["Mary"], "Doe": ["Roe"], "jane.doe@corp.com": ["mary@y.com"],
              "+1 650 555 1212": ["650 555 1213"], "1985-03-02": ["1990-01-01"],
@@ -148,16 +150,38 @@ def test_a_frame_read_without_its_header_row_is_refused_without_its_first_row() 
     for columns in (first, repeated):
         df = pl.DataFrame(columns)
         for mapping in (None, {"EMAIL": "email"}, {"FN": next(iter(columns))}):
-            with pytest.raises(audframe.AudframeError, match="not a header") as info:
+            with pytest.raises(audframe.AudframeError, match="seems to have no header row") as info:
                 audframe.normalize(df, mapping)
             told = str(info.value)
             assert "give the table a header row" in told
             assert not any(name.split("_")[0] in told for name in columns)  # no name shown
-    # named like data, but not like a value: dates, years, ids, a 7-digit number
+
+    # A list of phones alone: refused when the phone's column is a key's; else warned of,
+    # since a numeric id may be named like a phone number too (not refused)
+    phones = pl.DataFrame({"Ann": ["Bob"], "Smith": ["Roe"], "01.23.45.67.89": ["01 98 76 54 32"]})
+    with pytest.raises(audframe.ValidationError, match="seems to have no header row") as info:
+        audframe.normalize(phones, {"PHONE": "01.23.45.67.89"}, default_country="FR")
+    with pytest.raises(audframe.ColumnNotFoundError) as info:  # nothing named like a key
+        audframe.normalize(phones)
+    assert not any(name in str(info.value) for name in ("Ann", "Smith", "01.23"))
+    assert str(info.value).startswith("no column is named like a Meta key; columns are: 3, not")
+    with caplog.at_level(logging.WARNING, logger="audframe"):
+        assert audframe.normalize(phones, {"FN": "Ann"})["FN"].to_list() == ["bob"]
+        ids = pl.DataFrame({"email": ["a@b.co"], "7234567890123": [3]})  # a product id
+        assert audframe.normalize(ids)["EMAIL"].to_list() == ["a@b.co"]
+    warned = [r.getMessage() for r in caplog.records if "named like a phone" in r.getMessage()]
+    assert len(warned) == 2 and "give the table a header row" in warned[0]
+    assert not any(name in " ".join(warned) for name in ("01.23", "7234567890123"))
+
+    # named like data, but not like a value: dates, periods, years, short ids
     names = ["2024-01-15", "15.01.2024", "2022-2023", "2023 - 2024", "20240115",
-             "1/1/2023 - 12/31/2023", "1234567", "1234567.0", "id 1234", "Q1 2024"]
+             "1/1/2023 - 12/31/2023", "202401-202412", "01/2024-12/2024", "1234567",
+             "1234567.0", "id 1234", "Q1 2024", "Phone (Work)"]
     fine = pl.DataFrame({**{n: ["x"] for n in names}, "email": ["a@b.co"]})
-    assert audframe.normalize(fine)["EMAIL"].to_list() == ["a@b.co"]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="audframe"):
+        assert audframe.normalize(fine, {"EMAIL": "email"})["EMAIL"].to_list() == ["a@b.co"]
+    assert not caplog.records
     with pytest.raises(audframe.ColumnNotFoundError) as info:
         audframe.normalize(fine, {"EMAIL": "mail"})
     assert ", ".join(map(repr, [*names, "email"])) in str(info.value)
