@@ -703,8 +703,10 @@ def normalize(
     Raises
     ------
     ColumnNotFoundError, UnknownKeyError, ColumnTypeError, ValidationError
-        for a missing column, an unknown key, a column of the wrong dtype, or an
-        unknown ``default_country``. Bad *values* never raise.
+        for a missing column, an unknown key, a column of the wrong dtype, an
+        unknown ``default_country``, or a frame read without its header row (a column
+        named like an email address, a key's column named like a phone number). Bad
+        *values* never raise.
 
     Examples
     --------
