@@ -233,8 +233,8 @@ def _input(args: argparse.Namespace) -> tuple[pl.LazyFrame, dict[str, str]]:
     _say(f"columns {'used' if args.map else 'recognised by name'}: "
          + ", ".join(f"{k}={c}" for k, c in mapping.items()))
     if unused := [c for c in columns if c not in used]:
-        _say(f"columns not used: {listed_columns(unused)}" + ("" if args.map else
-                                             " (give --map KEY=column for any that holds a key)"))
+        hint = "" if args.map else " (give --map KEY=column for any that holds a key)"
+        _say(f"columns not used: {listed_columns(unused)}{hint}")
     if told := phone_without_region(mapping, args.default_country,
                                     option="--default-country"):
         print(f"audframe: {told}", file=sys.stderr, flush=True)

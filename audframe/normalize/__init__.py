@@ -540,7 +540,7 @@ def _check(
         def judge(out: pl.Expr) -> pl.Expr:
             raw, phone = out.struct.field(_RAW), out.struct.field("phone")
             reason = _explained(phone.struct.field("reason"), raw,
-                                     out.struct.field(_COUNTRY) if regions else None)
+                                out.struct.field(_COUNTRY) if regions else None)
             number = Rule(phone.struct.field("phone"), reason)
             flaw = out.struct.field(_FLAW) if flawed else None
             rule = _prehashed(raw, _unless_another_digest(key, _unless_flawed(number, flaw),

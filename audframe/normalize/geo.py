@@ -164,10 +164,9 @@ def _states() -> dict[str, str]:
     named |= {f"{name[0]}. {rest}": code for name, code in list(named.items())
               for first, _, rest in [name.partition(" ")] if first in ("North", "South", "West")}
     named |= _ap_abbreviations()
-    # "New York State", "State of Washington": the 50 states
-    named |= {f"{name} State": code for name, code in _us_states().items()}
-    named |= {f"State of {name}": code for name, code in _us_states().items()}
-    named |= {f"{code} State": code for code in _us_states().values()}  # "NY State"
+    # "New York State", "State of Washington", "NY State": the 50 states
+    for name, code in _us_states().items():
+        named |= {f"{name} State": code, f"State of {name}": code, f"{code.upper()} State": code}
     table = dict(zip(_fold_all(list(named)), named.values(), strict=True))
     table.update({code: code for code in named.values()})
     table.update(_STATE_EXTRAS)
