@@ -65,12 +65,12 @@ def resolve_mapping(
     a frame with a column named like a customer's value (a table read without its header
     row: its first customer would be lost).
     """
-    names = column_names(frame)
-    if any(data_like(c) == "email" for c in names):  # no header row: the first one lost
+    like = {c: kind for c in column_names(frame) if (kind := data_like(c))}
+    if "email" in like.values():  # no header row: its first customer would be lost
         _headerless("a column is named like an email address")
     if mapping is None:
         found = detect_mapping(frame)
-        _check_header(found, names)
+        _check_header(found, like)
         log.info("columns recognised by name: %s", ", ".join(f"{k}={c}" for k, c in found.items()))
         return found
     if not isinstance(mapping, Mapping):
@@ -94,7 +94,7 @@ def resolve_mapping(
     if DOB in resolved and any(k in resolved for k in ("DOBY", "DOBM", "DOBD")):
         raise UnknownKeyError("map either DOB or DOBY/DOBM/DOBD, not both")
     require_columns(frame, resolved.values())
-    _check_header(resolved, names)
+    _check_header(resolved, like)
     return resolved
 
 
@@ -104,11 +104,12 @@ def _headerless(what: str) -> NoReturn:
                           "line: add a header line)")
 
 
-def _check_header(resolved: Mapping[str, str], names: list[str]) -> None:
+def _check_header(resolved: Mapping[str, str], like: Mapping[str, str]) -> None:
     """Refuse a key column named like a phone number; warn of another (a numeric id
-    may be named so, but so is a column of a table without its header row)."""
-    if any(data_like(c) for c in resolved.values()):
+    may be named so, but so is a column of a table without its header row). ``like``:
+    the columns named like a phone number (see :func:`data_like`)."""
+    if any(c in like for c in resolved.values()):
         _headerless("a key's column is named like a phone number")
-    if any(map(data_like, names)):
+    if like:
         log.warning("a column is named like a phone number (not shown): if the table has no "
                     "header row, its first customer is lost as one; %s", HEADER_ADVICE)

@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NotRequired, TypedDict
+from typing import Any, TypedDict
 
 import orjson
 import polars as pl
@@ -117,20 +117,18 @@ class Session(TypedDict):
     estimated_num_total: int
 
 
-class Payload(TypedDict):
+class _Ids(TypedDict, total=False):
+    app_ids: list[int]
+    page_ids: list[int]
+
+
+class Payload(_Ids):
     """A request's Graph API ``payload`` field, as :func:`to_payloads` writes it: the keys,
     and one row per person (digests and other cells as ``str``, missing ``""``;
     LOOKALIKE_VALUE an ``int`` or ``float``). ``app_ids``/``page_ids`` when given."""
 
     schema: list[str]
     data: list[list[str | int | float]]
-    app_ids: NotRequired[list[int]]
-    page_ids: NotRequired[list[int]]
-
-
-class _Ids(TypedDict, total=False):
-    app_ids: list[int]
-    page_ids: list[int]
 
 
 class Chunk(TypedDict):

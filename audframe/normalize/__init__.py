@@ -258,6 +258,12 @@ def _rule(
             return ids.lookalike_value(raw)
         case _:
             raise UnknownKeyError(f"{key} has no single-column rule; use audframe.normalize")
+    return _finished(key, rule, raw, flaw)
+
+
+def _finished(key: str, rule: Rule, raw: pl.Expr, flaw: pl.Expr | None) -> Rule:
+    """A hashed key's ``rule`` with what every such key shares: :func:`_guarded`, another
+    digest refused, a digest passed through."""
     # ZIP's checks and digests read the cell without a spreadsheet's marks ('nan, '<digest>)
     cell = geo.spreadsheet_text(raw) if key == "ZIP" else raw
     return _prehashed(cell, _unless_another_digest(key, _guarded(key, rule, cell, flaw), cell))
@@ -542,9 +548,7 @@ def _check(
             reason = _explained(phone.struct.field("reason"), raw,
                                 out.struct.field(_COUNTRY) if regions else None)
             number = Rule(phone.struct.field("phone"), reason)
-            flaw = out.struct.field(_FLAW) if flawed else None
-            rule = _prehashed(raw, _unless_another_digest(key, _unless_flawed(number, flaw),
-                                                          raw))
+            rule = _finished(key, number, raw, out.struct.field(_FLAW) if flawed else None)
             valid, *value = fields(rule.value)
             return pl.struct(present(raw).alias("present"), valid,
                              rule.reason.alias("reason"), *value)
